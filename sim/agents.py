@@ -1,0 +1,186 @@
+"""Agents and when they work: schedules compiled to duty periods, and an agent's live state."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+from sim.scenario import Group, Scenario, Schedule
+from sim.units import DAY_S
+
+
+@dataclass(frozen=True)
+class Duty:
+    """One agent on duty from `start_s` to `end_s` (seconds since day-0 midnight)."""
+
+    slot: int
+    start_s: float
+    end_s: float
+
+
+def duty_periods(schedule: Schedule, scenario: Scenario) -> list[Duty]:
+    """Duty periods of a group's scheduled agents, clipped to the horizon.
+
+    A headcount table becomes agent slots: slot k is on duty whenever the headcount exceeds k,
+    so raising the headcount adds agents and lowering it sends the most recently added home.
+    """
+    start, end = scenario.horizon.start_s, scenario.horizon.end_s
+    if schedule.headcount is not None:
+        return _from_headcount(schedule, scenario, start, end)
+    periods: list[Duty] = []
+    slot = 0
+    day0 = scenario.horizon.day0
+    for shift in schedule.shifts or []:
+        if shift.start.date is None:
+            days = range(-2, scenario.horizon.days + 1)
+            origins = [day * DAY_S + shift.start.seconds_of_day for day in days]
+        else:
+            origins = [shift.start.seconds(day0)]
+        pieces = _shift_pieces(shift)
+        for index in range(shift.agents):
+            for origin in origins:
+                for begin, finish in pieces:
+                    lo, hi = max(origin + begin, start), min(origin + finish, end)
+                    if hi > lo:
+                        periods.append(Duty(slot + index, lo, hi))
+        slot += shift.agents
+    return _merge(periods)
+
+
+def _shift_pieces(shift) -> list[tuple[float, float]]:
+    pieces, cursor = [], 0.0
+    for brk in sorted(shift.breaks, key=lambda b: b.after):
+        if brk.after > cursor:
+            pieces.append((cursor, brk.after))
+        cursor = max(cursor, brk.after + brk.length)
+    if shift.length > cursor:
+        pieces.append((cursor, shift.length))
+    return pieces
+
+
+def _from_headcount(schedule: Schedule, scenario: Scenario, start: float, end: float
+                    ) -> list[Duty]:
+    steps = schedule.steps()
+    day0 = scenario.horizon.day0
+    if steps[0][0].date is None:
+        points = []
+        for day in range(-1, scenario.horizon.days + 1):
+            points += [(day * DAY_S + t.seconds_of_day, n) for t, n in steps]
+    else:
+        points = [(t.seconds(day0), n) for t, n in steps]
+        if points[0][0] > start:
+            points.insert(0, (start, 0))
+    points.sort()
+    # Headcount in force on each [t_i, t_{i+1}) clipped to the horizon.
+    spans = []
+    for (t, n), nxt in zip(points, points[1:] + [(float("inf"), 0)]):
+        lo, hi = max(t, start), min(nxt[0], end)
+        if hi > lo:
+            spans.append((lo, hi, n))
+    periods = []
+    for slot in range(max((n for _, _, n in spans), default=0)):
+        for lo, hi, n in spans:
+            if n > slot:
+                periods.append(Duty(slot, lo, hi))
+    return _merge(periods)
+
+
+def _merge(periods: list[Duty]) -> list[Duty]:
+    """Join back-to-back periods of one slot so a table step does not end a shift."""
+    merged: list[Duty] = []
+    for duty in sorted(periods, key=lambda d: (d.slot, d.start_s)):
+        last = merged[-1] if merged else None
+        if last and last.slot == duty.slot and duty.start_s <= last.end_s + 1e-9:
+            merged[-1] = Duty(last.slot, last.start_s, max(last.end_s, duty.end_s))
+        else:
+            merged.append(duty)
+    return merged
+
+
+def headcount_at(periods: list[Duty], times) -> list[int]:
+    """Scheduled agents on duty at each time (for estimates and plots)."""
+    return [sum(1 for d in periods if d.start_s <= t < d.end_s) for t in times]
+
+
+@dataclass(eq=False)
+class Agent:
+    """One agent's live state during a run.
+
+    `pending` is a heap of (sent_s, tiebreak, conversation) for customer messages waiting for
+    this agent's reply, so the oldest waiting message is always typed next.
+    """
+
+    id: int
+    group: "GroupState"
+    standby: bool = False
+    open: int = 0
+    pending: list = field(default_factory=list)
+    typing: object | None = None
+    on_duty: bool = False
+    leaving: bool = False
+    phone: bool = False
+    last_assigned_s: float = -1.0
+    duty_start_s: float = 0.0
+    conversations: set = field(default_factory=set)
+    pending_start: bool = False  # a standby agent called in but not yet arrived
+    level: int = -1  # index of the `GroupState.free` dict holding this agent, -1 if none
+
+    def push(self, sent_s: float, conv) -> None:
+        heapq.heappush(self.pending, (sent_s, conv.id, conv))
+
+    def pop(self):
+        """The conversation whose waiting message is oldest, or None."""
+        while self.pending:
+            _, _, conv = heapq.heappop(self.pending)
+            if conv.agent is self and not conv.done:
+                return conv
+        return None
+
+    @property
+    def has_slot(self) -> bool:
+        return self.on_duty and not self.leaving and self.open < self.group.concurrency
+
+
+@dataclass(eq=False)
+class GroupState:
+    """A group during a run: its settings, agents, and agents with a free slot.
+
+    Agents with a free slot sit in `free[k]` by their number of open conversations k; the dicts
+    keep insertion order, so within one load level the agent waiting longest comes first.
+    """
+
+    index: int
+    name: str
+    spec: Group
+    concurrency: int
+    agents: list[Agent] = field(default_factory=list)
+    free: list[dict] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.free = [dict() for _ in range(self.concurrency)]
+
+    def refresh(self, agent: Agent) -> None:
+        """Re-file `agent` after its load or duty changed."""
+        if agent.level >= 0:
+            del self.free[agent.level][agent]
+            agent.level = -1
+        if agent.has_slot and not agent.phone:
+            self.free[agent.open][agent] = None
+            agent.level = agent.open
+
+    def least_busy(self, phone: bool = False) -> Agent | None:
+        if phone:
+            return next(iter(self.free[0]), None)
+        for level in self.free:
+            if level:
+                return next(iter(level))
+        return None
+
+    def longest_idle(self, phone: bool = False) -> Agent | None:
+        levels = self.free[:1] if phone else self.free
+        best = None
+        for level in levels:
+            for agent in level:
+                if best is None or agent.last_assigned_s < best.last_assigned_s:
+                    best = agent
+        return best

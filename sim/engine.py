@@ -1,0 +1,555 @@
+"""The SimPy run of one scenario and one replication. It emits records and computes nothing else.
+
+The flow is driven by callbacks on SimPy's event calendar rather than by a generator process
+per conversation: every step (a customer message, an agent finishing a reply, a buyer giving
+up, a shift ending) is a timeout whose callback updates plain objects. Records go straight
+into preallocated numpy columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from sim.agents import Agent, GroupState, duty_periods
+from sim.arrivals import Customers, rate_table, sample_customers, streams
+from sim.policies import Router, TopicQueues
+from sim.scenario import Scenario
+from sim.units import DAY_S
+
+OPEN, DEFLECTED, SERVED, ABANDONED = 0, 1, 2, 3
+OUTCOMES = ("open", "deflected", "served", "abandoned")
+
+
+class ConservationError(RuntimeError):
+    """Arrived conversations do not add up to deflected + served + abandoned + open."""
+
+
+class Conversation:
+    """Live state of one conversation (its records live in `Records`)."""
+
+    __slots__ = ("id", "topic", "n", "base", "answered", "agent", "queued", "queued_s",
+                 "ticket", "done", "typing", "waiting_s", "phone")
+
+    def __init__(self, index: int, topic: int, n: int, base: int, phone: bool):
+        self.id = index
+        self.topic = topic
+        self.n = n
+        self.base = base
+        self.answered = 0
+        self.agent: Agent | None = None
+        self.queued = False
+        self.queued_s = 0.0
+        self.ticket = 0
+        self.done = False
+        self.typing = False
+        self.waiting_s: float | None = None  # send time of a message awaiting a reply
+        self.phone = phone
+
+
+@dataclass
+class Records:
+    """Everything a run observed, as columns. Times are seconds since day-0 midnight."""
+
+    topics: tuple[str, ...]
+    group_names: tuple[str, ...]
+    start_s: float
+    end_s: float
+    stop_s: float
+    # one row per conversation
+    arrival_s: np.ndarray
+    topic: np.ndarray
+    outcome: np.ndarray
+    via_bot: np.ndarray
+    bot_reply_s: np.ndarray
+    queued_s: np.ndarray
+    assigned_s: np.ndarray
+    end_at_s: np.ndarray
+    agent: np.ndarray
+    group: np.ndarray
+    on_duty_at_arrival: np.ndarray
+    reported: np.ndarray
+    n_messages: np.ndarray
+    msg_start: np.ndarray
+    # one row per planned human-phase message (unsent ones keep NaN times)
+    sent_s: np.ndarray
+    reply_s: np.ndarray
+    msg_agent: np.ndarray
+    work_s: np.ndarray
+    # one row per duty period
+    duty_agent: np.ndarray
+    duty_group: np.ndarray
+    duty_start_s: np.ndarray
+    duty_end_s: np.ndarray
+    duty_standby: np.ndarray
+    activations: np.ndarray  # per group: standby agents called in
+
+    def counts(self) -> dict[str, int]:
+        values = np.bincount(self.outcome, minlength=4)
+        return {"arrived": len(self.outcome), **dict(zip(OUTCOMES, map(int, values)))}
+
+    def check_conservation(self) -> None:
+        """Fail loudly unless arrived = deflected + served + abandoned + open at end."""
+        c = self.counts()
+        total = c["deflected"] + c["served"] + c["abandoned"] + c["open"]
+        if total != c["arrived"]:
+            raise ConservationError(
+                f"conservation broken: arrived {c['arrived']} != deflected {c['deflected']} + "
+                f"served {c['served']} + abandoned {c['abandoned']} + open {c['open']}"
+            )
+        answered = np.isfinite(self.reply_s)
+        if np.any(answered & ~np.isfinite(self.sent_s)) or np.any(
+            self.reply_s[answered] < self.sent_s[answered] - 1e-9
+        ):
+            raise ConservationError("a reply precedes its message")
+
+    def conversations(self) -> pd.DataFrame:
+        """One row per conversation."""
+        return pd.DataFrame({
+            "conversation": np.arange(len(self.arrival_s)),
+            "topic": pd.Categorical.from_codes(self.topic, self.topics),
+            "arrival_s": self.arrival_s,
+            "outcome": pd.Categorical.from_codes(self.outcome, OUTCOMES),
+            "via_bot": self.via_bot,
+            "bot_reply_s": self.bot_reply_s,
+            "queued_s": self.queued_s,
+            "assigned_s": self.assigned_s,
+            "end_s": self.end_at_s,
+            "agent": self.agent,
+            "group": pd.Categorical.from_codes(self.group, self.group_names),
+            "on_duty_at_arrival": self.on_duty_at_arrival,
+            "reported": self.reported,
+            "n_messages": self.n_messages,
+        })
+
+    def messages(self) -> pd.DataFrame:
+        """One row per sent message: bot-phase first messages and human-phase messages."""
+        conv = np.repeat(np.arange(len(self.n_messages)), self.n_messages)
+        seq = np.arange(len(conv)) - np.repeat(self.msg_start, self.n_messages)
+        sent = np.isfinite(self.sent_s)
+        bot = self.via_bot | np.isfinite(self.bot_reply_s)
+        bot_rows = pd.DataFrame({
+            "conversation": np.flatnonzero(bot),
+            "seq": -1,
+            "by_bot": True,
+            "sent_s": self.arrival_s[bot],
+            "reply_s": self.bot_reply_s[bot],
+            "agent": -1,
+            "work_s": 0.0,
+        })
+        human_rows = pd.DataFrame({
+            "conversation": conv[sent],
+            "seq": seq[sent],
+            "by_bot": False,
+            "sent_s": self.sent_s[sent],
+            "reply_s": self.reply_s[sent],
+            "agent": self.msg_agent[sent],
+            "work_s": self.work_s[sent],
+        })
+        frame = pd.concat([bot_rows, human_rows], ignore_index=True)
+        frame = frame.sort_values(["conversation", "seq"], kind="stable", ignore_index=True)
+        frame["topic"] = pd.Categorical.from_codes(self.topic[frame["conversation"]], self.topics)
+        return frame
+
+    def duty(self) -> pd.DataFrame:
+        """One row per period an agent was on duty (including finishing after a shift)."""
+        return pd.DataFrame({
+            "agent": self.duty_agent,
+            "group": pd.Categorical.from_codes(self.duty_group, self.group_names),
+            "start_s": self.duty_start_s,
+            "end_s": self.duty_end_s,
+            "standby": self.duty_standby,
+        })
+
+
+class DeskRun:
+    """One replication of one scenario on a SimPy environment."""
+
+    def __init__(self, scenario: Scenario, customers: Customers):
+        self.scenario = scenario
+        self.customers = c = customers
+        self.env = env = simpy.Environment(initial_time=scenario.horizon.start_s)
+        self.timeout = env.timeout
+        n, m = c.count, c.total_messages
+        nan = np.full
+        self.outcome = np.zeros(n, dtype=np.int8)
+        self.via_bot = np.zeros(n, dtype=bool)
+        self.bot_reply_s = nan(n, np.nan)
+        self.queued_s = nan(n, np.nan)
+        self.assigned_s = nan(n, np.nan)
+        self.end_at_s = nan(n, np.nan)
+        self.conv_agent = nan(n, -1, dtype=np.int32)
+        self.conv_group = nan(n, -1, dtype=np.int16)
+        self.on_duty_at_arrival = np.zeros(n, dtype=np.int32)
+        self.sent_s = nan(m, np.nan)
+        self.reply_s = nan(m, np.nan)
+        self.msg_agent = nan(m, -1, dtype=np.int32)
+        self.work_s = nan(m, np.nan)
+        self.duty_rows: list[tuple[int, int, float, float, bool]] = []
+        self.on_duty = 0
+
+        self.groups = [
+            GroupState(i, name, spec, spec.concurrency)
+            for i, (name, spec) in enumerate(scenario.groups.items())
+        ]
+        self.agents: list[Agent] = []
+        self.router = Router(scenario, self.groups, c.topics)
+        self.queues = TopicQueues(len(c.topics))
+        self.activations = np.zeros(len(self.groups), dtype=np.int64)
+        self.reply_time = self._reply_times()
+        self._setup_bot()
+        self.phone = [scenario.topics[t].channel == "phone" for t in c.topics]
+        self.patience = c.patience_s
+        self.overflow_on = scenario.routing.mode == "overflow"
+
+    # --- set-up --------------------------------------------------------------------------
+
+    def _reply_times(self) -> list[np.ndarray]:
+        """Reply length of every message for every group that could answer it."""
+        c = self.customers
+        message_topic = np.repeat(c.topic, c.n_messages)
+        times = []
+        for group in self.groups:
+            column = np.full(c.total_messages, np.nan)
+            for code, topic in enumerate(c.topics):
+                if group in self.router.all_groups[code]:
+                    mask = message_topic == code
+                    column[mask] = group.spec.reply_dist(topic).from_uniform(c.reply_u[mask])
+            times.append(column / group.spec.proficiency)
+        return times
+
+    def _setup_bot(self) -> None:
+        bot, c = self.scenario.bot, self.customers
+        self.bot_on = bot.enabled
+        self.bot_windows = [(w.start.seconds_of_day, w.end.seconds_of_day) for w in bot.hours]
+        deflect = np.array([bot.deflection.get(t, 0.0) for t in c.topics])
+        self.deflected = c.bot_u < deflect[c.topic]
+        if bot.handling_time is not None:
+            self.bot_handling_s = bot.handling_time.from_uniform(c.bot_handling_u)
+        else:
+            self.bot_handling_s = np.zeros(c.count)
+
+    def _bot_active(self, t: float) -> bool:
+        if not self.bot_on:
+            return False
+        if not self.bot_windows:
+            return True
+        tod = t % DAY_S
+        return any(lo <= tod < hi for lo, hi in self.bot_windows)
+
+    def _schedule_duty(self) -> None:
+        env = self.env
+        for group in self.groups:
+            if group.spec.schedule is None:
+                continue
+            slots: dict[int, Agent] = {}
+            for duty in duty_periods(group.spec.schedule, self.scenario):
+                agent = slots.get(duty.slot)
+                if agent is None:
+                    agent = slots[duty.slot] = self._new_agent(group)
+                self._call(duty.start_s - env.now, self._duty_on, agent)
+                self._call(duty.end_s - env.now, self._duty_off, agent)
+        for group in self.groups:
+            if group.spec.standby is not None:
+                self._call(0.0, self._standby_check, group)
+
+    def _new_agent(self, group: GroupState, standby: bool = False) -> Agent:
+        agent = Agent(len(self.agents), group, standby=standby)
+        self.agents.append(agent)
+        group.agents.append(agent)
+        return agent
+
+    def _call(self, delay: float, callback, value) -> None:
+        self.timeout(delay, value).callbacks.append(callback)
+
+    # --- running -----------------------------------------------------------------------------
+
+    def run(self) -> Records:
+        horizon = self.scenario.horizon
+        self._schedule_duty()
+        if self.customers.count:
+            self._call(self.customers.arrival_s[0] - self.env.now, self._arrive, 0)
+        stop = horizon.end_s + horizon.drain
+        self.env.run(until=stop)
+        return self._records(stop)
+
+    def _arrive(self, event) -> None:
+        i = event._value
+        c = self.customers
+        now = self.env.now
+        if i + 1 < c.count:
+            self._call(c.arrival_s[i + 1] - now, self._arrive, i + 1)
+        topic = int(c.topic[i])
+        conv = Conversation(i, topic, int(c.n_messages[i]), int(c.msg_start[i]), self.phone[topic])
+        self.on_duty_at_arrival[i] = self.on_duty
+        bot = self.scenario.bot
+        if self._bot_active(now):
+            self.via_bot[i] = True
+            self.bot_reply_s[i] = now + bot.reply_delay
+            if self.deflected[i]:
+                self._call(self.bot_handling_s[i], self._deflect, conv)
+            else:
+                self._call(self.bot_handling_s[i] + bot.handover_delay, self._escalate, conv)
+            return
+        if bot.auto_greeting:
+            self.bot_reply_s[i] = now
+        self._to_people(conv)
+
+    def _deflect(self, event) -> None:
+        self._close(event._value, DEFLECTED)
+
+    def _escalate(self, event) -> None:
+        self._to_people(event._value)
+
+    def _to_people(self, conv: Conversation) -> None:
+        now = self.env.now
+        i = conv.id
+        self.queued_s[i] = now
+        conv.queued_s = now
+        conv.waiting_s = now
+        self.sent_s[conv.base] = now
+        patience = self.patience[i]
+        if patience < np.inf:
+            self._call(patience, self._abandon, conv)
+        agent = self.router.agent_for(conv, now)
+        if agent is not None:
+            self._assign(agent, conv)
+            return
+        self.queues.push(conv)
+        if self.overflow_on and self.router.overflow[conv.topic]:
+            self._call(self.router.overflow_after_s, self._overflow, conv)
+
+    def _overflow(self, event) -> None:
+        conv = event._value
+        if conv.queued and not conv.done:
+            agent = self.router.agent_for(conv, self.env.now)
+            if agent is not None:
+                self.queues.take(conv)
+                self._assign(agent, conv)
+
+    def _abandon(self, event) -> None:
+        conv = event._value
+        if conv.done or conv.answered > 0 or conv.typing:
+            return
+        if conv.queued:
+            self.queues.take(conv)
+        self._close(conv, ABANDONED)
+
+    def _assign(self, agent: Agent, conv: Conversation) -> None:
+        now = self.env.now
+        i = conv.id
+        conv.agent = agent
+        if self.conv_agent[i] < 0:
+            self.assigned_s[i] = now
+            self.conv_agent[i] = agent.id
+            self.conv_group[i] = agent.group.index
+        agent.open += 1
+        agent.phone = conv.phone
+        agent.conversations.add(conv)
+        agent.last_assigned_s = now
+        agent.group.refresh(agent)
+        if conv.waiting_s is not None:
+            agent.push(conv.waiting_s, conv)
+            if agent.typing is None:
+                self._type(agent)
+
+    def _type(self, agent: Agent) -> None:
+        conv = agent.pop()
+        if conv is None:
+            return
+        agent.typing = conv
+        conv.typing = True
+        k = conv.base + conv.answered
+        self._call(self.reply_time[agent.group.index][k], self._replied, (agent, conv))
+
+    def _replied(self, event) -> None:
+        agent, conv = event._value
+        now = self.env.now
+        k = conv.base + conv.answered
+        self.reply_s[k] = now
+        self.msg_agent[k] = agent.id
+        self.work_s[k] = self.reply_time[agent.group.index][k]
+        conv.answered += 1
+        conv.waiting_s = None
+        conv.typing = False
+        agent.typing = None
+        if conv.answered == conv.n:
+            self._close(conv, SERVED)
+        else:
+            self._call(self.customers.think_s[k], self._message, conv)
+            if agent.leaving and agent.group.spec.end_of_shift == "hand_back":
+                # The reply in progress at the end of the shift is finished, then handed back.
+                agent.conversations.discard(conv)
+                agent.open -= 1
+                conv.agent = None
+                self._requeue(conv)
+                self._release_if_done(agent)
+                return
+        if agent.typing is None:
+            self._type(agent)
+
+    def _message(self, event) -> None:
+        conv = event._value
+        if conv.done:
+            return
+        now = self.env.now
+        self.sent_s[conv.base + conv.answered] = now
+        conv.waiting_s = now
+        agent = conv.agent
+        if agent is not None:
+            agent.push(now, conv)
+            if agent.typing is None:
+                self._type(agent)
+
+    def _close(self, conv: Conversation, outcome: int) -> None:
+        conv.done = True
+        self.outcome[conv.id] = outcome
+        self.end_at_s[conv.id] = self.env.now
+        agent = conv.agent
+        if agent is None:
+            return
+        conv.agent = None
+        agent.conversations.discard(conv)
+        agent.open -= 1
+        agent.phone = False
+        if agent.leaving:
+            self._release_if_done(agent)
+            return
+        agent.group.refresh(agent)
+        self._pull(agent)
+
+    def _pull(self, agent: Agent) -> None:
+        """Give a freed agent waiting conversations until its slots are full."""
+        now = self.env.now
+        while agent.has_slot and not agent.phone:
+            conv = self.router.next_for(agent, self.queues, now)
+            if conv is None:
+                return
+            self.queues.take(conv)
+            self._assign(agent, conv)
+
+    # --- shifts and standby ------------------------------------------------------------------
+
+    def _duty_on(self, event) -> None:
+        agent = event._value
+        if not agent.on_duty:
+            agent.duty_start_s = self.env.now
+        agent.on_duty = True
+        agent.leaving = False
+        self.on_duty += 1
+        agent.group.refresh(agent)
+        self._pull(agent)
+
+    def _duty_off(self, event) -> None:
+        agent = event._value
+        agent.leaving = True
+        self.on_duty -= 1
+        agent.group.refresh(agent)
+        if agent.group.spec.end_of_shift == "hand_back":
+            for conv in sorted(agent.conversations, key=lambda c: c.queued_s, reverse=True):
+                if conv is agent.typing:
+                    continue
+                agent.conversations.discard(conv)
+                agent.open -= 1
+                conv.agent = None
+                self._requeue(conv)
+        self._release_if_done(agent)
+
+    def _requeue(self, conv: Conversation) -> None:
+        other = self.router.agent_for(conv, self.env.now)
+        if other is not None:
+            self._assign(other, conv)
+        else:
+            self.queues.push(conv, front=True)
+
+    def _release_if_done(self, agent: Agent) -> None:
+        if agent.leaving and not agent.conversations and agent.typing is None:
+            agent.on_duty = False
+            agent.leaving = False
+            agent.phone = False
+            self.duty_rows.append(
+                (agent.id, agent.group.index, agent.duty_start_s, self.env.now, agent.standby)
+            )
+
+    def _standby_check(self, event) -> None:
+        group = event._value
+        spec = group.spec.standby
+        router = self.router
+        topics = router.takes[group.index] + router.takes_late[group.index]
+        now = self.env.now
+        active = sum(1 for a in group.agents if a.standby and (a.on_duty or a.pending_start))
+        triggered = (
+            spec.queue_length is not None and self.queues.count(topics) >= spec.queue_length
+        ) or (spec.oldest_wait is not None and self.queues.oldest_wait(topics, now) >= spec.oldest_wait)
+        if triggered and active < spec.cap and now < self.scenario.horizon.end_s:
+            for _ in range(min(spec.batch, spec.cap - active)):
+                agent = self._new_agent(group, standby=True)
+                agent.pending_start = True
+                self.activations[group.index] += 1
+                self._call(spec.activation_delay, self._standby_on, agent)
+        if now + spec.check_every < self.scenario.horizon.end_s:
+            self._call(spec.check_every, self._standby_check, group)
+
+    def _standby_on(self, event) -> None:
+        agent = event._value
+        agent.pending_start = False
+        self._duty_on(event)
+        self._call(agent.group.spec.standby.stay, self._duty_off, agent)
+
+    # --- results -------------------------------------------------------------------------------
+
+    def _records(self, stop: float) -> Records:
+        for agent in self.agents:
+            if agent.on_duty:
+                self.duty_rows.append(
+                    (agent.id, agent.group.index, agent.duty_start_s, stop, agent.standby)
+                )
+        rows = self.duty_rows
+        c = self.customers
+        records = Records(
+            topics=c.topics,
+            group_names=tuple(g.name for g in self.groups),
+            start_s=self.scenario.horizon.start_s,
+            end_s=self.scenario.horizon.end_s,
+            stop_s=stop,
+            arrival_s=c.arrival_s,
+            topic=c.topic,
+            outcome=self.outcome,
+            via_bot=self.via_bot,
+            bot_reply_s=self.bot_reply_s,
+            queued_s=self.queued_s,
+            assigned_s=self.assigned_s,
+            end_at_s=self.end_at_s,
+            agent=self.conv_agent,
+            group=self.conv_group,
+            on_duty_at_arrival=self.on_duty_at_arrival,
+            reported=c.reported,
+            n_messages=c.n_messages,
+            msg_start=c.msg_start,
+            sent_s=self.sent_s,
+            reply_s=self.reply_s,
+            msg_agent=self.msg_agent,
+            work_s=self.work_s,
+            duty_agent=np.array([r[0] for r in rows], dtype=np.int32),
+            duty_group=np.array([r[1] for r in rows], dtype=np.int16),
+            duty_start_s=np.array([r[2] for r in rows], dtype=float),
+            duty_end_s=np.array([r[3] for r in rows], dtype=float),
+            duty_standby=np.array([r[4] for r in rows], dtype=bool),
+            activations=self.activations,
+        )
+        records.check_conservation()
+        return records
+
+
+def simulate(scenario: Scenario, replication: int = 0, seed: int | None = None) -> Records:
+    """Run replication `replication` of `scenario` and return its records.
+
+    Customers depend only on (seed, replication) and the scenario's arrival and topic fields,
+    so variants that change staffing, routing or the bot meet the same buyers.
+    """
+    rngs = streams(scenario.seed if seed is None else seed, replication)
+    customers = sample_customers(scenario, rngs, rate_table(scenario))
+    return DeskRun(scenario, customers).run()

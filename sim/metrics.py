@@ -1,0 +1,430 @@
+"""Metrics: pure functions from a run's records to numbers and series. No SimPy here.
+
+Records come as three tables (see `Tables`): conversations, messages and duty periods. A
+message's *wait* is the time from the customer's message to the reply to it. Platform rates use
+*offered* waits: a buyer who left (or was still waiting at the end) counts as unreplied once
+the wait so far passes the threshold; a buyer who abandoned always counts as unreplied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.scenario import Scenario, Window
+from sim.units import DAY_S
+
+#: Metrics written by `supportsim run` (others are reported too); names say what and the unit.
+HEADLINE = (
+    "reply_rate_5min",
+    "first_response_30s_rate",
+    "first_response_mean_s",
+    "first_response_p90_s",
+    "message_wait_mean_s",
+    "message_wait_p95_s",
+    "abandon_rate",
+    "deflection_rate",
+    "occupancy",
+    "cost",
+    "lost_orders",
+)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """A run's records as DataFrames; hand-built tables work the same (see tests)."""
+
+    conversations: pd.DataFrame
+    messages: pd.DataFrame
+    duty: pd.DataFrame
+    stop_s: float
+    start_s: float = 0.0
+    end_s: float = DAY_S
+
+    @classmethod
+    def from_records(cls, records) -> "Tables":
+        return cls(records.conversations(), records.messages(), records.duty(),
+                   records.stop_s, records.start_s, records.end_s)
+
+
+# --- building blocks ----------------------------------------------------------------------
+
+
+def in_window(times_s: np.ndarray, window: Window | None) -> np.ndarray:
+    """Whether each time falls inside a daily clock window (None: the whole day)."""
+    times_s = np.asarray(times_s, dtype=float)
+    if window is None:
+        return np.ones(times_s.shape, dtype=bool)
+    tod = np.mod(times_s, DAY_S)
+    return (tod >= window.start.seconds_of_day) & (tod < window.end.seconds_of_day)
+
+
+def counted_messages(tables: Tables, bot_counts: bool) -> pd.DataFrame:
+    """Messages that count for a platform rate, with their offered wait.
+
+    Bot-phase messages count only when bot replies count. For an unreplied message the offered
+    wait runs to the conversation's end (the buyer left) or to the end of the run.
+    """
+    messages = tables.messages
+    if not bot_counts:
+        messages = messages[~messages["by_bot"].to_numpy()]
+    conv = tables.conversations
+    index = messages["conversation"].to_numpy()
+    end = conv["end_s"].to_numpy()[index]
+    outcome = conv["outcome"].to_numpy()[index]
+    sent = messages["sent_s"].to_numpy()
+    reply = messages["reply_s"].to_numpy()
+    replied = np.isfinite(reply)
+    censor = np.where(np.isfinite(end), end, tables.stop_s)
+    offered = np.where(replied, reply, censor) - sent
+    left = (~replied) & (outcome == "abandoned")
+    return pd.DataFrame({
+        "conversation": index,
+        "sent_s": sent,
+        "reply_s": reply,
+        "replied": replied,
+        "offered_wait_s": offered,
+        "left": left,
+        "reported": conv["reported"].to_numpy()[index],
+    })
+
+
+def buyer_reply_rate(tables: Tables, threshold_s: float, window: Window | None,
+                     bot_counts: bool) -> float:
+    """Pinduoduo-style rate per buyer: share of buyers none of whose counted messages
+    (sent inside the window) waited longer than the threshold or went unanswered because the
+    buyer left. Reported/blacklisted buyers and, when bot replies do not count, bot-only buyers
+    are out of the denominator."""
+    msgs = counted_messages(tables, bot_counts)
+    msgs = msgs[in_window(msgs["sent_s"], window) & ~msgs["reported"].to_numpy()]
+    if msgs.empty:
+        return float("nan")
+    late = (msgs["offered_wait_s"].to_numpy() > threshold_s) | msgs["left"].to_numpy()
+    per_buyer = pd.Series(late).groupby(msgs["conversation"].to_numpy()).any()
+    return float(1.0 - per_buyer.mean())
+
+
+def first_responses(tables: Tables, bot_counts: bool) -> pd.DataFrame:
+    """Each buyer's first counted message and its offered wait (one row per conversation)."""
+    msgs = counted_messages(tables, bot_counts)
+    order = np.lexsort((msgs["sent_s"].to_numpy(), msgs["conversation"].to_numpy()))
+    msgs = msgs.iloc[order]
+    first = msgs.drop_duplicates("conversation", keep="first")
+    return first.reset_index(drop=True)
+
+
+def buyer_first_answer_rate(tables: Tables, threshold_s: float, window: Window | None,
+                            bot_counts: bool) -> float:
+    """Share of buyers (first message inside the window) answered within the threshold."""
+    first = first_responses(tables, bot_counts)
+    first = first[in_window(first["sent_s"], window) & ~first["reported"].to_numpy()]
+    if first.empty:
+        return float("nan")
+    ok = first["replied"].to_numpy() & (first["offered_wait_s"].to_numpy() <= threshold_s)
+    return float(ok.mean())
+
+
+def turns(tables: Tables, bot_counts: bool) -> pd.DataFrame:
+    """Taobao turns: a buyer's question up to the shop's first answer after it.
+
+    Follow-ups sent before that answer belong to the same turn. The turn's response time is
+    the time from its first message to the first reply in the conversation at or after it.
+    """
+    msgs = counted_messages(tables, bot_counts)
+    conv = msgs["conversation"].to_numpy()
+    order = np.lexsort((msgs["sent_s"].to_numpy(), conv))
+    msgs = msgs.iloc[order].reset_index(drop=True)
+    conv = msgs["conversation"].to_numpy().astype(float)
+    sent = msgs["sent_s"].to_numpy()
+    reply = msgs["reply_s"].to_numpy()
+    # Key conversation and time into one sortable number to search answers per conversation.
+    scale = 4.0 * max(np.nanmax(np.abs(np.r_[sent, reply, 1.0])), 1.0)
+    answers = np.sort(conv[np.isfinite(reply)] * scale + reply[np.isfinite(reply)])
+    position = np.searchsorted(answers, conv * scale + sent, side="left")
+    found = position < len(answers)
+    candidate = np.where(found, answers[np.minimum(position, len(answers) - 1)], np.inf)
+    same_conv = found & (np.floor(candidate / scale + 1e-9) == conv)
+    next_answer = np.where(same_conv, candidate - conv * scale, np.inf)
+    first_in_conv = np.r_[True, conv[1:] != conv[:-1]]
+    starts = first_in_conv | np.r_[False, sent[1:] >= next_answer[:-1]]
+    answered = np.isfinite(next_answer)
+    response = np.where(answered, next_answer - sent, msgs["offered_wait_s"].to_numpy())
+    frame = pd.DataFrame({
+        "conversation": msgs["conversation"].to_numpy(),
+        "start_s": sent,
+        "answered": answered,
+        "response_s": response,
+        "reported": msgs["reported"].to_numpy(),
+    })
+    return frame[starts].reset_index(drop=True)
+
+
+def turn_response_rate(tables: Tables, threshold_s: float, window: Window | None,
+                       bot_counts: bool) -> float:
+    """Taobao-style rate: share of turns (started inside the window) answered in time."""
+    frame = turns(tables, bot_counts)
+    frame = frame[in_window(frame["start_s"], window) & ~frame["reported"].to_numpy()]
+    if frame.empty:
+        return float("nan")
+    ok = frame["answered"].to_numpy() & (frame["response_s"].to_numpy() <= threshold_s)
+    return float(ok.mean())
+
+
+def sessions(tables: Tables, gap_s: float) -> pd.DataFrame:
+    """JD sessions: a buyer's conversations, joined when one starts within `gap_s` of the
+    previous one's end. Without a `buyer` column every conversation is its own buyer."""
+    conv = tables.conversations
+    buyer = conv["buyer"].to_numpy() if "buyer" in conv else conv["conversation"].to_numpy()
+    order = np.lexsort((conv["arrival_s"].to_numpy(), buyer))
+    buyer = buyer[order]
+    arrival = conv["arrival_s"].to_numpy()[order]
+    end = conv["end_s"].to_numpy()[order]
+    prev_end = np.r_[-np.inf, np.where(np.isfinite(end), end, np.inf)[:-1]]
+    new = np.r_[True, buyer[1:] != buyer[:-1]] | (arrival - prev_end > gap_s)
+    session = np.cumsum(new) - 1
+    return pd.DataFrame({
+        "conversation": conv["conversation"].to_numpy()[order],
+        "session": session,
+        "session_start_s": arrival[new][session],
+    })
+
+
+def session_answer_rate(tables: Tables, threshold_s: float, excluded_from_s: float,
+                        excluded_until_s: float, gap_s: float, bot_counts: bool
+                        ) -> tuple[float, int]:
+    """JD-style first-answer rate per session, and the number of offline sessions.
+
+    Sessions started in the excluded hours (e.g. 23:00-09:00) and offline sessions (no agent
+    on duty when the buyer wrote) are out of the rate; offline ones are counted apart.
+    """
+    conv = tables.conversations
+    joined = sessions(tables, gap_s)
+    first = first_responses(tables, bot_counts).set_index("conversation")
+    tod = np.mod(joined["session_start_s"].to_numpy(), DAY_S)
+    if excluded_from_s > excluded_until_s:
+        excluded = (tod >= excluded_from_s) | (tod < excluded_until_s)
+    else:
+        excluded = (tod >= excluded_from_s) & (tod < excluded_until_s)
+    on_duty = conv["on_duty_at_arrival"].to_numpy()[joined["conversation"].to_numpy()]
+    first_of_session = np.r_[True, joined["session"].to_numpy()[1:] != joined["session"].to_numpy()[:-1]]
+    offline = (on_duty == 0) & first_of_session
+    keep = first_of_session & ~excluded & ~offline
+    keep &= ~conv["reported"].to_numpy()[joined["conversation"].to_numpy()]
+    ids = joined["conversation"].to_numpy()[keep]
+    ids = ids[np.isin(ids, first.index.to_numpy())]
+    if len(ids) == 0:
+        return float("nan"), int(offline.sum())
+    rows = first.loc[ids]
+    ok = rows["replied"].to_numpy() & (rows["offered_wait_s"].to_numpy() <= threshold_s)
+    return float(ok.mean()), int(offline.sum())
+
+
+def percentile_metrics(name: str, values: np.ndarray, percentiles) -> dict[str, float]:
+    values = values[np.isfinite(values)]
+    result = {f"{name}_mean_s": float(values.mean()) if len(values) else float("nan")}
+    for p in percentiles:
+        key = f"{name}_p{p:g}_s"
+        result[key] = float(np.percentile(values, p)) if len(values) else float("nan")
+    return result
+
+
+def _overlap_integral(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Integral over each [edge_k, edge_k+1) of the number of open [start, end) spans."""
+    starts = np.sort(starts)
+    ends = np.sort(ends)
+    cum_s = np.r_[0.0, np.cumsum(starts)]
+    cum_e = np.r_[0.0, np.cumsum(ends)]
+
+    def integral(x):
+        ns = np.searchsorted(starts, x, side="left")
+        ne = np.searchsorted(ends, x, side="left")
+        return (ns * x - cum_s[ns]) - (ne * x - cum_e[ne])
+
+    return np.diff(integral(edges))
+
+
+def occupancy_by_group(tables: Tables) -> dict[str, float]:
+    """Typing time over time on duty, per group (agents finishing after a shift included)."""
+    duty = tables.duty
+    msgs = tables.messages
+    work = msgs[(msgs["agent"].to_numpy() >= 0) & np.isfinite(msgs["work_s"].to_numpy())]
+    agent_group = duty.drop_duplicates("agent").set_index("agent")["group"]
+    result = {}
+    duty_hours = (duty["end_s"] - duty["start_s"]).groupby(duty["group"], observed=False).sum()
+    typing = work["work_s"].groupby(work["agent"].map(agent_group)).sum()
+    for group, hours in duty_hours.items():
+        result[str(group)] = float(typing.get(group, 0.0) / hours) if hours > 0 else float("nan")
+    return result
+
+
+def cost(tables: Tables, scenario: Scenario, activations: dict[str, int] | None = None) -> float:
+    """Agent hours times hourly cost, plus standby activation costs."""
+    duty = tables.duty
+    hours = ((duty["end_s"] - duty["start_s"]) / 3600.0).groupby(duty["group"], observed=False).sum()
+    total = sum(hours.get(name, 0.0) * g.hourly_cost for name, g in scenario.groups.items())
+    for name, count in (activations or {}).items():
+        standby = scenario.groups[name].standby
+        if standby is not None:
+            total += count * standby.activation_cost
+    return float(total)
+
+
+def lost_orders(first: pd.DataFrame, presale: np.ndarray, scenario: Scenario) -> float:
+    """Presale orders lost to slow first responses: sum of base - base * 0.5^(t / half_life),
+    with the whole base lost for a buyer never answered."""
+    curve = scenario.metrics.conversion
+    rows = first[presale[first["conversation"].to_numpy()]]
+    wait = rows["offered_wait_s"].to_numpy()
+    kept = np.where(rows["replied"].to_numpy(), 0.5 ** (wait / curve.half_life), 0.0)
+    return float(np.sum(curve.base_rate * (1.0 - kept)))
+
+
+# --- one run ------------------------------------------------------------------------------
+
+
+def summarize(tables: Tables, scenario: Scenario, activations: dict[str, int] | None = None
+              ) -> dict[str, float]:
+    """Every scalar metric of one run (one replication of one variant)."""
+    settings = scenario.metrics
+    bot_counts = scenario.bot.replies_count
+    conv = tables.conversations
+    outcome = conv["outcome"].to_numpy()
+    arrived = len(conv)
+    reached = int(np.isfinite(conv["queued_s"].to_numpy()).sum())
+    pdd, taobao, jd = settings.pinduoduo, settings.taobao, settings.jd
+    result: dict[str, float] = {
+        "arrived": arrived,
+        "served": int((outcome == "served").sum()),
+        "deflected": int((outcome == "deflected").sum()),
+        "abandoned": int((outcome == "abandoned").sum()),
+        "open_at_end": int((outcome == "open").sum()),
+        "reply_rate_5min": buyer_reply_rate(tables, pdd.threshold, pdd.window, bot_counts),
+        "reply_rate_5min_allday": buyer_reply_rate(tables, pdd.threshold, None, bot_counts),
+        "human_reply_rate_3min": buyer_reply_rate(tables, 180.0, pdd.window, False),
+        "human_reply_rate_3min_allday": buyer_reply_rate(tables, 180.0, None, False),
+        "answer_rate_30s": buyer_first_answer_rate(tables, 30.0, pdd.window, False),
+        "answer_rate_30s_allday": buyer_first_answer_rate(tables, 30.0, None, False),
+        "taobao_response_rate_3min": turn_response_rate(
+            tables, taobao.threshold, taobao.window, taobao.bot_replies_count),
+    }
+    jd_rate, offline = session_answer_rate(
+        tables, jd.threshold, jd.excluded_from.seconds_of_day, jd.excluded_until.seconds_of_day,
+        jd.session_gap, bot_counts)
+    result["jd_answer_rate_30s"] = jd_rate
+    result["jd_offline_sessions"] = offline
+
+    first = first_responses(tables, bot_counts)
+    first = first[~conv["reported"].to_numpy()[first["conversation"].to_numpy()]]
+    within = first["replied"].to_numpy() & (
+        first["offered_wait_s"].to_numpy() <= settings.first_response_threshold)
+    result["first_response_30s_rate"] = float(within.mean()) if len(first) else float("nan")
+    answered_first = first["offered_wait_s"].to_numpy()[first["replied"].to_numpy()]
+    result.update(percentile_metrics("first_response", answered_first, settings.percentiles))
+
+    msgs = counted_messages(tables, bot_counts)
+    waits = msgs["offered_wait_s"].to_numpy()[msgs["replied"].to_numpy()]
+    result.update(percentile_metrics("message_wait", waits, settings.percentiles))
+
+    result["abandon_rate"] = result["abandoned"] / reached if reached else float("nan")
+    result["deflection_rate"] = result["deflected"] / arrived if arrived else float("nan")
+
+    duty = tables.duty
+    duty_s = float((duty["end_s"] - duty["start_s"]).sum())
+    msgs_all = tables.messages
+    typing_s = float(np.nansum(msgs_all["work_s"].to_numpy()[msgs_all["agent"].to_numpy() >= 0]))
+    result["occupancy"] = typing_s / duty_s if duty_s > 0 else float("nan")
+    for group, value in occupancy_by_group(tables).items():
+        result[f"occupancy_{group}"] = value
+    result["agent_hours"] = duty_s / 3600.0
+    assigned = int(np.isfinite(conv["assigned_s"].to_numpy()).sum())
+    agents_working = int(duty["agent"].nunique())
+    result["conversations_per_agent"] = assigned / agents_working if agents_working else float("nan")
+    result["conversations_per_agent_hour"] = assigned / (duty_s / 3600) if duty_s else float("nan")
+    result["cost"] = cost(tables, scenario, activations)
+    result["standby_activations"] = float(sum((activations or {}).values()))
+    presale_codes = np.array([scenario.topics[str(t)].presale for t in conv["topic"].cat.categories])
+    presale = presale_codes[conv["topic"].cat.codes.to_numpy()] if arrived else np.zeros(0, bool)
+    result["lost_orders"] = lost_orders(first, presale, scenario)
+    result["lost_gmv"] = result["lost_orders"] * settings.conversion.order_value
+    return result
+
+
+def interval_edges(scenario: Scenario) -> np.ndarray:
+    """Reporting intervals: the arrival interval grid over the horizon."""
+    step = scenario.arrivals.interval
+    start, end = scenario.horizon.start_s, scenario.horizon.end_s
+    edges = np.arange(np.floor(start / step) * step, end + step, step)
+    edges = np.clip(edges, start, end)
+    return np.unique(edges)
+
+
+def interval_series(tables: Tables, scenario: Scenario) -> pd.DataFrame:
+    """Per-interval series: arrivals, people needed, queue, agents on duty, reply rates,
+    abandonment and occupancy, by the interval a buyer arrived in (or a time-average)."""
+    edges = interval_edges(scenario)
+    lengths = np.diff(edges)
+    conv = tables.conversations
+    arrival = conv["arrival_s"].to_numpy()
+    bins = np.searchsorted(edges, arrival, side="right") - 1
+    inside = (bins >= 0) & (bins < len(lengths))
+    n = len(lengths)
+
+    def per_interval(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return np.bincount(bins[mask], weights=values[mask], minlength=n)[:n]
+
+    ones = np.ones(len(conv))
+    arrivals = per_interval(ones, inside)
+    queued = conv["queued_s"].to_numpy()
+    reached = per_interval(ones, inside & np.isfinite(queued))
+    abandoned = per_interval(ones, inside & (conv["outcome"].to_numpy() == "abandoned"))
+
+    pdd = scenario.metrics.pinduoduo
+    msgs = counted_messages(tables, scenario.bot.replies_count)
+    msgs = msgs[~msgs["reported"].to_numpy()]
+    late = (msgs["offered_wait_s"].to_numpy() > pdd.threshold) | msgs["left"].to_numpy()
+    buyer_late = pd.Series(late).groupby(msgs["conversation"].to_numpy()).any()
+    buyers = buyer_late.index.to_numpy()
+    buyer_ok = np.zeros(len(conv))
+    has_buyer = np.zeros(len(conv), dtype=bool)
+    buyer_ok[buyers] = ~buyer_late.to_numpy()
+    has_buyer[buyers] = True
+    counted = per_interval(ones, inside & has_buyer)
+    replied_ok = per_interval(buyer_ok, inside & has_buyer)
+
+    first = first_responses(tables, scenario.bot.replies_count)
+    fr = np.full(len(conv), np.nan)
+    answered = first["replied"].to_numpy()
+    fr[first["conversation"].to_numpy()[answered]] = first["offered_wait_s"].to_numpy()[answered]
+    has_fr = np.isfinite(fr)
+    fr_sum = per_interval(np.nan_to_num(fr), inside & has_fr)
+    fr_n = per_interval(ones, inside & has_fr)
+
+    assigned = conv["assigned_s"].to_numpy()
+    end = conv["end_s"].to_numpy()
+    leave_queue = np.where(np.isfinite(assigned), assigned,
+                           np.where(np.isfinite(end), end, tables.stop_s))
+    waiting = np.isfinite(queued)
+    queue = _overlap_integral(queued[waiting], leave_queue[waiting], edges) / lengths
+
+    duty = tables.duty
+    on_duty = _overlap_integral(duty["start_s"].to_numpy(), duty["end_s"].to_numpy(), edges)
+    msgs_all = tables.messages
+    work = msgs_all[(msgs_all["agent"].to_numpy() >= 0) & np.isfinite(msgs_all["work_s"].to_numpy())]
+    reply_end = work["reply_s"].to_numpy()
+    typing = _overlap_integral(reply_end - work["work_s"].to_numpy(), reply_end, edges)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pd.DataFrame({
+            "interval_start_s": edges[:-1],
+            "interval_end_s": edges[1:],
+            "arrivals": arrivals,
+            "to_people": reached,
+            "abandoned": abandoned,
+            "reply_rate_5min": np.where(counted > 0, replied_ok / counted, np.nan),
+            "first_response_mean_s": np.where(fr_n > 0, fr_sum / fr_n, np.nan),
+            "queue_length": queue,
+            "agents_on_duty": on_duty / lengths,
+            "occupancy": np.where(on_duty > 0, typing / on_duty, np.nan),
+        })

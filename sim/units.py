@@ -1,0 +1,105 @@
+"""Parsing of the human units scenario files use: durations (`30s`, `5min`, `1h`) and clock times.
+
+Times inside the simulator are seconds. A clock time is measured from midnight of the
+horizon's first day ("day 0"), so `08:00` is 28,800 s and `2026-11-11 00:00` on a horizon
+starting 2026-11-10 is 86,400 s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+SECONDS = {"ms": 0.001, "s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+DAY_S = 86400.0
+
+_DURATION_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|sec|min|s|m|h|d)\s*")
+_CLOCK = re.compile(r"^(?:(\d{4}-\d{2}-\d{2})[ T])?(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from `30s`, `5min`, `1h30min`, `2d` or a plain number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration such as '30s', '5min' or '1h', got {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a duration such as '30s', '5min' or '1h', got {value!r}")
+    text = value.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    pos, total, found = 0, 0.0, False
+    sign = 1.0
+    if text.startswith("-"):
+        sign, text = -1.0, text[1:]
+    while pos < len(text):
+        match = _DURATION_PART.match(text, pos)
+        if not match:
+            raise ValueError(
+                f"cannot read duration {value!r}: use a number with a unit s, min, h or d "
+                "(e.g. '30s', '5min', '1h30min')"
+            )
+        total += float(match.group(1)) * SECONDS[match.group(2)]
+        pos, found = match.end(), True
+    if not found:
+        raise ValueError(f"cannot read duration {value!r}: it is empty")
+    return sign * total
+
+
+@dataclass(frozen=True)
+class ClockTime:
+    """A clock time, either on a given date or on no date (then it means day 0, or every day)."""
+
+    date: dt.date | None
+    seconds_of_day: float
+
+    @classmethod
+    def parse(cls, value: object) -> "ClockTime":
+        if isinstance(value, ClockTime):
+            return value
+        if isinstance(value, dt.datetime):
+            return cls(value.date(), value.hour * 3600 + value.minute * 60 + value.second)
+        if not isinstance(value, str):
+            raise ValueError(
+                f"expected a clock time such as '08:00' or '2026-11-11 00:00', got {value!r}"
+            )
+        match = _CLOCK.match(value.strip())
+        if not match:
+            raise ValueError(
+                f"cannot read clock time {value!r}: use 'HH:MM' or 'YYYY-MM-DD HH:MM'"
+            )
+        day, hours, minutes, seconds = match.groups()
+        hours, minutes, seconds = int(hours), int(minutes), int(seconds or 0)
+        if minutes > 59 or seconds > 59 or hours > 24 or (hours == 24 and (minutes or seconds)):
+            raise ValueError(f"clock time {value!r} is out of range (00:00 to 24:00)")
+        date = None
+        if day is not None:
+            try:
+                date = dt.date.fromisoformat(day)
+            except ValueError as exc:
+                raise ValueError(f"clock time {value!r} has an invalid date: {exc}") from None
+        return cls(date, hours * 3600.0 + minutes * 60.0 + seconds)
+
+    def seconds(self, day0: dt.date | None) -> float:
+        """Seconds since midnight of day 0; an undated time falls on day 0."""
+        if self.date is None or day0 is None:
+            return self.seconds_of_day
+        return (self.date - day0).days * DAY_S + self.seconds_of_day
+
+    def __str__(self) -> str:
+        hours, rest = divmod(int(self.seconds_of_day), 3600)
+        text = f"{hours:02d}:{rest // 60:02d}"
+        return f"{self.date.isoformat()} {text}" if self.date else text
+
+
+def format_clock(seconds: float, day0: dt.date | None = None) -> str:
+    """Readable clock time of a simulation time (seconds since day-0 midnight)."""
+    day, rest = divmod(int(round(seconds)), int(DAY_S))
+    hours, rest = divmod(rest, 3600)
+    text = f"{hours:02d}:{rest // 60:02d}"
+    if day0 is not None:
+        return f"{(day0 + dt.timedelta(days=day)).isoformat()} {text}"
+    return text if day == 0 else f"day{day} {text}"
