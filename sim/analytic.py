@@ -218,7 +218,7 @@ class ErlangA:
         theta = self.abandon_rate
         j = np.arange(self.log_queue_probs.size)
         # Served within t, having found j ahead: (n mu / r_{j+1}) * P(K' > j), where K' counts
-        # events of a (negative-binomial) chain; see _log_wait_counts.
+        # events of a (negative-binomial) chain; see _log_event_count_cdf.
         log_cdf = _log_event_count_cdf(n_mu, theta, t, j.size, first_slot=1)
         served_by_t = -np.expm1(np.minimum(log_cdf, 0.0))
         log_served_share = math.log(n_mu) - np.log(n_mu + (j + 1) * theta)

@@ -481,9 +481,10 @@ class DeskRun:
         topics = router.takes[group.index] + router.takes_late[group.index]
         now = self.env.now
         active = sum(1 for a in group.agents if a.standby and (a.on_duty or a.pending_start))
-        triggered = (
-            spec.queue_length is not None and self.queues.count(topics) >= spec.queue_length
-        ) or (spec.oldest_wait is not None and self.queues.oldest_wait(topics, now) >= spec.oldest_wait)
+        waiting, oldest_s = self._backlog(topics)
+        triggered = (spec.queue_length is not None and waiting >= spec.queue_length) or (
+            spec.oldest_wait is not None and now - oldest_s >= spec.oldest_wait
+        )
         if triggered and active < spec.cap and now < self.scenario.horizon.end_s:
             for _ in range(min(spec.batch, spec.cap - active)):
                 agent = self._new_agent(group, standby=True)
@@ -492,6 +493,25 @@ class DeskRun:
                 self._call(spec.activation_delay, self._standby_on, agent)
         if now + spec.check_every < self.scenario.horizon.end_s:
             self._call(spec.check_every, self._standby_check, group)
+
+    def _backlog(self, topics: list[int]) -> tuple[int, float]:
+        """Customer messages of `topics` awaiting a reply, in the queue or at an agent, and the
+        send time of the oldest. In chat most of the backlog sits in agents' open
+        conversations, not in the queue, so both places count."""
+        wanted = set(topics)
+        now = self.env.now
+        count, oldest = 0, now
+        for t in topics:
+            for ticket, conv in self.queues.queues[t]:
+                if conv.queued and ticket == conv.ticket:
+                    count += 1
+                    oldest = min(oldest, conv.queued_s)
+        for agent in self.agents:
+            for sent_s, _, conv in agent.pending:
+                if conv.agent is agent and not conv.done and conv.topic in wanted:
+                    count += 1
+                    oldest = min(oldest, sent_s)
+        return count, oldest
 
     def _standby_on(self, event) -> None:
         agent = event._value

@@ -266,10 +266,16 @@ class Schedule(Frozen):
 
 
 class Standby(Frozen):
-    """On-call or outsourced agents called in when the queue or the oldest wait passes a limit."""
+    """On-call or outsourced agents called in when the backlog or the oldest wait passes a limit.
 
-    queue_length: Annotated[int, Field(ge=1)] | None = None
-    oldest_wait: PositiveSeconds | None = None
+    The backlog counts customer messages of the group's topics awaiting a reply, whether the
+    conversation still waits for an agent or sits in a busy agent's open chats.
+    """
+
+    queue_length: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="call agents in when this many messages await a reply")
+    oldest_wait: PositiveSeconds | None = Field(
+        default=None, description="call agents in when a message has waited this long")
     activation_delay: NonNegativeSeconds = 600.0
     batch: Annotated[int, Field(ge=1)] = 1
     cap: Annotated[int, Field(ge=1, le=100_000)]
