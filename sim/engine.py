@@ -9,6 +9,7 @@ into preallocated numpy columns.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from heapq import heappop, heappush
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from sim.scenario import Scenario
 from sim.units import DAY_S
 
 OPEN, DEFLECTED, SERVED, ABANDONED = 0, 1, 2, 3
+INF = float("inf")
 OUTCOMES = ("open", "deflected", "served", "abandoned")
 
 
@@ -32,7 +34,7 @@ class Conversation:
     """Live state of one conversation (its records live in `Records`)."""
 
     __slots__ = ("id", "topic", "n", "base", "answered", "agent", "queued", "queued_s",
-                 "ticket", "done", "typing", "waiting_s", "phone")
+                 "ticket", "done", "typing", "waiting_s", "phone", "seen_agent")
 
     def __init__(self, index: int, topic: int, n: int, base: int, phone: bool):
         self.id = index
@@ -48,6 +50,7 @@ class Conversation:
         self.typing = False
         self.waiting_s: float | None = None  # send time of a message awaiting a reply
         self.phone = phone
+        self.seen_agent = False
 
 
 @dataclass
@@ -165,6 +168,25 @@ class Records:
         })
 
 
+class _Step:
+    """A bare SimPy event carrying one callback and one value.
+
+    It goes straight onto SimPy's calendar (`Environment._queue`, ordered as
+    `Environment.schedule` orders it), skipping the bookkeeping of `Timeout` that this engine
+    never uses; `Environment.step` processes it like any other event.
+    """
+
+    __slots__ = ("callbacks", "value")
+    _ok = True
+
+    def __init__(self, callback, value):
+        self.callbacks = (callback,)
+        self.value = value
+
+
+_NORMAL = 1  # simpy.events.NORMAL
+
+
 class DeskRun:
     """One replication of one scenario on a SimPy environment."""
 
@@ -172,22 +194,20 @@ class DeskRun:
         self.scenario = scenario
         self.customers = c = customers
         self.env = env = simpy.Environment(initial_time=scenario.horizon.start_s)
-        self.timeout = env.timeout
+        self._queue = env._queue
+        self._eid = env._eid
         n, m = c.count, c.total_messages
-        nan = np.full
         self.outcome = np.zeros(n, dtype=np.int8)
         self.via_bot = np.zeros(n, dtype=bool)
-        self.bot_reply_s = nan(n, np.nan)
-        self.queued_s = nan(n, np.nan)
-        self.assigned_s = nan(n, np.nan)
-        self.end_at_s = nan(n, np.nan)
-        self.conv_agent = nan(n, -1, dtype=np.int32)
-        self.conv_group = nan(n, -1, dtype=np.int16)
+        self.bot_reply_s = np.full(n, np.nan)
+        self.queued_s = np.full(n, np.nan)
+        self.assigned_s = np.full(n, np.nan)
+        self.end_at_s = np.full(n, np.nan)
+        self.conv_agent = np.full(n, -1, dtype=np.int32)
         self.on_duty_at_arrival = np.zeros(n, dtype=np.int32)
-        self.sent_s = nan(m, np.nan)
-        self.reply_s = nan(m, np.nan)
-        self.msg_agent = nan(m, -1, dtype=np.int32)
-        self.work_s = nan(m, np.nan)
+        self.sent_s = np.full(m, np.nan)
+        self.reply_s = np.full(m, np.nan)
+        self.msg_agent = np.full(m, -1, dtype=np.int32)
         self.duty_rows: list[tuple[int, int, float, float, bool]] = []
         self.on_duty = 0
 
@@ -199,11 +219,23 @@ class DeskRun:
         self.router = Router(scenario, self.groups, c.topics)
         self.queues = TopicQueues(len(c.topics))
         self.activations = np.zeros(len(self.groups), dtype=np.int64)
-        self.reply_time = self._reply_times()
-        self._setup_bot()
-        self.phone = [scenario.topics[t].channel == "phone" for t in c.topics]
-        self.patience = c.patience_s
         self.overflow_on = scenario.routing.mode == "overflow"
+        self.phone = [scenario.topics[t].channel == "phone" for t in c.topics]
+        # The event loop reads plain Python values: numpy scalars would leak into the clock
+        # and make every later time computation slower.
+        self.reply_time = self._reply_times()
+        self.reply_time_lists = [column.tolist() for column in self.reply_time]
+        self.arrival_list = c.arrival_s.tolist()
+        self.topic_list = c.topic.tolist()
+        self.n_list = c.n_messages.tolist()
+        self.base_list = c.msg_start.tolist()
+        self.patience_list = c.patience_s.tolist()
+        self.think_list = c.think_s.tolist()
+        self._setup_bot()
+        bot = scenario.bot
+        self.auto_greeting = bot.auto_greeting
+        self.bot_reply_delay = bot.reply_delay
+        self.handover_delay = bot.handover_delay
 
     # --- set-up --------------------------------------------------------------------------
 
@@ -226,11 +258,11 @@ class DeskRun:
         self.bot_on = bot.enabled
         self.bot_windows = [(w.start.seconds_of_day, w.end.seconds_of_day) for w in bot.hours]
         deflect = np.array([bot.deflection.get(t, 0.0) for t in c.topics])
-        self.deflected = c.bot_u < deflect[c.topic]
+        self.deflected = (c.bot_u < deflect[c.topic]).tolist()
         if bot.handling_time is not None:
-            self.bot_handling_s = bot.handling_time.from_uniform(c.bot_handling_u)
+            self.bot_handling_s = bot.handling_time.from_uniform(c.bot_handling_u).tolist()
         else:
-            self.bot_handling_s = np.zeros(c.count)
+            self.bot_handling_s = [0.0] * c.count
 
     def _bot_active(self, t: float) -> bool:
         if not self.bot_on:
@@ -241,7 +273,6 @@ class DeskRun:
         return any(lo <= tod < hi for lo, hi in self.bot_windows)
 
     def _schedule_duty(self) -> None:
-        env = self.env
         for group in self.groups:
             if group.spec.schedule is None:
                 continue
@@ -250,8 +281,8 @@ class DeskRun:
                 agent = slots.get(duty.slot)
                 if agent is None:
                     agent = slots[duty.slot] = self._new_agent(group)
-                self._call(duty.start_s - env.now, self._duty_on, agent)
-                self._call(duty.end_s - env.now, self._duty_off, agent)
+                self._call_at(duty.start_s, self._duty_on, agent)
+                self._call_at(duty.end_s, self._duty_off, agent)
         for group in self.groups:
             if group.spec.standby is not None:
                 self._call(0.0, self._standby_check, group)
@@ -263,7 +294,11 @@ class DeskRun:
         return agent
 
     def _call(self, delay: float, callback, value) -> None:
-        self.timeout(delay, value).callbacks.append(callback)
+        heappush(self._queue,
+                 (self.env._now + delay, _NORMAL, next(self._eid), _Step(callback, value)))
+
+    def _call_at(self, time_s: float, callback, value) -> None:
+        heappush(self._queue, (time_s, _NORMAL, next(self._eid), _Step(callback, value)))
 
     # --- running -----------------------------------------------------------------------------
 
@@ -271,48 +306,46 @@ class DeskRun:
         horizon = self.scenario.horizon
         self._schedule_duty()
         if self.customers.count:
-            self._call(self.customers.arrival_s[0] - self.env.now, self._arrive, 0)
+            self._call_at(self.arrival_list[0], self._arrive, 0)
         stop = horizon.end_s + horizon.drain
         self.env.run(until=stop)
         return self._records(stop)
 
     def _arrive(self, event) -> None:
-        i = event._value
-        c = self.customers
-        now = self.env.now
-        if i + 1 < c.count:
-            self._call(c.arrival_s[i + 1] - now, self._arrive, i + 1)
-        topic = int(c.topic[i])
-        conv = Conversation(i, topic, int(c.n_messages[i]), int(c.msg_start[i]), self.phone[topic])
+        i = event.value
+        now = self.env._now
+        if i + 1 < len(self.arrival_list):
+            self._call_at(self.arrival_list[i + 1], self._arrive, i + 1)
+        topic = self.topic_list[i]
+        conv = Conversation(i, topic, self.n_list[i], self.base_list[i], self.phone[topic])
         self.on_duty_at_arrival[i] = self.on_duty
-        bot = self.scenario.bot
-        if self._bot_active(now):
+        if self.bot_on and self._bot_active(now):
             self.via_bot[i] = True
-            self.bot_reply_s[i] = now + bot.reply_delay
+            self.bot_reply_s[i] = now + self.bot_reply_delay
             if self.deflected[i]:
                 self._call(self.bot_handling_s[i], self._deflect, conv)
             else:
-                self._call(self.bot_handling_s[i] + bot.handover_delay, self._escalate, conv)
+                self._call(self.bot_handling_s[i] + self.handover_delay, self._escalate, conv)
             return
-        if bot.auto_greeting:
+        if self.auto_greeting:
             self.bot_reply_s[i] = now
         self._to_people(conv)
 
     def _deflect(self, event) -> None:
-        self._close(event._value, DEFLECTED)
+        self._close(event.value, DEFLECTED)
 
     def _escalate(self, event) -> None:
-        self._to_people(event._value)
+        self._to_people(event.value)
 
     def _to_people(self, conv: Conversation) -> None:
-        now = self.env.now
+        now = self.env._now
         i = conv.id
         self.queued_s[i] = now
         conv.queued_s = now
         conv.waiting_s = now
         self.sent_s[conv.base] = now
-        patience = self.patience[i]
-        if patience < np.inf:
+        patience = self.patience_list[i]
+        if patience != INF:
             self._call(patience, self._abandon, conv)
         agent = self.router.agent_for(conv, now)
         if agent is not None:
@@ -323,15 +356,15 @@ class DeskRun:
             self._call(self.router.overflow_after_s, self._overflow, conv)
 
     def _overflow(self, event) -> None:
-        conv = event._value
+        conv = event.value
         if conv.queued and not conv.done:
-            agent = self.router.agent_for(conv, self.env.now)
+            agent = self.router.agent_for(conv, self.env._now)
             if agent is not None:
                 self.queues.take(conv)
                 self._assign(agent, conv)
 
     def _abandon(self, event) -> None:
-        conv = event._value
+        conv = event.value
         if conv.done or conv.answered > 0 or conv.typing:
             return
         if conv.queued:
@@ -339,39 +372,48 @@ class DeskRun:
         self._close(conv, ABANDONED)
 
     def _assign(self, agent: Agent, conv: Conversation) -> None:
-        now = self.env.now
-        i = conv.id
+        now = self.env._now
         conv.agent = agent
-        if self.conv_agent[i] < 0:
-            self.assigned_s[i] = now
-            self.conv_agent[i] = agent.id
-            self.conv_group[i] = agent.group.index
+        if not conv.seen_agent:
+            conv.seen_agent = True
+            self.assigned_s[conv.id] = now
+            self.conv_agent[conv.id] = agent.id
         agent.open += 1
         agent.phone = conv.phone
         agent.conversations.add(conv)
         agent.last_assigned_s = now
-        agent.group.refresh(agent)
+        # GroupState.refresh, inlined: this is the hottest path of the engine.
+        group = agent.group
+        if agent.level >= 0:
+            del group.free[agent.level][agent]
+            agent.level = -1
+        if agent.open < group.concurrency and not agent.phone and not agent.leaving:
+            group.free[agent.open][agent] = None
+            agent.level = agent.open
         if conv.waiting_s is not None:
-            agent.push(conv.waiting_s, conv)
+            heappush(agent.pending, (conv.waiting_s, conv.id, conv))
             if agent.typing is None:
                 self._type(agent)
 
     def _type(self, agent: Agent) -> None:
-        conv = agent.pop()
-        if conv is None:
-            return
-        agent.typing = conv
-        conv.typing = True
-        k = conv.base + conv.answered
-        self._call(self.reply_time[agent.group.index][k], self._replied, (agent, conv))
+        pending = agent.pending
+        while pending:
+            conv = heappop(pending)[2]
+            if conv.agent is agent and not conv.done:
+                agent.typing = conv
+                conv.typing = True
+                work = self.reply_time_lists[agent.group.index][conv.base + conv.answered]
+                heappush(self._queue, (self.env._now + work, _NORMAL, next(self._eid),
+                                       _Step(self._replied, agent)))
+                return
 
     def _replied(self, event) -> None:
-        agent, conv = event._value
-        now = self.env.now
+        agent = event.value
+        conv = agent.typing
+        now = self.env._now
         k = conv.base + conv.answered
         self.reply_s[k] = now
         self.msg_agent[k] = agent.id
-        self.work_s[k] = self.reply_time[agent.group.index][k]
         conv.answered += 1
         conv.waiting_s = None
         conv.typing = False
@@ -379,7 +421,7 @@ class DeskRun:
         if conv.answered == conv.n:
             self._close(conv, SERVED)
         else:
-            self._call(self.customers.think_s[k], self._message, conv)
+            self._call(self.think_list[k], self._message, conv)
             if agent.leaving and agent.group.spec.end_of_shift == "hand_back":
                 # The reply in progress at the end of the shift is finished, then handed back.
                 agent.conversations.discard(conv)
@@ -388,26 +430,26 @@ class DeskRun:
                 self._requeue(conv)
                 self._release_if_done(agent)
                 return
-        if agent.typing is None:
+        if agent.typing is None and agent.pending:
             self._type(agent)
 
     def _message(self, event) -> None:
-        conv = event._value
+        conv = event.value
         if conv.done:
             return
-        now = self.env.now
+        now = self.env._now
         self.sent_s[conv.base + conv.answered] = now
         conv.waiting_s = now
         agent = conv.agent
         if agent is not None:
-            agent.push(now, conv)
+            heappush(agent.pending, (now, conv.id, conv))
             if agent.typing is None:
                 self._type(agent)
 
     def _close(self, conv: Conversation, outcome: int) -> None:
         conv.done = True
         self.outcome[conv.id] = outcome
-        self.end_at_s[conv.id] = self.env.now
+        self.end_at_s[conv.id] = self.env._now
         agent = conv.agent
         if agent is None:
             return
@@ -418,13 +460,21 @@ class DeskRun:
         if agent.leaving:
             self._release_if_done(agent)
             return
-        agent.group.refresh(agent)
-        self._pull(agent)
+        group = agent.group  # GroupState.refresh, inlined (hot path)
+        if agent.level >= 0:
+            del group.free[agent.level][agent]
+        group.free[agent.open][agent] = None
+        agent.level = agent.open
+        if self.queues.length:
+            self._pull(agent)
 
     def _pull(self, agent: Agent) -> None:
         """Give a freed agent waiting conversations until its slots are full."""
-        now = self.env.now
-        while agent.has_slot and not agent.phone:
+        if not self.queues.length:
+            return
+        now = self.env._now
+        cap = agent.group.concurrency
+        while agent.on_duty and not agent.leaving and agent.open < cap and not agent.phone:
             conv = self.router.next_for(agent, self.queues, now)
             if conv is None:
                 return
@@ -434,9 +484,9 @@ class DeskRun:
     # --- shifts and standby ------------------------------------------------------------------
 
     def _duty_on(self, event) -> None:
-        agent = event._value
+        agent = event.value
         if not agent.on_duty:
-            agent.duty_start_s = self.env.now
+            agent.duty_start_s = self.env._now
         agent.on_duty = True
         agent.leaving = False
         self.on_duty += 1
@@ -444,7 +494,7 @@ class DeskRun:
         self._pull(agent)
 
     def _duty_off(self, event) -> None:
-        agent = event._value
+        agent = event.value
         agent.leaving = True
         self.on_duty -= 1
         agent.group.refresh(agent)
@@ -459,7 +509,7 @@ class DeskRun:
         self._release_if_done(agent)
 
     def _requeue(self, conv: Conversation) -> None:
-        other = self.router.agent_for(conv, self.env.now)
+        other = self.router.agent_for(conv, self.env._now)
         if other is not None:
             self._assign(other, conv)
         else:
@@ -471,15 +521,15 @@ class DeskRun:
             agent.leaving = False
             agent.phone = False
             self.duty_rows.append(
-                (agent.id, agent.group.index, agent.duty_start_s, self.env.now, agent.standby)
+                (agent.id, agent.group.index, agent.duty_start_s, self.env._now, agent.standby)
             )
 
     def _standby_check(self, event) -> None:
-        group = event._value
+        group = event.value
         spec = group.spec.standby
         router = self.router
         topics = router.takes[group.index] + router.takes_late[group.index]
-        now = self.env.now
+        now = self.env._now
         active = sum(1 for a in group.agents if a.standby and (a.on_duty or a.pending_start))
         waiting, oldest_s = self._backlog(topics)
         triggered = (spec.queue_length is not None and waiting >= spec.queue_length) or (
@@ -499,7 +549,7 @@ class DeskRun:
         send time of the oldest. In chat most of the backlog sits in agents' open
         conversations, not in the queue, so both places count."""
         wanted = set(topics)
-        now = self.env.now
+        now = self.env._now
         count, oldest = 0, now
         for t in topics:
             for ticket, conv in self.queues.queues[t]:
@@ -514,7 +564,7 @@ class DeskRun:
         return count, oldest
 
     def _standby_on(self, event) -> None:
-        agent = event._value
+        agent = event.value
         agent.pending_start = False
         self._duty_on(event)
         self._call(agent.group.spec.standby.stay, self._duty_off, agent)
@@ -529,6 +579,17 @@ class DeskRun:
                 )
         rows = self.duty_rows
         c = self.customers
+        agent_group = np.array([a.group.index for a in self.agents] or [0], dtype=np.int16)
+        conv_group = np.where(self.conv_agent >= 0, agent_group[np.maximum(self.conv_agent, 0)],
+                              -1).astype(np.int16)
+        # Typing time is fixed by the message and the answering agent's group: derive it here
+        # rather than write it from the event loop.
+        answered = np.flatnonzero(self.msg_agent >= 0)
+        work_s = np.full(len(self.reply_s), np.nan)
+        groups_of = agent_group[self.msg_agent[answered]]
+        for group in self.groups:
+            rows_of = answered[groups_of == group.index]
+            work_s[rows_of] = self.reply_time[group.index][rows_of]
         records = Records(
             topics=c.topics,
             group_names=tuple(g.name for g in self.groups),
@@ -544,7 +605,7 @@ class DeskRun:
             assigned_s=self.assigned_s,
             end_at_s=self.end_at_s,
             agent=self.conv_agent,
-            group=self.conv_group,
+            group=conv_group,
             on_duty_at_arrival=self.on_duty_at_arrival,
             reported=c.reported,
             n_messages=c.n_messages,
@@ -552,7 +613,7 @@ class DeskRun:
             sent_s=self.sent_s,
             reply_s=self.reply_s,
             msg_agent=self.msg_agent,
-            work_s=self.work_s,
+            work_s=work_s,
             duty_agent=np.array([r[0] for r in rows], dtype=np.int32),
             duty_group=np.array([r[1] for r in rows], dtype=np.int16),
             duty_start_s=np.array([r[2] for r in rows], dtype=float),
