@@ -47,8 +47,8 @@ class Frozen(BaseModel):
 class Window(Frozen):
     """A daily clock window, e.g. counted hours 08:00-23:00 or the bot's hours."""
 
-    start: Clock
-    end: Clock
+    start: Clock = Field(description="first second of the window, e.g. '08:00'")
+    end: Clock = Field(description="end of the window (exclusive), e.g. '23:00' or '24:00'")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -62,8 +62,8 @@ class Window(Frozen):
 class Horizon(Frozen):
     """The simulated span; times may carry dates to cover several days."""
 
-    start: Clock
-    end: Clock
+    start: Clock = Field(description="when arrivals begin; give a date for multi-day horizons")
+    end: Clock = Field(description="when arrivals stop ('24:00' is midnight at the end of the day)")
     drain: NonNegativeSeconds = Field(
         default=3600.0,
         description="after the last arrival, keep serving open conversations this long",
@@ -98,9 +98,11 @@ class Horizon(Frozen):
 class Spike(Frozen):
     """A burst of traffic: the rate is multiplied by 1 + (multiplier - 1) exp(-(t - at) / decay)."""
 
-    at: Clock
-    multiplier: float = Field(gt=0, le=1000)
-    decay: PositiveSeconds
+    at: Clock = Field(description="when the burst peaks, e.g. '2026-11-11 00:00'")
+    multiplier: float = Field(gt=0, le=1000,
+        description="rate multiplier at the peak (1 = no spike)")
+    decay: PositiveSeconds = Field(
+        description="time constant of the exponential decay after the peak")
     ramp: NonNegativeSeconds = Field(
         default=0.0, description="linear build-up before `at` (0 = a step at `at`)"
     )
@@ -109,30 +111,41 @@ class Spike(Frozen):
 class MixChange(Frozen):
     """From a time on, conversations follow another topic mix (e.g. the after-sale wave)."""
 
-    start: Clock = Field(alias="from")
-    mix: dict[Name, Annotated[float, Field(ge=0)]]
+    start: Clock = Field(alias="from", description="from this time on (YAML key `from`)")
+    mix: dict[Name, Annotated[float, Field(ge=0)]] = Field(
+        description="topic shares (normalised) from then on")
 
 
 class ArrivalCSV(Frozen):
     """Historical counts per interval, columns `start,count`, one row per interval."""
 
-    path: str
-    column: str = "count"
+    path: str = Field(description="CSV file relative to the scenario, inside its folder")
+    column: str = Field(
+        "count", description="column holding the counts (the time column is `start`)")
 
 
 class Arrivals(Frozen):
     """Conversation arrivals: a non-homogeneous Poisson process, constant per interval."""
 
-    interval: PositiveSeconds = 1800.0
-    daily_volume: Annotated[float, Field(ge=0, le=1e8)] | None = None
-    volume_per_day: dict[str, Annotated[float, Field(ge=0, le=1e8)]] | None = None
-    profile: list[Annotated[float, Field(ge=0)]] | None = None
-    rates_per_hour: list[Annotated[float, Field(ge=0, le=1e8)]] | None = None
-    counts_csv: ArrivalCSV | None = None
-    spikes: list[Spike] = []
-    mix: dict[Name, Annotated[float, Field(ge=0)]]
-    mix_changes: list[MixChange] = []
-    overdispersion_cv: Annotated[float, Field(ge=0, le=5)] = 0.0
+    interval: PositiveSeconds = Field(
+        1800.0, description="length of an interval with constant rate: 15min, 30min or 1h")
+    daily_volume: Annotated[float, Field(ge=0, le=1e8)] | None = Field(
+        None, description="expected conversations per day (with `profile`)")
+    volume_per_day: dict[str, Annotated[float, Field(ge=0, le=1e8)]] | None = Field(
+        None, description="expected conversations per date 'YYYY-MM-DD' (with `profile`)")
+    profile: list[Annotated[float, Field(ge=0)]] | None = Field(
+        None, description="intraday weights: 24 hourly values or one per interval")
+    rates_per_hour: list[Annotated[float, Field(ge=0, le=1e8)]] | None = Field(
+        None, description="conversations per hour per interval: one day (repeated) or the whole horizon")
+    counts_csv: ArrivalCSV | None = Field(None, description="historical counts per interval")
+    spikes: list[Spike] = Field(
+        [], description="bursts on top of the base rate, e.g. the Double 11 opening")
+    mix: dict[Name, Annotated[float, Field(ge=0)]] = Field(
+        description="topic shares of arriving conversations (normalised)")
+    mix_changes: list[MixChange] = Field(
+        [], description="later topic mixes, e.g. an after-sale wave")
+    overdispersion_cv: Annotated[float, Field(ge=0, le=5)] = Field(
+        0.0, description="coefficient of variation of a gamma factor on each day's volume (0 = plain Poisson)")
     reported_share: Probability = Field(
         default=0.0, description="share of buyers the shop reported or blacklisted"
     )
@@ -195,7 +208,8 @@ class Topic(Frozen):
         default=None,
         description="how long a buyer waits for the first human reply before leaving (none: forever)",
     )
-    channel: Literal["chat", "phone"] = "chat"
+    channel: Literal["chat", "phone"] = Field(
+        "chat", description="chat, or phone (occupies an agent entirely)")
     presale: bool = Field(
         default=False, description="conversations that may turn into orders (lost-order metric)"
     )
@@ -215,10 +229,10 @@ class Topic(Frozen):
 class Shift(Frozen):
     """Agents on duty from `start` for `length`, minus breaks; an undated start repeats daily."""
 
-    start: Clock
-    length: PositiveSeconds
-    agents: Annotated[int, Field(ge=0, le=100_000)]
-    breaks: list["Break"] = []
+    start: Clock = Field(description="start of the shift; an undated time repeats every day")
+    length: PositiveSeconds = Field(description="length of the shift including breaks")
+    agents: Annotated[int, Field(ge=0, le=100_000)] = Field(description="agents working this shift")
+    breaks: list["Break"] = Field([], description="pauses within the shift")
 
     @model_validator(mode="after")
     def _fits(self):
@@ -233,8 +247,8 @@ class Shift(Frozen):
 class Break(Frozen):
     """A pause `after` this long into the shift, lasting `length`."""
 
-    after: NonNegativeSeconds
-    length: PositiveSeconds
+    after: NonNegativeSeconds = Field(description="time from the shift's start to the break")
+    length: PositiveSeconds = Field(description="length of the break")
 
 
 Shift.model_rebuild()
@@ -243,8 +257,9 @@ Shift.model_rebuild()
 class Schedule(Frozen):
     """Who is on duty: a headcount step table or a list of shifts."""
 
-    headcount: dict[str, Annotated[int, Field(ge=0, le=100_000)]] | None = None
-    shifts: list[Shift] | None = None
+    headcount: dict[str, Annotated[int, Field(ge=0, le=100_000)]] | None = Field(
+        None, description="agents on duty from each time on: keys 'HH:MM' (daily) or all dated")
+    shifts: list[Shift] | None = Field(None, description="explicit shifts")
 
     @model_validator(mode="after")
     def _one(self):
@@ -276,12 +291,16 @@ class Standby(Frozen):
         default=None, description="call agents in when this many messages await a reply")
     oldest_wait: PositiveSeconds | None = Field(
         default=None, description="call agents in when a message has waited this long")
-    activation_delay: NonNegativeSeconds = 600.0
-    batch: Annotated[int, Field(ge=1)] = 1
-    cap: Annotated[int, Field(ge=1, le=100_000)]
-    stay: PositiveSeconds = 7200.0
-    check_every: PositiveSeconds = 60.0
-    activation_cost: Annotated[float, Field(ge=0)] = 0.0
+    activation_delay: NonNegativeSeconds = Field(
+        600.0, description="time from the call to the agents being online")
+    batch: Annotated[int, Field(ge=1)] = Field(1, description="agents called per activation")
+    cap: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        description="most standby agents active at once")
+    stay: PositiveSeconds = Field(
+        7200.0, description="how long a called agent stays before going home")
+    check_every: PositiveSeconds = Field(60.0, description="how often the trigger is checked")
+    activation_cost: Annotated[float, Field(ge=0)] = Field(
+        0.0, description="cost per agent called in (on top of hourly cost)")
 
     @model_validator(mode="after")
     def _trigger(self):
@@ -293,18 +312,23 @@ class Standby(Frozen):
 class Group(Frozen):
     """A team of agents sharing skills, a concurrency cap, reply speed, cost and schedule."""
 
-    skills: list[Name] = Field(min_length=1)
+    skills: list[Name] = Field(min_length=1, description="topics the group takes at once")
     overflow_skills: list[Name] | None = Field(
         default=None, description="topics taken after the overflow wait (default: all)"
     )
-    concurrency: Annotated[int, Field(ge=1, le=50)] = 5
-    reply_time: Distribution
-    reply_time_by_topic: dict[Name, Distribution] = {}
-    proficiency: Annotated[float, Field(gt=0, le=10)] = 1.0
-    hourly_cost: Annotated[float, Field(ge=0)] = 0.0
-    end_of_shift: Literal["finish", "hand_back"] = "finish"
-    schedule: Schedule | None = None
-    standby: Standby | None = None
+    concurrency: Annotated[int, Field(ge=1, le=50)] = Field(
+        5, description="most open conversations per agent (chat windows)")
+    reply_time: Distribution = Field(description="typing time of one reply")
+    reply_time_by_topic: dict[Name, Distribution] = Field(
+        {}, description="reply time for particular topics, overriding `reply_time`")
+    proficiency: Annotated[float, Field(gt=0, le=10)] = Field(
+        1.0, description="speed factor: reply times are divided by it")
+    hourly_cost: Annotated[float, Field(ge=0)] = Field(
+        0.0, description="cost per agent hour on duty")
+    end_of_shift: Literal["finish", "hand_back"] = Field(
+        "finish", description="at shift end: finish open chats, or hand them back to the queue")
+    schedule: Schedule | None = Field(None, description="who is on duty when")
+    standby: Standby | None = Field(None, description="agents called in on demand")
 
     @model_validator(mode="after")
     def _staffed(self):
@@ -319,12 +343,15 @@ class Group(Frozen):
 class Bot(Frozen):
     """The shop bot: answers first, deflects some conversations, hands the rest to people."""
 
-    enabled: bool = True
-    deflection: dict[Name, Probability] = {}
-    reply_delay: NonNegativeSeconds = 2.0
-    handling_time: Distribution | None = None
-    handover_delay: NonNegativeSeconds = 5.0
-    hours: list[Window] = []
+    enabled: bool = Field(True, description="whether a bot answers first")
+    deflection: dict[Name, Probability] = Field(
+        {}, description="probability per topic that the bot settles the conversation")
+    reply_delay: NonNegativeSeconds = Field(2.0, description="time to the bot's first answer")
+    handling_time: Distribution | None = Field(
+        None, description="time the bot spends before settling or handing over")
+    handover_delay: NonNegativeSeconds = Field(
+        5.0, description="time from the bot giving up to the conversation reaching the queue")
+    hours: list[Window] = Field([], description="daily windows when the bot runs (empty: all day)")
     replies_count: bool = Field(
         default=False, description="whether bot replies count as replies in platform metrics"
     )
@@ -336,66 +363,85 @@ class Bot(Frozen):
 class Routing(Frozen):
     """How waiting conversations meet agents."""
 
-    mode: Literal["dedicated", "pooled", "overflow"] = "dedicated"
-    overflow_after: NonNegativeSeconds = 60.0
-    discipline: Literal["fcfs", "priority"] = "fcfs"
-    priority: list[Name] = []
-    assignment: Literal["least_busy", "longest_idle"] = "least_busy"
+    mode: Literal["dedicated", "pooled", "overflow"] = Field(
+        "dedicated", description="dedicated: groups take their skills; pooled: anyone takes anything; overflow: others help after a wait")
+    overflow_after: NonNegativeSeconds = Field(
+        60.0, description="wait after which other groups may take a conversation (overflow mode)")
+    discipline: Literal["fcfs", "priority"] = Field(
+        "fcfs", description="which waiting conversation a freed agent takes: oldest first, or by topic priority")
+    priority: list[Name] = Field([], description="topics in priority order (discipline: priority)")
+    assignment: Literal["least_busy", "longest_idle"] = Field(
+        "least_busy", description="which free agent gets a conversation")
 
 
 class Conversion(Frozen):
     """Presale conversion as a decaying function of first response: base * 0.5^(t / half_life)."""
 
-    base_rate: Probability = 0.42
-    half_life: PositiveSeconds = 300.0
-    order_value: Annotated[float, Field(ge=0)] = 100.0
+    base_rate: Probability = Field(
+        0.42, description="conversion of a presale buyer answered at once")
+    half_life: PositiveSeconds = Field(
+        300.0, description="first-response time that halves the conversion")
+    order_value: Annotated[float, Field(ge=0)] = Field(
+        100.0, description="value of an order, for lost GMV")
 
 
 class PinduoduoRule(Frozen):
-    window: Window = Window(start="08:00", end="23:00")
-    threshold: PositiveSeconds = 300.0
+    window: Window = Field(Window(start="08:00", end="23:00"), description="counted hours")
+    threshold: PositiveSeconds = Field(
+        300.0, description="a buyer is unreplied if any message waits longer")
 
 
 class TaobaoRule(Frozen):
-    window: Window = Window(start="08:00", end="24:00")
-    threshold: PositiveSeconds = 180.0
-    bot_replies_count: bool = True
+    window: Window = Field(
+        Window(start="08:00", end="24:00"), description="counted hours (turns started inside)")
+    threshold: PositiveSeconds = Field(
+        180.0, description="a turn counts as answered in time within this")
+    bot_replies_count: bool = Field(True, description="bots of approved vendors count as answers")
 
 
 class JDRule(Frozen):
-    excluded_from: Clock = ClockTime.parse("23:00")
-    excluded_until: Clock = ClockTime.parse("09:00")
-    threshold: PositiveSeconds = 30.0
-    session_gap: NonNegativeSeconds = 600.0
+    excluded_from: Clock = Field(
+        ClockTime.parse("23:00"), description="sessions started from this time ...")
+    excluded_until: Clock = Field(
+        ClockTime.parse("09:00"), description="... until this time are excluded")
+    threshold: PositiveSeconds = Field(30.0, description="first answer within this counts")
+    session_gap: NonNegativeSeconds = Field(
+        600.0, description="a buyer back within this of a session's close continues it")
 
 
 class Metrics(Frozen):
     """Which platform's rules headline the report, and the settings of every rule."""
 
-    preset: Literal["pinduoduo", "taobao", "jd"] = "pinduoduo"
-    pinduoduo: PinduoduoRule = PinduoduoRule()
-    taobao: TaobaoRule = TaobaoRule()
-    jd: JDRule = JDRule()
-    first_response_threshold: PositiveSeconds = 30.0
-    percentiles: list[Annotated[float, Field(gt=0, lt=100)]] = [50, 80, 90, 95, 99]
-    conversion: Conversion = Conversion()
+    preset: Literal["pinduoduo", "taobao", "jd"] = Field(
+        "pinduoduo", description="the platform whose rules headline the printed table")
+    pinduoduo: PinduoduoRule = Field(PinduoduoRule(), description="Pinduoduo rules (per buyer)")
+    taobao: TaobaoRule = Field(TaobaoRule(), description="Taobao rules (per turn)")
+    jd: JDRule = Field(JDRule(), description="JD rules (per session)")
+    first_response_threshold: PositiveSeconds = Field(
+        30.0, description="threshold of first_response_30s_rate")
+    percentiles: list[Annotated[float, Field(gt=0, lt=100)]] = Field(
+        [50, 80, 90, 95, 99], description="percentiles reported for first response and message waits")
+    conversion: Conversion = Field(
+        Conversion(), description="conversion-vs-first-response curve for lost orders")
 
 
 class Scenario(Frozen):
     """One desk, one day or several: the complete input of a simulation run."""
 
-    name: Name
-    description: str = ""
-    horizon: Horizon
-    seed: Annotated[int, Field(ge=0)] = 0
-    replications: Annotated[int, Field(ge=1, le=10_000)] = 5
-    arrivals: Arrivals
-    topics: dict[Name, Topic] = Field(min_length=1)
-    groups: dict[Name, Group] = Field(min_length=1)
-    bot: Bot = Bot(enabled=False)
-    routing: Routing = Routing()
-    metrics: Metrics = Metrics()
-    variants: dict[Name, dict[str, Any]] = {}
+    name: Name = Field(description="short name; the default output folder is out/<name>/")
+    description: str = Field("", description="what the scenario represents (shown in reports)")
+    horizon: Horizon = Field(description="the simulated span")
+    seed: Annotated[int, Field(ge=0)] = Field(0, description="seed of the random streams")
+    replications: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        5, description="independent replications per variant")
+    arrivals: Arrivals = Field(description="when conversations arrive and their topics")
+    topics: dict[Name, Topic] = Field(min_length=1, description="conversation types by topic name")
+    groups: dict[Name, Group] = Field(min_length=1, description="agent groups by name")
+    bot: Bot = Field(Bot(enabled=False), description="the shop bot (off unless given)")
+    routing: Routing = Field(Routing(), description="routing and assignment policy")
+    metrics: Metrics = Field(Metrics(), description="metric settings")
+    variants: dict[Name, dict[str, Any]] = Field(
+        {}, description="named overrides of dotted paths, compared on the same customers")
 
     @model_validator(mode="after")
     def _consistent(self):
