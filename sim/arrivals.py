@@ -85,13 +85,16 @@ def _base_rates(scenario: Scenario, edges: np.ndarray) -> np.ndarray:
     if arrivals.rates_per_hour is not None:
         table = np.asarray(arrivals.rates_per_hour, dtype=float) / 3600.0
         horizon_slots = slot - slot[0]
+        if len(table) == 24 and per_day != 24:
+            table = np.repeat(table, per_day // 24)  # hourly rates on a finer grid
         if len(table) == per_day:
             return table[slot % per_day]
-        if len(table) >= len(starts):
+        if len(table) == len(starts):
             return table[horizon_slots]
         raise ScenarioError(
-            f"arrivals.rates_per_hour: {len(table)} rates cover neither one day ({per_day} "
-            f"intervals) nor the horizon ({len(starts)} intervals)"
+            f"arrivals.rates_per_hour: {len(arrivals.rates_per_hour)} rates match neither one "
+            f"day (24 hourly or {per_day} per interval, repeated daily) nor the horizon "
+            f"({len(starts)} intervals)"
         )
     rows = read_counts_csv(arrivals.counts_csv, Path("/"), interval, scenario.horizon.day0,
                            confine=False)

@@ -108,6 +108,25 @@ class Records:
             self.reply_s[answered] < self.sent_s[answered] - 1e-9
         ):
             raise ConservationError("a reply precedes its message")
+        # Each outcome must agree with what happened to the conversation's messages.
+        replies = np.add.reduceat(answered, self.msg_start) if len(self.msg_start) else answered
+        first_replied = answered[self.msg_start] if len(self.msg_start) else answered
+        queued = np.isfinite(self.queued_s)
+        ended = np.isfinite(self.end_at_s)
+        checks = {
+            "a served conversation has an unanswered message":
+                (self.outcome == SERVED) & (replies != self.n_messages),
+            "a deflected conversation reached people or skipped the bot":
+                (self.outcome == DEFLECTED) & (queued | ~self.via_bot),
+            "an abandoned conversation had its first message answered":
+                (self.outcome == ABANDONED) & first_replied,
+            "an open conversation has an end time": (self.outcome == OPEN) & ended,
+            "a closed conversation has no end time": (self.outcome != OPEN) & ~ended,
+        }
+        for problem, broken in checks.items():
+            if np.any(broken):
+                raise ConservationError(
+                    f"conservation broken: {problem} (conversation {np.flatnonzero(broken)[0]})")
 
     def conversations(self) -> pd.DataFrame:
         """One row per conversation."""
@@ -398,8 +417,11 @@ class DeskRun:
     def _type(self, agent: Agent) -> None:
         pending = agent.pending
         while pending:
-            conv = heappop(pending)[2]
-            if conv.agent is agent and not conv.done:
+            sent_s, _, conv = heappop(pending)
+            # An entry is live only for the message it was pushed for: a conversation handed
+            # back and returned to the same agent leaves a stale duplicate behind.
+            if conv.agent is agent and conv.waiting_s == sent_s and not conv.done \
+                    and not conv.typing:
                 agent.typing = conv
                 conv.typing = True
                 work = self.reply_time_lists[agent.group.index][conv.base + conv.answered]
@@ -558,7 +580,8 @@ class DeskRun:
                     oldest = min(oldest, conv.queued_s)
         for agent in self.agents:
             for sent_s, _, conv in agent.pending:
-                if conv.agent is agent and not conv.done and conv.topic in wanted:
+                if conv.agent is agent and conv.waiting_s == sent_s and not conv.done \
+                        and not conv.typing and conv.topic in wanted:
                     count += 1
                     oldest = min(oldest, sent_s)
         return count, oldest

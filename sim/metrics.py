@@ -44,7 +44,7 @@ class Tables:
     end_s: float = DAY_S
 
     @classmethod
-    def from_records(cls, records) -> "Tables":
+    def from_records(cls, records) -> Tables:
         return cls(records.conversations(), records.messages(), records.duty(),
                    records.stop_s, records.start_s, records.end_s)
 
@@ -97,7 +97,10 @@ def buyer_reply_rate(tables: Tables, threshold_s: float, window: Window | None,
     (sent inside the window) waited longer than the threshold or went unanswered because the
     buyer left. Reported/blacklisted buyers and, when bot replies do not count, bot-only buyers
     are out of the denominator."""
-    msgs = counted_messages(tables, bot_counts)
+    return _buyer_reply_rate(counted_messages(tables, bot_counts), threshold_s, window)
+
+
+def _buyer_reply_rate(msgs: pd.DataFrame, threshold_s: float, window: Window | None) -> float:
     msgs = msgs[in_window(msgs["sent_s"], window) & ~msgs["reported"].to_numpy()]
     if msgs.empty:
         return float("nan")
@@ -108,7 +111,10 @@ def buyer_reply_rate(tables: Tables, threshold_s: float, window: Window | None,
 
 def first_responses(tables: Tables, bot_counts: bool) -> pd.DataFrame:
     """Each buyer's first counted message and its offered wait (one row per conversation)."""
-    msgs = counted_messages(tables, bot_counts)
+    return _first_responses(counted_messages(tables, bot_counts))
+
+
+def _first_responses(msgs: pd.DataFrame) -> pd.DataFrame:
     order = np.lexsort((msgs["sent_s"].to_numpy(), msgs["conversation"].to_numpy()))
     msgs = msgs.iloc[order]
     first = msgs.drop_duplicates("conversation", keep="first")
@@ -118,7 +124,10 @@ def first_responses(tables: Tables, bot_counts: bool) -> pd.DataFrame:
 def buyer_first_answer_rate(tables: Tables, threshold_s: float, window: Window | None,
                             bot_counts: bool) -> float:
     """Share of buyers (first message inside the window) answered within the threshold."""
-    first = first_responses(tables, bot_counts)
+    return _first_answer_rate(first_responses(tables, bot_counts), threshold_s, window)
+
+
+def _first_answer_rate(first: pd.DataFrame, threshold_s: float, window: Window | None) -> float:
     first = first[in_window(first["sent_s"], window) & ~first["reported"].to_numpy()]
     if first.empty:
         return float("nan")
@@ -132,23 +141,18 @@ def turns(tables: Tables, bot_counts: bool) -> pd.DataFrame:
     Follow-ups sent before that answer belong to the same turn. The turn's response time is
     the time from its first message to the first reply in the conversation at or after it.
     """
-    msgs = counted_messages(tables, bot_counts)
-    conv = msgs["conversation"].to_numpy()
-    order = np.lexsort((msgs["sent_s"].to_numpy(), conv))
+    return _turns(counted_messages(tables, bot_counts))
+
+
+def _turns(msgs: pd.DataFrame) -> pd.DataFrame:
+    order = np.lexsort((msgs["sent_s"].to_numpy(), msgs["conversation"].to_numpy()))
     msgs = msgs.iloc[order].reset_index(drop=True)
-    conv = msgs["conversation"].to_numpy().astype(float)
+    conv = msgs["conversation"].to_numpy()
     sent = msgs["sent_s"].to_numpy()
     reply = msgs["reply_s"].to_numpy()
-    # Key conversation and time into one sortable number to search answers per conversation.
-    scale = 4.0 * max(np.nanmax(np.abs(np.r_[sent, reply, 1.0])), 1.0)
-    answers = np.sort(conv[np.isfinite(reply)] * scale + reply[np.isfinite(reply)])
-    position = np.searchsorted(answers, conv * scale + sent, side="left")
-    found = position < len(answers)
-    candidate = np.where(found, answers[np.minimum(position, len(answers) - 1)], np.inf)
-    same_conv = found & (np.floor(candidate / scale + 1e-9) == conv)
-    next_answer = np.where(same_conv, candidate - conv * scale, np.inf)
-    first_in_conv = np.r_[True, conv[1:] != conv[:-1]]
-    starts = first_in_conv | np.r_[False, sent[1:] >= next_answer[:-1]]
+    next_answer = _next_answer(conv, sent, reply)
+    first_in_conv = np.r_[True, conv[1:] != conv[:-1]][:len(conv)]
+    starts = first_in_conv | np.r_[False, sent[1:] >= next_answer[:-1]][:len(conv)]
     answered = np.isfinite(next_answer)
     response = np.where(answered, next_answer - sent, msgs["offered_wait_s"].to_numpy())
     frame = pd.DataFrame({
@@ -161,10 +165,30 @@ def turns(tables: Tables, bot_counts: bool) -> pd.DataFrame:
     return frame[starts].reset_index(drop=True)
 
 
+def _next_answer(conv: np.ndarray, sent: np.ndarray, reply: np.ndarray) -> np.ndarray:
+    """For each message, the first reply time in its conversation at or after it was sent
+    (inf if none). Sends and replies are merged in time order, a send before a reply at the
+    same instant, and the earliest reply is carried backwards within each conversation."""
+    has_reply = np.isfinite(reply)
+    n = len(sent)
+    event_conv = np.r_[conv, conv[has_reply]]
+    event_time = np.r_[sent, reply[has_reply]]
+    event_kind = np.r_[np.zeros(n, dtype=np.int8), np.ones(int(has_reply.sum()), dtype=np.int8)]
+    answer = np.r_[np.full(n, np.inf), reply[has_reply]]
+    order = np.lexsort((event_kind, event_time, event_conv))[::-1]
+    carried = pd.Series(answer[order]).groupby(event_conv[order]).cummin().to_numpy()
+    result = np.empty(len(event_time))
+    result[order] = carried
+    return result[:n]
+
+
 def turn_response_rate(tables: Tables, threshold_s: float, window: Window | None,
                        bot_counts: bool) -> float:
     """Taobao-style rate: share of turns (started inside the window) answered in time."""
-    frame = turns(tables, bot_counts)
+    return _turn_rate(turns(tables, bot_counts), threshold_s, window)
+
+
+def _turn_rate(frame: pd.DataFrame, threshold_s: float, window: Window | None) -> float:
     frame = frame[in_window(frame["start_s"], window) & ~frame["reported"].to_numpy()]
     if frame.empty:
         return float("nan")
@@ -199,16 +223,24 @@ def session_answer_rate(tables: Tables, threshold_s: float, excluded_from_s: flo
     Sessions started in the excluded hours (e.g. 23:00-09:00) and offline sessions (no agent
     on duty when the buyer wrote) are out of the rate; offline ones are counted apart.
     """
+    return _session_answer_rate(tables, first_responses(tables, bot_counts), threshold_s,
+                                excluded_from_s, excluded_until_s, gap_s)
+
+
+def _session_answer_rate(tables: Tables, first: pd.DataFrame, threshold_s: float,
+                         excluded_from_s: float, excluded_until_s: float, gap_s: float
+                         ) -> tuple[float, int]:
     conv = tables.conversations
     joined = sessions(tables, gap_s)
-    first = first_responses(tables, bot_counts).set_index("conversation")
+    first = first.set_index("conversation")
     tod = np.mod(joined["session_start_s"].to_numpy(), DAY_S)
     if excluded_from_s > excluded_until_s:
         excluded = (tod >= excluded_from_s) | (tod < excluded_until_s)
     else:
         excluded = (tod >= excluded_from_s) & (tod < excluded_until_s)
     on_duty = conv["on_duty_at_arrival"].to_numpy()[joined["conversation"].to_numpy()]
-    first_of_session = np.r_[True, joined["session"].to_numpy()[1:] != joined["session"].to_numpy()[:-1]]
+    session = joined["session"].to_numpy()
+    first_of_session = np.r_[True, session[1:] != session[:-1]][:len(session)]
     offline = (on_duty == 0) & first_of_session
     keep = first_of_session & ~excluded & ~offline
     keep &= ~conv["reported"].to_numpy()[joined["conversation"].to_numpy()]
@@ -262,7 +294,8 @@ def occupancy_by_group(tables: Tables) -> dict[str, float]:
 def cost(tables: Tables, scenario: Scenario, activations: dict[str, int] | None = None) -> float:
     """Agent hours times hourly cost, plus standby activation costs."""
     duty = tables.duty
-    hours = ((duty["end_s"] - duty["start_s"]) / 3600.0).groupby(duty["group"], observed=False).sum()
+    duty_h = (duty["end_s"] - duty["start_s"]) / 3600.0
+    hours = duty_h.groupby(duty["group"], observed=False).sum()
     total = sum(hours.get(name, 0.0) * g.hourly_cost for name, g in scenario.groups.items())
     for name, count in (activations or {}).items():
         standby = scenario.groups[name].standby
@@ -284,6 +317,25 @@ def lost_orders(first: pd.DataFrame, presale: np.ndarray, scenario: Scenario) ->
 # --- one run ------------------------------------------------------------------------------
 
 
+class _Counted:
+    """Counted messages and first responses of one run, built once per bot setting."""
+
+    def __init__(self, tables: Tables):
+        self.tables = tables
+        self._messages: dict[bool, pd.DataFrame] = {}
+        self._first: dict[bool, pd.DataFrame] = {}
+
+    def messages(self, bot_counts: bool) -> pd.DataFrame:
+        if bot_counts not in self._messages:
+            self._messages[bot_counts] = counted_messages(self.tables, bot_counts)
+        return self._messages[bot_counts]
+
+    def first(self, bot_counts: bool) -> pd.DataFrame:
+        if bot_counts not in self._first:
+            self._first[bot_counts] = _first_responses(self.messages(bot_counts))
+        return self._first[bot_counts]
+
+
 def summarize(tables: Tables, scenario: Scenario, activations: dict[str, int] | None = None
               ) -> dict[str, float]:
     """Every scalar metric of one run (one replication of one variant)."""
@@ -294,28 +346,33 @@ def summarize(tables: Tables, scenario: Scenario, activations: dict[str, int] | 
     arrived = len(conv)
     reached = int(np.isfinite(conv["queued_s"].to_numpy()).sum())
     pdd, taobao, jd = settings.pinduoduo, settings.taobao, settings.jd
+    # Counted messages and first responses depend only on whether bot replies count; build
+    # each once and share it between the rates.
+    counted = _Counted(tables)
     result: dict[str, float] = {
         "arrived": arrived,
         "served": int((outcome == "served").sum()),
         "deflected": int((outcome == "deflected").sum()),
         "abandoned": int((outcome == "abandoned").sum()),
         "open_at_end": int((outcome == "open").sum()),
-        "reply_rate_5min": buyer_reply_rate(tables, pdd.threshold, pdd.window, bot_counts),
-        "reply_rate_5min_allday": buyer_reply_rate(tables, pdd.threshold, None, bot_counts),
-        "human_reply_rate_3min": buyer_reply_rate(tables, 180.0, pdd.window, False),
-        "human_reply_rate_3min_allday": buyer_reply_rate(tables, 180.0, None, False),
-        "answer_rate_30s": buyer_first_answer_rate(tables, 30.0, pdd.window, False),
-        "answer_rate_30s_allday": buyer_first_answer_rate(tables, 30.0, None, False),
-        "taobao_response_rate_3min": turn_response_rate(
-            tables, taobao.threshold, taobao.window, taobao.bot_replies_count),
+        "reply_rate_5min": _buyer_reply_rate(counted.messages(bot_counts), pdd.threshold,
+                                             pdd.window),
+        "reply_rate_5min_allday": _buyer_reply_rate(counted.messages(bot_counts), pdd.threshold,
+                                                    None),
+        "human_reply_rate_3min": _buyer_reply_rate(counted.messages(False), 180.0, pdd.window),
+        "human_reply_rate_3min_allday": _buyer_reply_rate(counted.messages(False), 180.0, None),
+        "answer_rate_30s": _first_answer_rate(counted.first(False), 30.0, pdd.window),
+        "answer_rate_30s_allday": _first_answer_rate(counted.first(False), 30.0, None),
+        "taobao_response_rate_3min": _turn_rate(
+            _turns(counted.messages(taobao.bot_replies_count)), taobao.threshold, taobao.window),
     }
-    jd_rate, offline = session_answer_rate(
-        tables, jd.threshold, jd.excluded_from.seconds_of_day, jd.excluded_until.seconds_of_day,
-        jd.session_gap, bot_counts)
+    jd_rate, offline = _session_answer_rate(
+        tables, counted.first(bot_counts), jd.threshold, jd.excluded_from.seconds_of_day,
+        jd.excluded_until.seconds_of_day, jd.session_gap)
     result["jd_answer_rate_30s"] = jd_rate
     result["jd_offline_sessions"] = offline
 
-    first = first_responses(tables, bot_counts)
+    first = counted.first(bot_counts)
     first = first[~conv["reported"].to_numpy()[first["conversation"].to_numpy()]]
     within = first["replied"].to_numpy() & (
         first["offered_wait_s"].to_numpy() <= settings.first_response_threshold)
@@ -323,7 +380,7 @@ def summarize(tables: Tables, scenario: Scenario, activations: dict[str, int] | 
     answered_first = first["offered_wait_s"].to_numpy()[first["replied"].to_numpy()]
     result.update(percentile_metrics("first_response", answered_first, settings.percentiles))
 
-    msgs = counted_messages(tables, bot_counts)
+    msgs = counted.messages(bot_counts)
     waits = msgs["offered_wait_s"].to_numpy()[msgs["replied"].to_numpy()]
     result.update(percentile_metrics("message_wait", waits, settings.percentiles))
 
@@ -340,11 +397,13 @@ def summarize(tables: Tables, scenario: Scenario, activations: dict[str, int] | 
     result["agent_hours"] = duty_s / 3600.0
     assigned = int(np.isfinite(conv["assigned_s"].to_numpy()).sum())
     agents_working = int(duty["agent"].nunique())
-    result["conversations_per_agent"] = assigned / agents_working if agents_working else float("nan")
+    result["conversations_per_agent"] = (
+        assigned / agents_working if agents_working else float("nan"))
     result["conversations_per_agent_hour"] = assigned / (duty_s / 3600) if duty_s else float("nan")
     result["cost"] = cost(tables, scenario, activations)
     result["standby_activations"] = float(sum((activations or {}).values()))
-    presale_codes = np.array([scenario.topics[str(t)].presale for t in conv["topic"].cat.categories])
+    categories = conv["topic"].cat.categories
+    presale_codes = np.array([scenario.topics[str(t)].presale for t in categories], dtype=bool)
     presale = presale_codes[conv["topic"].cat.codes.to_numpy()] if arrived else np.zeros(0, bool)
     result["lost_orders"] = lost_orders(first, presale, scenario)
     result["lost_gmv"] = result["lost_orders"] * settings.conversion.order_value
@@ -381,8 +440,8 @@ def interval_series(tables: Tables, scenario: Scenario) -> pd.DataFrame:
     abandoned = per_interval(ones, inside & (conv["outcome"].to_numpy() == "abandoned"))
 
     pdd = scenario.metrics.pinduoduo
-    msgs = counted_messages(tables, scenario.bot.replies_count)
-    msgs = msgs[~msgs["reported"].to_numpy()]
+    msgs_counted = counted_messages(tables, scenario.bot.replies_count)
+    msgs = msgs_counted[~msgs_counted["reported"].to_numpy()]
     late = (msgs["offered_wait_s"].to_numpy() > pdd.threshold) | msgs["left"].to_numpy()
     buyer_late = pd.Series(late).groupby(msgs["conversation"].to_numpy()).any()
     buyers = buyer_late.index.to_numpy()
@@ -393,7 +452,7 @@ def interval_series(tables: Tables, scenario: Scenario) -> pd.DataFrame:
     counted = per_interval(ones, inside & has_buyer)
     replied_ok = per_interval(buyer_ok, inside & has_buyer)
 
-    first = first_responses(tables, scenario.bot.replies_count)
+    first = _first_responses(msgs_counted)
     fr = np.full(len(conv), np.nan)
     answered = first["replied"].to_numpy()
     fr[first["conversation"].to_numpy()[answered]] = first["offered_wait_s"].to_numpy()[answered]
@@ -411,7 +470,8 @@ def interval_series(tables: Tables, scenario: Scenario) -> pd.DataFrame:
     duty = tables.duty
     on_duty = _overlap_integral(duty["start_s"].to_numpy(), duty["end_s"].to_numpy(), edges)
     msgs_all = tables.messages
-    work = msgs_all[(msgs_all["agent"].to_numpy() >= 0) & np.isfinite(msgs_all["work_s"].to_numpy())]
+    typed = (msgs_all["agent"].to_numpy() >= 0) & np.isfinite(msgs_all["work_s"].to_numpy())
+    work = msgs_all[typed]
     reply_end = work["reply_s"].to_numpy()
     typing = _overlap_integral(reply_end - work["work_s"].to_numpy(), reply_end, edges)
 

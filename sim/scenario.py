@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import csv
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -136,7 +137,10 @@ class Arrivals(Frozen):
     profile: list[Annotated[float, Field(ge=0)]] | None = Field(
         None, description="intraday weights: 24 hourly values or one per interval")
     rates_per_hour: list[Annotated[float, Field(ge=0, le=1e8)]] | None = Field(
-        None, description="conversations per hour per interval: one day (repeated) or the whole horizon")
+        None,
+        description="conversations per hour: 24 hourly values or one per interval of a day "
+        "(both repeat daily), or one per interval of the horizon",
+    )
     counts_csv: ArrivalCSV | None = Field(None, description="historical counts per interval")
     spikes: list[Spike] = Field(
         [], description="bursts on top of the base rate, e.g. the Double 11 opening")
@@ -445,34 +449,37 @@ class Scenario(Frozen):
 
     @model_validator(mode="after")
     def _consistent(self):
+        # Cross-field problems start with the dotted path they concern ("path: problem"), which
+        # the error formatter turns into the field path of the message.
         topics = set(self.topics)
         known = f"known topics: {', '.join(sorted(topics))}"
 
         def check(names, where):
             for name in names:
                 if name not in topics:
-                    raise ValueError(f"{where} names topic {name!r}, which is not defined ({known})")
+                    raise ValueError(f"{where}: topic {name!r} is not defined ({known})")
 
         check(self.arrivals.mix, "arrivals.mix")
-        for change in self.arrivals.mix_changes:
-            check(change.mix, "arrivals.mix_changes")
+        for index, change in enumerate(self.arrivals.mix_changes):
+            check(change.mix, f"arrivals.mix_changes.{index}.mix")
         check(self.bot.deflection, "bot.deflection")
         check(self.routing.priority, "routing.priority")
         for name, group in self.groups.items():
             check(group.skills, f"groups.{name}.skills")
             check(group.overflow_skills or [], f"groups.{name}.overflow_skills")
             check(group.reply_time_by_topic, f"groups.{name}.reply_time_by_topic")
-        for topic in topics:
-            if self.bot.enabled and self.bot.deflection.get(topic, 0.0) >= 1.0:
+        bot_all_day = self.bot.enabled and not self.bot.hours
+        for topic in sorted(topics):
+            if bot_all_day and self.bot.deflection.get(topic, 0.0) >= 1.0:
                 continue
             if not self.groups_serving(topic):
                 raise ValueError(
-                    f"topic {topic!r} reaches people but no group can serve it "
-                    f"(routing.mode={self.routing.mode}); add it to a group's skills"
+                    f"topics.{topic}: reaches people but no group can serve it "
+                    f"(routing.mode is {self.routing.mode}); add it to a group's skills"
                 )
         if self.bot.enabled and any(p > 0 for p in self.bot.deflection.values()):
             if self.bot.handling_time is None:
-                raise ValueError("bot.handling_time is needed when the bot deflects conversations")
+                raise ValueError("bot.handling_time: needed when the bot deflects conversations")
         return self
 
     def groups_serving(self, topic: str) -> list[str]:
@@ -498,7 +505,17 @@ class Scenario(Frozen):
 
 
 class _SafeLoader(yaml.SafeLoader):
-    """The safe loader, refusing duplicate keys (a silent overwrite hides typos)."""
+    """The safe loader, refusing duplicate keys (a silent overwrite hides typos) and reading an
+    unquoted `10:00` as the clock time it means, not as YAML 1.1's base-60 integer 600."""
+
+
+_SafeLoader.yaml_implicit_resolvers = {
+    key: list(value) for key, value in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_CLOCK_LIKE = re.compile(r"^[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?$")
+for _digit in "0123456789":
+    _SafeLoader.yaml_implicit_resolvers.setdefault(_digit, []).insert(
+        0, ("tag:yaml.org,2002:str", _CLOCK_LIKE))
 
 
 def _construct_mapping(loader, node, deep=False):
@@ -516,16 +533,25 @@ def _construct_mapping(loader, node, deep=False):
 _SafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+_DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[\w-]+)+$")
+
+
 def _format_errors(source: str, exc: ValidationError, prefix: str = "") -> str:
+    """One line per problem: `file: field.path: what is wrong`."""
     lines = []
     for error in exc.errors():
-        path = ".".join(str(part) for part in error["loc"] if not _is_union_tag(part))
-        path = f"{prefix}{path}" if path else prefix.rstrip(".") or "(top level)"
+        parts = [str(part) for part in error["loc"] if not _is_union_tag(part)]
         message = error["msg"].removeprefix("Value error, ")
+        head, sep, rest = message.partition(": ")
+        if sep and _DOTTED.match(head):
+            # A cross-field check names the path it concerns, relative to where it ran.
+            parts.append(head)
+            message = rest
         if error["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see docs/scenario-reference.md)"
         elif error["type"] == "missing":
             message = "required field is missing"
+        path = prefix + ".".join(parts) if parts else (prefix.rstrip(" ->.") or "(top level)")
         lines.append(f"{source}: {path}: {message}")
     return "\n".join(dict.fromkeys(lines))
 
@@ -562,6 +588,10 @@ def read_yaml(path: Path) -> Any:
         raise ScenarioError(f"{path}: not valid YAML{where}: {problem}") from None
 
 
+#: Mappings whose keys are names the author chose; a dotted path may not invent one midway.
+_NAMED_COLLECTIONS = {"groups": "group", "topics": "topic", "reply_time_by_topic": "topic"}
+
+
 def set_dotted(document: dict, dotted: str, value: Any, source: str) -> None:
     """Set `a.b.c` in a nested dict/list document; every parent must exist."""
     parts = dotted.split(".")
@@ -573,7 +603,13 @@ def set_dotted(document: dict, dotted: str, value: Any, source: str) -> None:
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         elif isinstance(node, dict) and part not in node:
-            node[part] = {}
+            parent = parts[depth - 1] if depth else ""
+            if parent in _NAMED_COLLECTIONS:
+                known = ", ".join(sorted(node)) or "none"
+                raise ScenarioError(
+                    f"{source}: {dotted}: there is no {_NAMED_COLLECTIONS[parent]} {part!r} "
+                    f"(known: {known}); to add one, set {where} to a whole mapping")
+            node[part] = {}  # a section left to its defaults in the baseline
             node = node[part]
         else:
             raise ScenarioError(f"{source}: {dotted}: {where} is not a section that can be set")
@@ -623,9 +659,21 @@ def scenario_from_dict(document: dict, source: str = "<scenario>", base_dir: Pat
         document = copy.deepcopy(document)
         document["arrivals"]["counts_csv"]["path"] = str((base_dir / csv_spec.path).resolve())
         scenario = _validate(document, source, base_dir)
+    _check_arrivals(scenario, source)
     for name in scenario.variants:
         variant_document(document, name, source, base_dir)
     return scenario
+
+
+def _check_arrivals(scenario: Scenario, source: str, prefix: str = "") -> None:
+    """Build the rate table once at load time, so a missing day or a short table fails now
+    with the file's name rather than in the middle of a run."""
+    from sim.arrivals import rate_table  # arrivals builds on this module
+
+    try:
+        rate_table(scenario)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source}: {prefix}{exc}") from None
 
 
 def variant_document(document: dict, name: str, source: str, base_dir: Path) -> Scenario:
@@ -642,7 +690,10 @@ def variant_document(document: dict, name: str, source: str, base_dir: Path) -> 
         if not isinstance(dotted, str) or dotted.split(".")[0] in ("variants", "name"):
             raise ScenarioError(f"{source}: variants.{name}: {dotted!r} cannot be overridden")
         set_dotted(derived, dotted, copy.deepcopy(value), f"{source}: variants.{name}")
-    return _validate(derived, source, base_dir, prefix=f"variants.{name} -> ")
+    prefix = f"variants.{name} -> "
+    scenario = _validate(derived, source, base_dir, prefix=prefix)
+    _check_arrivals(scenario, source, prefix)
+    return scenario
 
 
 def resolve_variants(scenario: Scenario, source: str = "<scenario>",

@@ -8,6 +8,7 @@ starting 2026-11-10 is 86,400 s.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 
@@ -19,33 +20,39 @@ _CLOCK = re.compile(r"^(?:(\d{4}-\d{2}-\d{2})[ T])?(\d{1,2}):(\d{2})(?::(\d{2}))
 
 
 def parse_duration(value: object) -> float:
-    """Seconds from `30s`, `5min`, `1h30min`, `2d` or a plain number of seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a duration such as '30s', '5min' or '1h', got {value!r}")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if not isinstance(value, str):
-        raise ValueError(f"expected a duration such as '30s', '5min' or '1h', got {value!r}")
-    text = value.strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    pos, total, found = 0, 0.0, False
+    """Seconds from `30s`, `5min`, `1h30min`, `2d` or a plain (finite) number of seconds."""
+    hint = "expected a duration such as '30s', '5min' or '1h'"
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{hint}, got {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text)
+        except ValueError:
+            number = _parse_units(text, value)
+    else:
+        number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"a duration must be finite, got {value!r}")
+    return number
+
+
+def _parse_units(text: str, original: str) -> float:
     sign = 1.0
     if text.startswith("-"):
         sign, text = -1.0, text[1:]
+    pos, total, found = 0, 0.0, False
     while pos < len(text):
         match = _DURATION_PART.match(text, pos)
         if not match:
             raise ValueError(
-                f"cannot read duration {value!r}: use a number with a unit s, min, h or d "
+                f"cannot read duration {original!r}: use a number with a unit s, min, h or d "
                 "(e.g. '30s', '5min', '1h30min')"
             )
         total += float(match.group(1)) * SECONDS[match.group(2)]
         pos, found = match.end(), True
     if not found:
-        raise ValueError(f"cannot read duration {value!r}: it is empty")
+        raise ValueError(f"cannot read duration {original!r}: it is empty")
     return sign * total
 
 
