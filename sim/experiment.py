@@ -5,20 +5,44 @@ This is the Python API notebooks use; the CLI is a thin shell over it.
 
 from __future__ import annotations
 
+import hashlib
+import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 from tqdm.auto import tqdm
 
 from sim import metrics
 from sim.engine import simulate
 from sim.outputs import write_csv, write_parquet
-from sim.scenario import Scenario, resolve_variants
+from sim.scenario import BASELINE, Scenario, resolve_variants
 from sim.stats import t_interval
 
 SUMMARY_COLUMNS = ["variant", "metric", "mean", "ci_low", "ci_high", "replications"]
+
+#: Wait values (seconds) at which each run's empirical CDF of waits is kept: 1 s steps up to
+#: 5 min (the platform thresholds live there), coarser beyond, up to three days for big-sale
+#: backlogs. About 800 points, so a run costs a few kB instead of its full records.
+WAIT_GRID_S = np.unique(np.r_[
+    np.arange(0.0, 300.0, 1.0),
+    np.arange(300.0, 1800.0, 5.0),
+    np.arange(1800.0, 7200.0, 30.0),
+    np.geomspace(7200.0, 3 * 86400.0, 40),
+])
+#: Wait distributions kept per run (see `wait_distributions`).
+WAIT_QUANTITIES = ("first_response", "message_wait")
+
+class PrecisionError(ValueError):
+    """`replications="auto"` cannot work with the chosen settings or metric."""
+
+
+#: `--replications auto`: replications run before the first precision check.
+AUTO_PILOT_REPLICATIONS = 5
 
 
 @dataclass
@@ -29,7 +53,13 @@ class Results:
     - `summary`: long form `variant, metric, mean, ci_low, ci_high, replications`;
     - `intervals`: per-interval series, mean over replications, per variant;
     - `interval_runs`: the same series for every replication (for CI bands);
-    - `records`: {(variant, replication): metrics.Tables} when records were kept.
+    - `records`: {(variant, replication): metrics.Tables} when records were kept;
+    - `wait_cdfs`: {(variant, quantity): array (replications, len(WAIT_GRID_S))}, each row one
+      run's share of buyers (first_response) or messages (message_wait) answered within each
+      wait of `WAIT_GRID_S`; see `wait_cdf`;
+    - `stopped_by` / `stopping`: with `replications="auto"`, "precision" or "cap" and a
+      sentence saying so;
+    - `common_random_numbers`, `seed`: how the random streams were drawn.
     """
 
     scenario: Scenario
@@ -39,12 +69,52 @@ class Results:
     intervals: pd.DataFrame
     interval_runs: pd.DataFrame
     records: dict[tuple[str, int], metrics.Tables] = field(default_factory=dict)
+    wait_cdfs: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    stopped_by: Literal["precision", "cap"] | None = None
+    stopping: str = ""
+    common_random_numbers: bool = True
+    seed: int | None = None
 
     def metric(self, name: str, variant: str = "baseline") -> dict[str, float]:
         row = self.summary[(self.summary.variant == variant) & (self.summary.metric == name)]
         if row.empty:
             raise KeyError(f"no metric {name!r} for variant {variant!r}")
         return row.iloc[0][["mean", "ci_low", "ci_high"]].to_dict()
+
+    @property
+    def replications(self) -> int:
+        frame = self.per_replication
+        return int(frame["replication"].nunique()) if len(frame) else 0
+
+    def wait_cdf(self, quantity: str = "first_response") -> pd.DataFrame:
+        """Empirical CDF of waits per variant: mean over replications with a 95% t-band.
+
+        Long form `variant, wait_s, share, ci_low, ci_high`. Unanswered buyers (messages)
+        never reach the curve, so it tops out at the share answered at all.
+        """
+        if quantity not in WAIT_QUANTITIES:
+            raise KeyError(f"unknown wait quantity {quantity!r}; "
+                           f"known: {', '.join(WAIT_QUANTITIES)}")
+        frames = []
+        for (variant, name), runs in self.wait_cdfs.items():
+            if name != quantity:
+                continue
+            runs = np.asarray(runs, dtype=float)
+            n = np.isfinite(runs).sum(axis=0)
+            with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+                # A run without buyers has no distribution (NaN); all-NaN columns stay NaN.
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean = np.nanmean(runs, axis=0)
+                sd = np.nanstd(runs, axis=0, ddof=1)
+                half = scipy_stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+            half = np.where(n > 1, half, np.nan)
+            frames.append(pd.DataFrame({
+                "variant": variant, "wait_s": WAIT_GRID_S, "share": mean,
+                "ci_low": mean - half, "ci_high": mean + half,
+            }))
+        if not frames:
+            return pd.DataFrame(columns=["variant", "wait_s", "share", "ci_low", "ci_high"])
+        return pd.concat(frames, ignore_index=True)
 
     def conversations(self) -> pd.DataFrame:
         """Per-conversation records of every kept run, with variant and replication columns."""
@@ -79,15 +149,57 @@ def _stack(records: dict, attribute: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def run_one(scenario: Scenario, replication: int, seed: int,
-            keep_records: bool = False) -> tuple[dict[str, float], pd.DataFrame, metrics.Tables | None]:
-    """One replication of one (resolved) scenario: its metrics, interval series and tables."""
+def wait_distributions(tables: metrics.Tables, scenario: Scenario,
+                       grid_s: np.ndarray = WAIT_GRID_S) -> dict[str, np.ndarray]:
+    """Share of counted buyers first answered, and of counted messages answered, within each
+    wait of `grid_s`, using the same offered waits and exclusions as the scalar metrics
+    (reported buyers out; bot replies only when they count). Unanswered ones count as never."""
+    bot_counts = scenario.bot.replies_count
+    reported = tables.conversations["reported"].to_numpy()
+    first = metrics.first_responses(tables, bot_counts)
+    first = first[~reported[first["conversation"].to_numpy()]]
+    msgs = metrics.counted_messages(tables, bot_counts)
+    msgs = msgs[~msgs["reported"].to_numpy()]
+    result = {}
+    for name, frame in (("first_response", first), ("message_wait", msgs)):
+        waits = np.where(frame["replied"].to_numpy(), frame["offered_wait_s"].to_numpy(), np.inf)
+        waits = np.sort(waits)
+        if len(waits):
+            share = np.searchsorted(waits, grid_s, side="right") / len(waits)
+        else:
+            share = np.full(len(grid_s), np.nan)
+        result[name] = share.astype(np.float32)
+    return result
+
+
+def _simulate_one(scenario: Scenario, replication: int, seed: int):
     records = simulate(scenario, replication, seed)
     tables = metrics.Tables.from_records(records)
     activations = dict(zip(records.group_names, map(int, records.activations)))
     values = metrics.summarize(tables, scenario, activations)
     series = metrics.interval_series(tables, scenario)
+    return values, series, tables
+
+
+def run_one(scenario: Scenario, replication: int, seed: int, keep_records: bool = False
+            ) -> tuple[dict[str, float], pd.DataFrame, metrics.Tables | None]:
+    """One replication of one (resolved) scenario: its metrics, interval series and tables."""
+    values, series, tables = _simulate_one(scenario, replication, seed)
     return values, series, (tables if keep_records else None)
+
+
+def variant_seed(seed: int, variant: str, common_random_numbers: bool = True) -> int:
+    """The seed a variant's replications draw from.
+
+    Under common random numbers every variant uses `seed`. Otherwise each non-baseline variant
+    gets its own seed, derived from its name (not its position, so running a subset of variants
+    changes nothing), and so streams independent of the baseline's.
+    """
+    if common_random_numbers or variant == BASELINE:
+        return seed
+    key = int.from_bytes(hashlib.sha256(variant.encode("utf-8")).digest()[:8], "big")
+    state = np.random.SeedSequence(seed, spawn_key=(key,)).generate_state(2, np.uint32)
+    return int(state[0]) << 32 | int(state[1])
 
 
 def summarize_replications(per_replication: pd.DataFrame) -> pd.DataFrame:
@@ -102,13 +214,30 @@ def summarize_replications(per_replication: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-def run(scenario: Scenario, replications: int | None = None, seed: int | None = None,
-        variants: list[str] | None = None, keep_records: bool = False,
-        progress: bool = False) -> Results:
-    """Run every variant x replication of `scenario` under common random numbers.
+def relative_half_width(values) -> float:
+    """95% CI half-width over |mean|: 0 when every value is equal, inf when undefined."""
+    mean, low, high = t_interval(values)
+    if not math.isfinite(low):
+        return math.inf
+    half = (high - low) / 2
+    if half == 0:
+        return 0.0
+    return half / abs(mean) if mean != 0 else math.inf
+
+
+def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
+        seed: int | None = None, variants: list[str] | None = None, keep_records: bool = False,
+        progress: bool = False, common_random_numbers: bool = True, precision: float = 0.01,
+        precision_metric: str = "reply_rate_5min", max_replications: int = 100) -> Results:
+    """Run every variant x replication of `scenario`, by default under common random numbers.
 
     Replication r of every variant uses the same random streams (seed, r), so the variants
-    meet the same buyers and their differences are paired.
+    meet the same buyers and their differences are paired. With
+    `common_random_numbers=False` each variant draws its own streams (for comparison only).
+
+    `replications="auto"` runs a pilot of `AUTO_PILOT_REPLICATIONS`, then adds replications
+    until the 95% CI half-width of `precision_metric` is at most `precision` times its mean in
+    every variant, or `max_replications` is reached; `Results.stopped_by` says which.
     """
     resolved = resolve_variants(scenario)
     if variants:
@@ -117,22 +246,48 @@ def run(scenario: Scenario, replications: int | None = None, seed: int | None = 
             raise KeyError(f"unknown variant(s) {', '.join(unknown)}; "
                            f"known: {', '.join(resolved)}")
         resolved = {name: resolved[name] for name in variants}
-    replications = replications or scenario.replications
+    auto = replications == "auto"
+    if auto:
+        if max_replications < 2:
+            raise PrecisionError("max_replications must be at least 2 for a confidence interval")
+        if not precision > 0:
+            raise PrecisionError(f"precision must be > 0 (a share of the mean), got {precision}")
+        target = min(AUTO_PILOT_REPLICATIONS, max_replications)
+    else:
+        target = replications or scenario.replications
     seed = scenario.seed if seed is None else seed
+    seeds = {name: variant_seed(seed, name, common_random_numbers) for name in resolved}
     rows, series, kept = [], [], {}
-    total = replications * len(resolved)
-    with tqdm(total=total, desc=f"{scenario.name}", unit="run", disable=not progress,
-              leave=False) as bar:
-        for replication in range(replications):
-            for name, variant in resolved.items():
-                values, frame, tables = run_one(variant, replication, seed, keep_records)
-                rows.append({"variant": name, "replication": replication, **values})
-                frame.insert(0, "replication", replication)
-                frame.insert(0, "variant", name)
-                series.append(frame)
-                if tables is not None:
-                    kept[(name, replication)] = tables
-                bar.update()
+    cdfs: dict[tuple[str, str], list[np.ndarray]] = {
+        (name, quantity): [] for name in resolved for quantity in WAIT_QUANTITIES}
+    stopped_by, stopping, done = None, "", 0
+    with tqdm(total=target * len(resolved), desc=f"{scenario.name}", unit="run",
+              disable=not progress, leave=False) as bar:
+        while True:
+            for replication in range(done, target):
+                for name, variant in resolved.items():
+                    values, frame, tables = _simulate_one(variant, replication, seeds[name])
+                    rows.append({"variant": name, "replication": replication, **values})
+                    frame.insert(0, "replication", replication)
+                    frame.insert(0, "variant", name)
+                    series.append(frame)
+                    for quantity, share in wait_distributions(tables, variant).items():
+                        cdfs[(name, quantity)].append(share)
+                    if keep_records:
+                        kept[(name, replication)] = tables
+                    bar.update()
+                    if auto and len(rows) == 1 and precision_metric not in values:
+                        raise KeyError(f"unknown precision metric {precision_metric!r}; "
+                                       f"known: {', '.join(values)}")
+            done = target
+            if not auto:
+                break
+            stopped_by, stopping, target = _next_target(
+                pd.DataFrame(rows), precision_metric, precision, done, max_replications)
+            if stopped_by:
+                break
+            bar.total = target * len(resolved)
+            bar.refresh()
     per_replication = pd.DataFrame(rows)
     interval_runs = pd.concat(series, ignore_index=True)
     intervals = (
@@ -141,5 +296,38 @@ def run(scenario: Scenario, replications: int | None = None, seed: int | None = 
         .mean()
         .reset_index()
     )
+    wait_cdfs = {key: np.vstack(runs) for key, runs in cdfs.items()}
     return Results(scenario, resolved, per_replication, summarize_replications(per_replication),
-                   intervals, interval_runs, kept)
+                   intervals, interval_runs, kept, wait_cdfs, stopped_by, stopping,
+                   common_random_numbers, seed)
+
+
+def _next_target(per_replication: pd.DataFrame, metric: str, precision: float, done: int,
+                 cap: int) -> tuple[str | None, str, int]:
+    """Whether `--replications auto` stops (and why), else how many replications to reach.
+
+    The estimate n * (relative half-width / precision)^2 assumes the spread stays put; growth
+    is limited to doubling per step because a few replications estimate the spread poorly.
+    """
+    worst, worst_variant = -1.0, ""
+    for variant, frame in per_replication.groupby("variant", sort=False):
+        values = frame[metric].to_numpy(dtype=float)
+        if not np.isfinite(values).any():
+            raise PrecisionError(f"precision metric {metric!r} is undefined in every replication "
+                                 f"of variant {variant!r}; choose another --precision-metric")
+        rel = relative_half_width(values)
+        if rel > worst:
+            worst, worst_variant = rel, variant
+    shown = "undefined" if not math.isfinite(worst) else f"{100 * worst:.2f}% of the mean"
+    if worst <= precision:
+        message = (f"stopped by precision: the 95% CI half-width of {metric} is at most "
+                   f"{100 * worst:.2f}% of the mean in every variant "
+                   f"(target {100 * precision:g}%) after {done} replications")
+        return "precision", message, done
+    if done >= cap:
+        message = (f"stopped by the cap of {cap} replications: the 95% CI half-width of "
+                   f"{metric} is still {shown} in variant {worst_variant!r} "
+                   f"(target {100 * precision:g}%)")
+        return "cap", message, done
+    needed = done * (worst / precision) ** 2 if math.isfinite(worst) else 2 * done
+    return None, "", int(min(cap, max(done + 1, min(math.ceil(needed), 2 * done))))

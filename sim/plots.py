@@ -1,0 +1,457 @@
+"""Plots of a run's results: one function per plot, each taking `Results` and returning a Figure.
+
+They read results only and never simulate. Figures are plain `matplotlib.figure.Figure`
+objects (no pyplot state), drawn by the Agg renderer when saved, and displayed inline by
+Jupyter when returned from a cell::
+
+    from sim import plots
+    plots.first_response_cdf(results)
+
+Chinese names (groups, variants) need a font with the glyphs: the first installed one of
+`CJK_FONTS` is used as a fallback behind DejaVu Sans; without one the plots still draw,
+with empty boxes for the missing glyphs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+from contextlib import contextmanager
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
+from scipy import stats
+
+from sim import compare
+from sim.stats import t_interval
+from sim.units import DAY_S
+
+#: Fonts with Chinese glyphs, in order of preference (Linux, macOS, Windows names).
+CJK_FONTS = (
+    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
+    "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback", "PingFang SC",
+    "Heiti SC", "Hiragino Sans GB", "Microsoft YaHei", "SimHei", "AR PL UMing CN",
+    "Noto Sans CJK JP", "Noto Sans CJK TC",
+)
+#: Wait thresholds marked on the wait distributions: 30 s answer, Taobao 3 min, Pinduoduo 5 min.
+THRESHOLDS_S = (30.0, 180.0, 300.0)
+BETTER_COLOUR, WORSE_COLOUR, NEUTRAL_COLOUR = "#1a9850", "#d73027", "#777777"
+
+
+@functools.lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """Name of an installed font with Chinese glyphs, or None."""
+    installed = {entry.name for entry in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in installed), None)
+
+
+def font_family() -> list[str]:
+    """Latin text in DejaVu Sans, Chinese glyphs from the CJK font when there is one."""
+    return ["DejaVu Sans"] + ([cjk_font()] if cjk_font() else [])
+
+
+@contextmanager
+def _style():
+    # Font properties are fixed when a text is created, so figures built here keep the
+    # fallback font even when drawn later (in a notebook or by savefig).
+    with matplotlib.rc_context({
+        "font.family": font_family(),
+        "font.size": 9,
+        "axes.titlesize": 10,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "legend.fontsize": 8,
+        "legend.frameon": False,
+    }):
+        yield
+
+
+def _figure(width: float = 8.0, height: float = 4.5) -> Figure:
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def _colours(results) -> dict[str, str]:
+    cycle = matplotlib.color_sequences["tab10"]
+    return {name: cycle[i % len(cycle)] for i, name in enumerate(results.variants)}
+
+
+def _title(results, text: str) -> str:
+    return f"{results.scenario.name}: {text}"
+
+
+# --- time axes ----------------------------------------------------------------------------
+
+
+def _time_axis(ax, scenario) -> None:
+    """Ticks at readable clock times; dates (or day numbers) when the horizon spans days."""
+    span_s = scenario.horizon.end_s - scenario.horizon.start_s
+    step_h = 1 if span_s <= 8 * 3600 else 2 if span_s <= DAY_S else 6 if span_s <= 3 * DAY_S else 24
+    day0 = scenario.horizon.day0
+    multi_day = span_s > DAY_S or scenario.horizon.end_s > DAY_S
+
+    def label(seconds: float, _position=None) -> str:
+        day, rest = divmod(round(seconds), int(DAY_S))
+        clock = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}"
+        if not multi_day:
+            return "24:00" if day == 1 and rest == 0 else clock
+        if day0 is not None:
+            return f"{(day0 + dt.timedelta(days=day)).strftime('%m-%d')}\n{clock}"
+        return f"day {day + 1}\n{clock}"
+
+    ax.xaxis.set_major_locator(MultipleLocator(step_h * 3600))
+    ax.xaxis.set_major_formatter(FuncFormatter(label))
+    ax.set_xlim(scenario.horizon.start_s, scenario.horizon.end_s)
+    ax.set_xlabel("date and time" if multi_day else "time of day")
+
+
+def _band(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Mean and 95% t-interval over replications of an interval series, per interval."""
+    grouped = frame.groupby("interval_start_s", sort=True)[column]
+    mean, sd, n = grouped.mean(), grouped.std(ddof=1), grouped.count()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+    half = half.where(n > 1)
+    return pd.DataFrame({"mean": mean, "low": mean - half, "high": mean + half})
+
+
+def _steps(x: np.ndarray, *ys: np.ndarray, end: float):
+    """Interval values as steps: each value held from its interval's start to the next."""
+    edges = np.r_[x, end]
+    return (edges, *(np.r_[y, y[-1]] for y in ys))
+
+
+# --- wait distributions -------------------------------------------------------------------
+
+
+def _wait_cdf(results, quantity: str, what: str, denominator: str) -> Figure:
+    cdf = results.wait_cdf(quantity)
+    colours = _colours(results)
+    with _style():
+        fig = _figure()
+        ax = fig.add_subplot()
+        # Show up to where the slowest variant has (almost) all of its answers, but at least
+        # 6 min so the 5-minute mark is always in view and at most 2 h.
+        x_max_s = 360.0
+        for variant, frame in cdf.groupby("variant", sort=False):
+            share = frame["share"].to_numpy()
+            final = np.nanmax(share) if np.isfinite(share).any() else 0.0
+            reached = frame["wait_s"].to_numpy()[share >= 0.995 * final]
+            if len(reached):
+                x_max_s = max(x_max_s, float(reached[0]) * 1.1)
+        x_max_s = min(x_max_s, 7200.0)
+        for variant in results.variants:
+            frame = cdf[cdf["variant"] == variant]
+            minutes = frame["wait_s"].to_numpy() / 60
+            ax.plot(minutes, frame["share"], color=colours[variant], label=variant, lw=1.6,
+                    drawstyle="steps-post")
+            if frame["ci_low"].notna().any():
+                ax.fill_between(minutes, frame["ci_low"], frame["ci_high"], step="post",
+                                color=colours[variant], alpha=0.2, lw=0)
+        for threshold, name in zip(THRESHOLDS_S, ("30 s", "3 min", "5 min")):
+            ax.axvline(threshold / 60, color="black", ls="--", lw=0.8, alpha=0.7)
+            # Labelled at the foot of the line, where the curves rarely are.
+            ax.annotate(name, (threshold / 60, 0.0), xytext=(3, 4),
+                        textcoords="offset points", fontsize=8)
+        ax.set_xlim(0, x_max_s / 60)
+        ax.set_ylim(0, 1.02)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_xlabel(f"{what} (minutes)")
+        ax.set_ylabel(f"share of {denominator} answered within (%)")
+        ax.set_title(_title(results, f"{what}: empirical distribution "
+                                     f"(mean of {results.replications} replications, 95% band)"))
+        ax.legend(title="variant", loc="lower right")
+    return fig
+
+
+def first_response_cdf(results) -> Figure:
+    """Share of buyers whose first message was answered within t, per variant."""
+    return _wait_cdf(results, "first_response", "first response time", "buyers")
+
+
+def message_wait_cdf(results) -> Figure:
+    """Share of customer messages answered within t, per variant."""
+    return _wait_cdf(results, "message_wait", "message wait", "messages")
+
+
+# --- over the horizon ---------------------------------------------------------------------
+
+
+def reply_rate_by_interval(results) -> Figure:
+    """5-minute reply rate of the buyers arriving in each interval, per variant, with 95% bands."""
+    scenario = results.scenario
+    runs = results.interval_runs
+    colours = _colours(results)
+    end_s = scenario.horizon.end_s
+    threshold_min = scenario.metrics.pinduoduo.threshold / 60
+    with _style():
+        fig = _figure(9.0, 4.5)
+        ax = fig.add_subplot()
+        window = scenario.metrics.pinduoduo.window
+        for day in range(scenario.horizon.days):
+            # Shade the hours outside the platform's counting window.
+            for start, stop in ((0.0, window.start.seconds_of_day),
+                                (window.end.seconds_of_day, DAY_S)):
+                if stop > start:
+                    ax.axvspan(day * DAY_S + start, day * DAY_S + stop, color="0.93", lw=0,
+                               zorder=0)
+        lowest = 1.0
+        for variant in results.variants:
+            band = _band(runs[runs["variant"] == variant], "reply_rate_5min")
+            x, mean, low, high = _steps(band.index.to_numpy(), band["mean"].to_numpy(),
+                                        band["low"].to_numpy(), band["high"].to_numpy(), end=end_s)
+            ax.plot(x, mean, drawstyle="steps-post", color=colours[variant], label=variant, lw=1.5)
+            ax.fill_between(x, low, high, step="post", color=colours[variant], alpha=0.15, lw=0)
+            lowest = min(lowest, np.nanmin(np.r_[mean, 1.0]))
+        _time_axis(ax, scenario)
+        # Zoom in when every interval does well, in steps of 10 points, so dips stay visible.
+        ax.set_ylim(max(0.0, math.floor(10 * lowest - 0.5) / 10), 1.02)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_ylabel(f"buyers with no reply later than {threshold_min:g} min (%)")
+        ax.set_title(_title(results, f"{threshold_min:g}-minute reply rate by arrival interval "
+                                     "(95% band; grey: outside counted hours)"))
+        ax.legend(title="variant", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+def load_and_staffing(results) -> Figure:
+    """Arrivals, agents on duty and queue length over the horizon, per variant."""
+    scenario = results.scenario
+    intervals = results.intervals
+    colours = _colours(results)
+    end_s = scenario.horizon.end_s
+    panels = (
+        ("arrivals", "arrivals per hour", "conversations arriving"),
+        ("agents_on_duty", "agents on duty (mean)", "agents on duty"),
+        ("queue_length", "conversations waiting (mean)", "queue for an agent"),
+    )
+    with _style():
+        fig = _figure(9.0, 8.0)
+        axes = fig.subplots(3, 1, sharex=True)
+        for ax, (column, ylabel, title) in zip(axes, panels):
+            frames = {v: intervals[intervals["variant"] == v] for v in results.variants}
+            values = {v: f[column].to_numpy(dtype=float) for v, f in frames.items()}
+            if column == "arrivals":
+                values = {v: y * 3600 / (f["interval_end_s"] - f["interval_start_s"]).to_numpy()
+                          for (v, y), f in zip(values.items(), frames.values())}
+            first = next(iter(values.values()))
+            # Under common random numbers every variant sees the same arrivals: one line.
+            same = all(len(y) == len(first) and np.allclose(y, first, equal_nan=True)
+                       for y in values.values())
+            for variant, y in values.items():
+                x = frames[variant]["interval_start_s"].to_numpy()
+                label = variant if not same else "all variants"
+                colour = colours[variant] if not same else "black"
+                xs, ys = _steps(x, y, end=end_s)
+                ax.plot(xs, ys, drawstyle="steps-post", color=colour, label=label, lw=1.4)
+                if same:
+                    break
+            ax.set_ylabel(ylabel)
+            ax.set_title(title)
+            ax.set_ylim(bottom=0)
+            _time_axis(ax, scenario)
+            ax.legend(loc="upper left")
+        fig.suptitle(_title(results, "load, staffing and queue "
+                                     f"(mean of {results.replications} replications)"))
+    return fig
+
+
+# --- per variant --------------------------------------------------------------------------
+
+
+def _interval(results, variant: str, metric: str) -> tuple[float, float, float]:
+    frame = results.per_replication
+    values = frame.loc[frame["variant"] == variant, metric].to_numpy(dtype=float)
+    return t_interval(values)
+
+
+def _whisker(mean: float, low: float, high: float) -> tuple[float, float]:
+    if not math.isfinite(low):
+        return 0.0, 0.0
+    return mean - low, high - mean
+
+
+def occupancy_by_group(results) -> Figure:
+    """Occupancy (typing time over time on duty) per agent group and variant, 95% CIs."""
+    columns = [c for c in results.per_replication.columns
+               if c.startswith("occupancy_")]
+    groups = [c.removeprefix("occupancy_") for c in columns] + ["all groups"]
+    columns = columns + ["occupancy"]
+    variants = list(results.variants)
+    colours = _colours(results)
+    width = 0.8 / len(variants)
+    with _style():
+        fig = _figure(max(6.0, 1.2 + 1.3 * len(groups) * max(1, len(variants) / 2)), 4.5)
+        ax = fig.add_subplot()
+        x = np.arange(len(groups))
+        for i, variant in enumerate(variants):
+            cells = [_interval(results, variant, column) for column in columns]
+            means = [c[0] for c in cells]
+            errors = np.array([_whisker(*c) for c in cells]).T
+            ax.bar(x + (i - (len(variants) - 1) / 2) * width, means, width * 0.95,
+                   yerr=errors, capsize=3, color=colours[variant], label=variant,
+                   error_kw={"lw": 1})
+        ax.set_xticks(x, groups)
+        ax.set_ylim(0, 1.0)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_xlabel("agent group")
+        ax.set_ylabel("occupancy: typing time / time on duty (%)")
+        ax.set_title(_title(results, "occupancy per group (95% CI)"))
+        ax.legend(title="variant", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+def _metric_axis(ax, metric: str) -> str:
+    """Formats an axis for a metric and returns its unit for the label."""
+    if metric.endswith("_s"):
+        return "s"
+    if "rate" in metric or metric.startswith("occupancy"):
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+        return "%"
+    if metric in ("cost", "lost_gmv"):
+        return "money"
+    if metric == "agent_hours":
+        return "hours"
+    return "count"
+
+
+def _key_panel_metrics(results) -> list[str]:
+    preset = results.scenario.metrics.preset
+    wanted = [compare.PRESET_METRICS[preset][0], "reply_rate_5min", "first_response_30s_rate",
+              "first_response_mean_s", "abandon_rate", "cost", "lost_orders"]
+    present = set(results.per_replication.columns)
+    return [m for m in dict.fromkeys(wanted) if m in present][:6]
+
+
+def key_metrics(results) -> Figure:
+    """The key metrics per variant: mean with 95% CI whiskers, one panel per metric."""
+    metrics = _key_panel_metrics(results)
+    variants = list(results.variants)
+    colours = _colours(results)
+    ncols = 3
+    nrows = math.ceil(len(metrics) / ncols)
+    with _style():
+        fig = _figure(10.0, 1.2 + nrows * (0.9 + 0.35 * len(variants)))
+        axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+        y = np.arange(len(variants))[::-1]
+        for ax, metric in zip(axes, metrics):
+            for yi, variant in zip(y, variants):
+                mean, low, high = _interval(results, variant, metric)
+                err = np.array(_whisker(mean, low, high)).reshape(2, 1)
+                ax.errorbar([mean], [yi], xerr=err, fmt="o", color=colours[variant], capsize=4)
+            ax.set_yticks(y, variants)
+            ax.set_ylim(-0.6, len(variants) - 0.4)
+            ax.margins(x=0.15)
+            unit = _metric_axis(ax, metric)
+            ax.set_xlabel(f"{metric} ({unit})")
+            ax.set_ylabel("variant")
+            ax.set_title(compare.metric_label(metric))
+        for ax in axes[len(metrics):]:
+            ax.set_visible(False)
+        fig.suptitle(_title(results, f"key metrics per variant (mean and 95% CI over "
+                                     f"{results.replications} replications)"))
+    return fig
+
+
+def cost_vs_reply_rate(results) -> Figure:
+    """Each variant's cost against its reply rate (the preset's headline rate), 95% CIs."""
+    preset = results.scenario.metrics.preset
+    rate = compare.PRESET_METRICS[preset][0]
+    colours = _colours(results)
+    with _style():
+        fig = _figure(7.0, 5.0)
+        ax = fig.add_subplot()
+        for variant in results.variants:
+            cost = _interval(results, variant, "cost")
+            reply = _interval(results, variant, rate)
+            ax.errorbar([cost[0]], [reply[0]],
+                        xerr=np.array(_whisker(*cost)).reshape(2, 1),
+                        yerr=np.array(_whisker(*reply)).reshape(2, 1),
+                        fmt="o", ms=7, capsize=4, color=colours[variant], label=variant)
+            ax.annotate(variant, (cost[0], reply[0]), xytext=(6, 6), textcoords="offset points")
+        ax.margins(0.2)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_xlabel("cost over the horizon (currency of hourly_cost; agent hours and standby)")
+        ax.set_ylabel(f"{compare.metric_label(rate)} (%)")
+        ax.set_title(_title(results, "cost against reply rate (95% CI; up and left is better)"))
+        ax.legend(title="variant", loc="best")
+    return fig
+
+
+def paired_differences(results, baseline: str | None = None,
+                       comparison: pd.DataFrame | None = None) -> Figure:
+    """Difference of each variant from the baseline on the key metrics, with the paired CI
+    (Bonferroni-corrected for several variants) coloured by verdict."""
+    if comparison is None:
+        comparison = compare.compare(results, baseline)
+    if comparison.empty:
+        raise ValueError("paired_differences needs at least one variant besides the baseline")
+    baseline = next(v for v in results.variants if v not in set(comparison["variant"]))
+    metrics = [m for m in _key_panel_metrics(results) if m in set(comparison["metric"])]
+    variants = list(dict.fromkeys(comparison["variant"]))
+    ncols = 3
+    nrows = math.ceil(len(metrics) / ncols)
+    colour = {compare.BETTER: BETTER_COLOUR, compare.WORSE: WORSE_COLOUR}
+    with _style():
+        fig = _figure(10.0, 1.4 + nrows * (0.9 + 0.35 * len(variants)))
+        axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+        y = np.arange(len(variants))[::-1]
+        for ax, metric in zip(axes, metrics):
+            rows = comparison[comparison["metric"] == metric].set_index("variant")
+            for yi, variant in zip(y, variants):
+                row = rows.loc[variant]
+                err = np.array(_whisker(row["difference"], row["ci_low"], row["ci_high"]))
+                ax.errorbar([row["difference"]], [yi], xerr=err.reshape(2, 1), fmt="o",
+                            capsize=4, color=colour.get(row["verdict"], NEUTRAL_COLOUR))
+            ax.axvline(0, color="black", lw=0.8)
+            ax.set_yticks(y, variants)
+            ax.set_ylim(-0.6, len(variants) - 0.4)
+            ax.margins(x=0.2)
+            unit = _metric_axis(ax, metric)
+            if unit == "%":
+                unit = "pp"
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{100 * v:+.1f}"))
+            ax.set_xlabel(f"\u0394 {metric} ({unit})")
+            ax.set_ylabel("variant")
+            ax.set_title(compare.metric_label(metric))
+        for ax in axes[len(metrics):]:
+            ax.set_visible(False)
+        confidence = float(comparison["confidence"].iloc[0])
+        fig.suptitle(_title(results, f"difference from {baseline} (paired, "
+                                     f"{100 * confidence:.4g}% CI); green better, red worse, "
+                                     "grey no significant difference"))
+    return fig
+
+
+#: The plots of a report, by file name (without .png), in reading order.
+PLOTS = {
+    "key_metrics": key_metrics,
+    "paired_differences": paired_differences,
+    "first_response_cdf": first_response_cdf,
+    "message_wait_cdf": message_wait_cdf,
+    "reply_rate_by_interval": reply_rate_by_interval,
+    "load_and_staffing": load_and_staffing,
+    "occupancy_by_group": occupancy_by_group,
+    "cost_vs_reply_rate": cost_vs_reply_rate,
+}
+
+
+def all_figures(results, comparison: pd.DataFrame | None = None) -> dict[str, Figure]:
+    """Every plot that applies to `results` (the differences only with variants)."""
+    if comparison is None and len(results.variants) > 1:
+        comparison = compare.compare(results)
+    figures = {}
+    for name, plot in PLOTS.items():
+        if name == "paired_differences":
+            if comparison is None or comparison.empty:
+                continue
+            figures[name] = plot(results, comparison=comparison)
+        else:
+            figures[name] = plot(results)
+    return figures

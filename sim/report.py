@@ -1,0 +1,227 @@
+"""One self-contained HTML report per run: metrics, comparison, plots and the scenario.
+
+Images are PNGs embedded as base64 data URIs and the styles are inline, so `report.html`
+opens offline in any browser and can be mailed as one file. It reads results only.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import re
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from sim import __version__, compare, plots
+from sim.outputs import atomic_write_bytes, atomic_write_text
+
+PLOT_DPI = 110
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans", "Noto Sans CJK SC",
+       "PingFang SC", "Microsoft YaHei", sans-serif; margin: 2rem auto; max-width: 72rem;
+       padding: 0 1rem; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; }
+h2 { font-size: 1.25rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; margin-top: 2rem; }
+.meta { color: #555; font-size: .9rem; }
+.note { background: #fff8e1; border-left: 4px solid #f0b400; padding: .4rem .8rem; }
+table { border-collapse: collapse; font-size: .85rem; margin: .5rem 0 1rem; }
+th, td { border-bottom: 1px solid #e5e5e5; padding: .25rem .6rem; text-align: right;
+         white-space: nowrap; }
+th { background: #f4f4f4; }
+td.name, th.name { text-align: left; }
+td.better { color: #1a7a3c; font-weight: 600; }
+td.worse { color: #b8231a; font-weight: 600; }
+td.neutral { color: #666; }
+figure { margin: 1.5rem 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #555; font-size: .85rem; }
+pre { background: #f7f7f7; padding: .8rem; overflow-x: auto; font-size: .8rem; }
+nav a { margin-right: 1rem; }
+"""
+
+
+def figure_png(figure, dpi: int = PLOT_DPI) -> bytes:
+    """PNG bytes of a figure; a missing Chinese glyph (no CJK font) does not warn per glyph."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
+        figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def write_report(results, out_dir: Path, comparison: pd.DataFrame | None = None) -> list[Path]:
+    """Write `plots/*.png` and `report.html` into `out_dir`; returns the paths written."""
+    out_dir = Path(out_dir)
+    if comparison is None and len(results.variants) > 1:
+        comparison = compare.compare(results)
+    images, written = {}, []
+    for name, figure in plots.all_figures(results, comparison).items():
+        images[name] = figure_png(figure)
+        path = out_dir / "plots" / f"{name}.png"
+        atomic_write_bytes(path, images[name])
+        written.append(path)
+    path = out_dir / "report.html"
+    atomic_write_text(path, render_html(results, comparison, images))
+    written.append(path)
+    return written
+
+
+def render_html(results, comparison: pd.DataFrame | None, images: dict[str, bytes]) -> str:
+    """The report as one HTML string with the given PNGs embedded."""
+    scenario = results.scenario
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(scenario.name)}: supportsim report</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{esc(scenario.name)}</h1>",
+    ]
+    if scenario.description.strip():
+        parts.append(f"<p>{esc(scenario.description.strip())}</p>")
+    parts.append(f'<p class="meta">{_run_facts(results)}</p>')
+    if results.stopping:
+        parts.append(f'<p class="note">{esc(results.stopping)}.</p>')
+    if _needs_cjk(results) and plots.cjk_font() is None:
+        parts.append('<p class="note">No font with Chinese glyphs was found when drawing, so '
+                     "Chinese names in the plots show as boxes; install one (e.g. the "
+                     "fonts-noto-cjk package) and run again.</p>")
+    sections = [("metrics", "Key metrics")]
+    if comparison is not None and not comparison.empty:
+        sections.append(("comparison", "Comparison with the baseline"))
+    sections += [("plots", "Plots"), ("scenario", "Scenario")]
+    parts.append("<nav>" + "".join(f'<a href="#{key}">{esc(title)}</a>'
+                                   for key, title in sections) + "</nav>")
+
+    preset = scenario.metrics.preset
+    parts.append('<h2 id="metrics">Key metrics</h2>')
+    parts.append(f"<p>Mean and 95% confidence interval over {results.replications} "
+                 "replications.</p>")
+    parts.append(metrics_table(results.summary, compare.key_metrics(preset)))
+    every = [m for m in dict.fromkeys(results.summary["metric"])]
+    parts.append("<details><summary>All metrics</summary>"
+                 + metrics_table(results.summary, every) + "</details>")
+
+    if comparison is not None and not comparison.empty:
+        confidence = float(comparison["confidence"].iloc[0])
+        count = comparison["variant"].nunique()
+        correction = (f", Bonferroni-corrected for {count} comparisons" if count > 1 else "")
+        parts.append('<h2 id="comparison">Comparison with the baseline</h2>')
+        parts.append(
+            f"<p>Paired difference variant &minus; baseline, replication by replication (the "
+            f"variants met the same buyers), with its {100 * confidence:.4g}% confidence "
+            f"interval{correction}. A verdict is given only when the interval excludes zero; "
+            "rates are in percentage points (pp).</p>")
+        parts.append(comparison_table(comparison, compare.key_metrics(preset)))
+        parts.append("<details><summary>All metrics</summary>"
+                     + comparison_table(comparison, None) + "</details>")
+
+    parts.append('<h2 id="plots">Plots</h2>')
+    for name, png in images.items():
+        caption = _caption(name)
+        data = base64.b64encode(png).decode("ascii")
+        parts.append(f'<figure id="plot-{esc(name)}"><img src="data:image/png;base64,{data}" '
+                     f'alt="{esc(caption)}"><figcaption>{esc(caption)} '
+                     f"(plots/{esc(name)}.png)</figcaption></figure>")
+
+    parts.append('<h2 id="scenario">Scenario</h2>')
+    parts.append("<p>The baseline as the simulator read it, every default filled in; each "
+                 "variant overrides the fields listed under <code>variants</code>.</p>")
+    document = scenario.model_dump(mode="json", by_alias=True)
+    parts.append(f"<pre>{esc(_yaml(document))}</pre>")
+    parts.append(f'<p class="meta">supportsim {esc(__version__)}</p>')
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def metrics_table(summary: pd.DataFrame, metrics: list[str]) -> str:
+    """HTML table: one row per metric, one column per variant, mean [95% CI]."""
+    esc = html.escape
+    variants = list(dict.fromkeys(summary["variant"]))
+    index = summary.set_index(["variant", "metric"])
+    rows = ['<table class="metrics"><thead><tr><th class="name">metric</th>'
+            '<th class="name">meaning</th>'
+            + "".join(f"<th>{esc(v)}</th>" for v in variants) + "</tr></thead><tbody>"]
+    for metric in metrics:
+        if not any((v, metric) in index.index for v in variants):
+            continue
+        cells = []
+        for variant in variants:
+            if (variant, metric) not in index.index:
+                cells.append("<td>-</td>")
+                continue
+            entry = index.loc[(variant, metric)]
+            text = compare.format_value(metric, entry["mean"])
+            if math.isfinite(entry["ci_low"]):
+                text += (f" [{compare.format_value(metric, entry['ci_low'])}, "
+                         f"{compare.format_value(metric, entry['ci_high'])}]")
+            cells.append(f"<td>{esc(text)}</td>")
+        rows.append(f'<tr><td class="name">{esc(metric)}</td>'
+                    f'<td class="name">{esc(compare.metric_label(metric))}</td>'
+                    + "".join(cells) + "</tr>")
+    rows.append("</tbody></table>")
+    return "".join(rows)
+
+
+def comparison_table(comparison: pd.DataFrame, metrics: list[str] | None) -> str:
+    """HTML table of paired differences with verdicts, key metrics first when given."""
+    esc = html.escape
+    frame = compare.select_metrics(comparison, metrics)
+    rows = [('<table class="comparison"><thead><tr><th class="name">variant</th>'
+             '<th class="name">metric</th><th>baseline</th><th>variant</th>'
+             '<th>difference</th><th>CI</th><th class="name">verdict</th></tr></thead><tbody>')]
+    for row in frame.itertuples(index=False):
+        interval = "-"
+        if math.isfinite(row.ci_low):
+            interval = (f"[{compare.format_difference(row.metric, row.ci_low)}, "
+                        f"{compare.format_difference(row.metric, row.ci_high)}]")
+        kind = {compare.BETTER: "better", compare.WORSE: "worse"}.get(row.verdict, "neutral")
+        rows.append(
+            f'<tr><td class="name">{esc(row.variant)}</td><td class="name">{esc(row.metric)}</td>'
+            f"<td>{esc(compare.format_value(row.metric, row.baseline_mean))}</td>"
+            f"<td>{esc(compare.format_value(row.metric, row.variant_mean))}</td>"
+            f"<td>{esc(compare.format_difference(row.metric, row.difference))}</td>"
+            f"<td>{esc(interval)}</td>"
+            f'<td class="name {kind}">{esc(row.verdict)}</td></tr>')
+    rows.append("</tbody></table>")
+    return "".join(rows)
+
+
+def _run_facts(results) -> str:
+    scenario = results.scenario
+    seed = scenario.seed if results.seed is None else results.seed
+    streams = ("common random numbers (every variant met the same buyers)"
+               if results.common_random_numbers else "independent streams per variant")
+    facts = [
+        f"{results.replications} replications",
+        f"seed {seed}",
+        f"variants: {', '.join(results.variants)}",
+        streams,
+        f"platform preset: {scenario.metrics.preset}",
+        f"horizon {scenario.horizon.start} to {scenario.horizon.end}",
+    ]
+    return " &middot; ".join(html.escape(f) for f in facts)
+
+
+def _caption(name: str) -> str:
+    plot = plots.PLOTS.get(name)
+    doc = (plot.__doc__ or name).strip() if plot else name
+    return " ".join(doc.split("\n\n")[0].split())
+
+
+def _needs_cjk(results) -> bool:
+    scenario = results.scenario
+    names = [*results.variants, *scenario.groups, *scenario.topics, scenario.name]
+    return any(_CJK.search(name) for name in names)
+
+
+def _yaml(document: dict) -> str:
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)

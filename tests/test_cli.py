@@ -1,0 +1,145 @@
+"""`supportsim run`: bad input is refused with exit code 2 and a one-line message naming the
+file, the field and the problem; good input gives reproducible files.
+
+Most cases call the entry point in-process (the same code path as the console script, minus
+the interpreter start-up); a couple run the real command in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import BAD, DATA, MINIMAL, REPO, supportsim
+
+from sim.cli import main_entry
+
+# file -> fragments the message must contain: the field path (or position) and the problem.
+BAD_FILES = {
+    "unknown_key_top.yaml": ["replication:", "unknown key"],
+    "unknown_key_nested.yaml": ["groups.team.concurency", "unknown key"],
+    "wrong_type.yaml": ["groups.team.concurrency", "integer"],
+    "negative_rate.yaml": ["arrivals.rates_per_hour.19", "greater than or equal to 0"],
+    "bad_duration.yaml": ["topics.aftersale.think_time.mean", "1 minute", "duration"],
+    "unserved_topic.yaml": ["aftersale", "no group can serve"],
+    "python_tag.yaml": ["line 7", "python"],
+    "empty.yaml": ["empty"],
+    "duplicate_key.yaml": ["line 9", "duplicate key 'seed'"],
+}
+
+
+def run_in_process(capsys, *args) -> tuple[int, str, str]:
+    code = main_entry(["run", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_clean_refusal(code: int, err: str, path, fragments) -> None:
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert 1 <= len(lines) <= 2, err
+    assert lines[0].startswith("error: ") and str(path) in lines[0], err
+    for fragment in fragments:
+        assert fragment in err, f"{fragment!r} missing from {err!r}"
+
+
+def test_every_bad_file_class_is_covered():
+    assert sorted(p.name for p in BAD.glob("*.yaml")) == sorted(BAD_FILES)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_scenario_exits_2_with_one_clear_line(name, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the python tag would create its marker here
+    path = BAD / name
+    code, _out, err = run_in_process(capsys, path, "--out", tmp_path / "out", "--quiet")
+    assert_clean_refusal(code, err, path, BAD_FILES[name])
+    assert not (tmp_path / "out").exists(), "nothing is written for a refused scenario"
+    assert not (tmp_path / "supportsim_tag_marker").exists()
+
+
+def test_missing_file(capsys, tmp_path):
+    path = tmp_path / "no_such_scenario.yaml"
+    code, _, err = run_in_process(capsys, path, "--out", tmp_path / "out", "--quiet")
+    assert_clean_refusal(code, err, path, ["not found"])
+
+
+def test_python_tag_runs_nothing_in_the_real_command(tmp_path):
+    result = supportsim("run", BAD / "python_tag.yaml", "--out", tmp_path / "out", "--quiet",
+                        cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "python" in result.stderr and str(BAD / "python_tag.yaml") in result.stderr
+    assert not (tmp_path / "supportsim_tag_marker").exists()
+
+
+@pytest.mark.parametrize("csv_name, fragments", [
+    ("missing_column.csv", ["line 1", "missing column", "count"]),
+    ("negative_count.csv", ["line 4", ">= 0"]),
+    ("out_of_order.csv", ["line 4", "out of order"]),
+    ("wrong_interval.csv", ["line 4", "2700s apart", "1800s"]),
+])
+def test_bad_counts_csv_exits_2_with_the_line(csv_name, fragments, capsys, tmp_path):
+    document = yaml.safe_load(MINIMAL.read_text())
+    del document["arrivals"]["rates_per_hour"]
+    document["arrivals"]["counts_csv"] = {"path": csv_name}
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(yaml.safe_dump(document))
+    shutil.copy(DATA / "csv" / csv_name, tmp_path / csv_name)
+    code, _, err = run_in_process(capsys, scenario, "--out", tmp_path / "out", "--quiet")
+    assert_clean_refusal(code, err, csv_name, fragments)
+
+
+def test_unknown_variant_and_bad_arguments_exit_2(capsys, tmp_path):
+    code, _, err = run_in_process(capsys, MINIMAL, "--variant", "nope", "--out",
+                                  tmp_path / "out", "--quiet", "--no-report")
+    assert code == 2 and "nope" in err and "Traceback" not in err
+    with pytest.raises(SystemExit) as exit_info:
+        main_entry(["run", str(MINIMAL), "--replications", "0"])
+    assert exit_info.value.code == 2
+
+
+def test_same_seed_gives_byte_identical_summary(tmp_path, capsys):
+    # Two separate interpreters (different hash seeds, fresh state) run concurrently.
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", "from sim.cli import console; console()", "run",
+             str(MINIMAL), "--out", str(tmp_path / name), "--quiet", "--no-report"],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for name in ("a", "b")
+    ]
+    for proc in procs:
+        _out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err
+    first = (tmp_path / "a" / "summary.csv").read_bytes()
+    assert first == (tmp_path / "b" / "summary.csv").read_bytes()
+    assert (tmp_path / "a" / "intervals.csv").read_bytes() == \
+        (tmp_path / "b" / "intervals.csv").read_bytes()
+
+    # The comparison can fail: another seed gives other bytes.
+    code, _, err = run_in_process(capsys, MINIMAL, "--seed", "8", "--out", tmp_path / "c",
+                                  "--quiet", "--no-report")
+    assert code == 0, err
+    assert (tmp_path / "c" / "summary.csv").read_bytes() != first
+
+    summary = pd.read_csv(tmp_path / "a" / "summary.csv")
+    assert list(summary.columns) == ["variant", "metric", "mean", "ci_low", "ci_high",
+                                     "replications"]
+    required = {"reply_rate_5min", "first_response_30s_rate", "first_response_mean_s",
+                "first_response_p90_s", "message_wait_mean_s", "message_wait_p95_s",
+                "abandon_rate", "deflection_rate", "occupancy", "cost", "lost_orders"}
+    for variant in ("baseline", "bigger_team"):
+        assert required <= set(summary[summary.variant == variant]["metric"])
+    assert set(summary["replications"][summary.metric == "arrived"]) == {3}
+
+
+def test_the_python_tag_file_would_run_its_command_under_an_unsafe_loader(tmp_path,
+                                                                           monkeypatch):
+    # Shows the marker check above can fail: the payload is real.
+    monkeypatch.chdir(tmp_path)
+    yaml.unsafe_load((BAD / "python_tag.yaml").read_text())
+    assert (tmp_path / "supportsim_tag_marker").exists()
