@@ -58,8 +58,7 @@ def _shift_pieces(shift) -> list[tuple[float, float]]:
     return pieces
 
 
-def _from_headcount(schedule: Schedule, scenario: Scenario, start: float, end: float
-                    ) -> list[Duty]:
+def _from_headcount(schedule: Schedule, scenario: Scenario, start: float, end: float) -> list[Duty]:
     steps = schedule.steps()
     day0 = scenario.horizon.day0
     if steps[0][0].date is None:

@@ -19,8 +19,17 @@ import numpy as np
 from sim.scenario import Scenario, ScenarioError, read_counts_csv
 from sim.units import DAY_S
 
-SOURCES = ("arrivals", "topics", "messages", "think", "reply", "patience", "bot", "buyers",
-           "standby")
+SOURCES = (
+    "arrivals",
+    "topics",
+    "messages",
+    "think",
+    "reply",
+    "patience",
+    "bot",
+    "buyers",
+    "standby",
+)
 
 
 def streams(seed: int, replication: int) -> dict[str, np.random.Generator]:
@@ -96,8 +105,9 @@ def _base_rates(scenario: Scenario, edges: np.ndarray) -> np.ndarray:
             f"day (24 hourly or {per_day} per interval, repeated daily) nor the horizon "
             f"({len(starts)} intervals)"
         )
-    rows = read_counts_csv(arrivals.counts_csv, Path("/"), interval, scenario.horizon.day0,
-                           confine=False)
+    rows = read_counts_csv(
+        arrivals.counts_csv, Path("/"), interval, scenario.horizon.day0, confine=False
+    )
     counts = {int(round(start / interval)): count for start, count in rows}
     missing = [int(s) for s in slot if int(s) not in counts]
     if missing:
@@ -115,7 +125,9 @@ def _volume_of_day(scenario: Scenario, day: int) -> float:
         return arrivals.daily_volume
     date = _day_date(scenario, day)
     if date is None:
-        raise ScenarioError("arrivals.volume_per_day needs a dated horizon (start 'YYYY-MM-DD HH:MM')")
+        raise ScenarioError(
+            "arrivals.volume_per_day needs a dated horizon (start 'YYYY-MM-DD HH:MM')"
+        )
     try:
         return arrivals.volume_per_day[date.isoformat()]
     except KeyError:
@@ -153,8 +165,9 @@ def _mix(scenario: Scenario, edges: np.ndarray) -> tuple[np.ndarray, tuple[str, 
         return shares / shares.sum()
 
     rows[:] = vector(scenario.arrivals.mix)
-    changes = sorted(scenario.arrivals.mix_changes,
-                     key=lambda c: c.start.seconds(scenario.horizon.day0))
+    changes = sorted(
+        scenario.arrivals.mix_changes, key=lambda c: c.start.seconds(scenario.horizon.day0)
+    )
     for change in changes:
         if sum(change.mix.values()) <= 0:
             raise ScenarioError("arrivals.mix_changes: a mix needs a positive share")
@@ -199,8 +212,9 @@ class Customers:
         return int(self.msg_start[-1] + self.n_messages[-1]) if self.count else 0
 
 
-def sample_customers(scenario: Scenario, rngs: dict[str, np.random.Generator],
-                     table: RateTable | None = None) -> Customers:
+def sample_customers(
+    scenario: Scenario, rngs: dict[str, np.random.Generator], table: RateTable | None = None
+) -> Customers:
     """Draw the customers of one replication."""
     table = table or rate_table(scenario)
     lengths = np.diff(table.edges_s)

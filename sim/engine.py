@@ -33,8 +33,22 @@ class ConservationError(RuntimeError):
 class Conversation:
     """Live state of one conversation (its records live in `Records`)."""
 
-    __slots__ = ("id", "topic", "n", "base", "answered", "agent", "queued", "queued_s",
-                 "ticket", "done", "typing", "waiting_s", "phone", "seen_agent")
+    __slots__ = (
+        "id",
+        "topic",
+        "n",
+        "base",
+        "answered",
+        "agent",
+        "queued",
+        "queued_s",
+        "ticket",
+        "done",
+        "typing",
+        "waiting_s",
+        "phone",
+        "seen_agent",
+    )
 
     def __init__(self, index: int, topic: int, n: int, base: int, phone: bool):
         self.id = index
@@ -114,38 +128,43 @@ class Records:
         queued = np.isfinite(self.queued_s)
         ended = np.isfinite(self.end_at_s)
         checks = {
-            "a served conversation has an unanswered message":
-                (self.outcome == SERVED) & (replies != self.n_messages),
-            "a deflected conversation reached people or skipped the bot":
-                (self.outcome == DEFLECTED) & (queued | ~self.via_bot),
-            "an abandoned conversation had its first message answered":
-                (self.outcome == ABANDONED) & first_replied,
+            "a served conversation has an unanswered message": (self.outcome == SERVED)
+            & (replies != self.n_messages),
+            "a deflected conversation reached people or skipped the bot": (
+                self.outcome == DEFLECTED
+            )
+            & (queued | ~self.via_bot),
+            "an abandoned conversation had its first message answered": (self.outcome == ABANDONED)
+            & first_replied,
             "an open conversation has an end time": (self.outcome == OPEN) & ended,
             "a closed conversation has no end time": (self.outcome != OPEN) & ~ended,
         }
         for problem, broken in checks.items():
             if np.any(broken):
                 raise ConservationError(
-                    f"conservation broken: {problem} (conversation {np.flatnonzero(broken)[0]})")
+                    f"conservation broken: {problem} (conversation {np.flatnonzero(broken)[0]})"
+                )
 
     def conversations(self) -> pd.DataFrame:
         """One row per conversation."""
-        return pd.DataFrame({
-            "conversation": np.arange(len(self.arrival_s)),
-            "topic": pd.Categorical.from_codes(self.topic, self.topics),
-            "arrival_s": self.arrival_s,
-            "outcome": pd.Categorical.from_codes(self.outcome, OUTCOMES),
-            "via_bot": self.via_bot,
-            "bot_reply_s": self.bot_reply_s,
-            "queued_s": self.queued_s,
-            "assigned_s": self.assigned_s,
-            "end_s": self.end_at_s,
-            "agent": self.agent,
-            "group": pd.Categorical.from_codes(self.group, self.group_names),
-            "on_duty_at_arrival": self.on_duty_at_arrival,
-            "reported": self.reported,
-            "n_messages": self.n_messages,
-        })
+        return pd.DataFrame(
+            {
+                "conversation": np.arange(len(self.arrival_s)),
+                "topic": pd.Categorical.from_codes(self.topic, self.topics),
+                "arrival_s": self.arrival_s,
+                "outcome": pd.Categorical.from_codes(self.outcome, OUTCOMES),
+                "via_bot": self.via_bot,
+                "bot_reply_s": self.bot_reply_s,
+                "queued_s": self.queued_s,
+                "assigned_s": self.assigned_s,
+                "end_s": self.end_at_s,
+                "agent": self.agent,
+                "group": pd.Categorical.from_codes(self.group, self.group_names),
+                "on_duty_at_arrival": self.on_duty_at_arrival,
+                "reported": self.reported,
+                "n_messages": self.n_messages,
+            }
+        )
 
     def messages(self) -> pd.DataFrame:
         """One row per sent message: bot-phase first messages and human-phase messages."""
@@ -153,24 +172,28 @@ class Records:
         seq = np.arange(len(conv)) - np.repeat(self.msg_start, self.n_messages)
         sent = np.isfinite(self.sent_s)
         bot = self.via_bot | np.isfinite(self.bot_reply_s)
-        bot_rows = pd.DataFrame({
-            "conversation": np.flatnonzero(bot),
-            "seq": -1,
-            "by_bot": True,
-            "sent_s": self.arrival_s[bot],
-            "reply_s": self.bot_reply_s[bot],
-            "agent": -1,
-            "work_s": 0.0,
-        })
-        human_rows = pd.DataFrame({
-            "conversation": conv[sent],
-            "seq": seq[sent],
-            "by_bot": False,
-            "sent_s": self.sent_s[sent],
-            "reply_s": self.reply_s[sent],
-            "agent": self.msg_agent[sent],
-            "work_s": self.work_s[sent],
-        })
+        bot_rows = pd.DataFrame(
+            {
+                "conversation": np.flatnonzero(bot),
+                "seq": -1,
+                "by_bot": True,
+                "sent_s": self.arrival_s[bot],
+                "reply_s": self.bot_reply_s[bot],
+                "agent": -1,
+                "work_s": 0.0,
+            }
+        )
+        human_rows = pd.DataFrame(
+            {
+                "conversation": conv[sent],
+                "seq": seq[sent],
+                "by_bot": False,
+                "sent_s": self.sent_s[sent],
+                "reply_s": self.reply_s[sent],
+                "agent": self.msg_agent[sent],
+                "work_s": self.work_s[sent],
+            }
+        )
         frame = pd.concat([bot_rows, human_rows], ignore_index=True)
         frame = frame.sort_values(["conversation", "seq"], kind="stable", ignore_index=True)
         frame["topic"] = pd.Categorical.from_codes(self.topic[frame["conversation"]], self.topics)
@@ -178,13 +201,15 @@ class Records:
 
     def duty(self) -> pd.DataFrame:
         """One row per period an agent was on duty (including finishing after a shift)."""
-        return pd.DataFrame({
-            "agent": self.duty_agent,
-            "group": pd.Categorical.from_codes(self.duty_group, self.group_names),
-            "start_s": self.duty_start_s,
-            "end_s": self.duty_end_s,
-            "standby": self.duty_standby,
-        })
+        return pd.DataFrame(
+            {
+                "agent": self.duty_agent,
+                "group": pd.Categorical.from_codes(self.duty_group, self.group_names),
+                "start_s": self.duty_start_s,
+                "end_s": self.duty_end_s,
+                "standby": self.duty_standby,
+            }
+        )
 
 
 class _Step:
@@ -313,8 +338,9 @@ class DeskRun:
         return agent
 
     def _call(self, delay: float, callback, value) -> None:
-        heappush(self._queue,
-                 (self.env._now + delay, _NORMAL, next(self._eid), _Step(callback, value)))
+        heappush(
+            self._queue, (self.env._now + delay, _NORMAL, next(self._eid), _Step(callback, value))
+        )
 
     def _call_at(self, time_s: float, callback, value) -> None:
         heappush(self._queue, (time_s, _NORMAL, next(self._eid), _Step(callback, value)))
@@ -420,13 +446,19 @@ class DeskRun:
             sent_s, _, conv = heappop(pending)
             # An entry is live only for the message it was pushed for: a conversation handed
             # back and returned to the same agent leaves a stale duplicate behind.
-            if conv.agent is agent and conv.waiting_s == sent_s and not conv.done \
-                    and not conv.typing:
+            if (
+                conv.agent is agent
+                and conv.waiting_s == sent_s
+                and not conv.done
+                and not conv.typing
+            ):
                 agent.typing = conv
                 conv.typing = True
                 work = self.reply_time_lists[agent.group.index][conv.base + conv.answered]
-                heappush(self._queue, (self.env._now + work, _NORMAL, next(self._eid),
-                                       _Step(self._replied, agent)))
+                heappush(
+                    self._queue,
+                    (self.env._now + work, _NORMAL, next(self._eid), _Step(self._replied, agent)),
+                )
                 return
 
     def _replied(self, event) -> None:
@@ -580,8 +612,13 @@ class DeskRun:
                     oldest = min(oldest, conv.queued_s)
         for agent in self.agents:
             for sent_s, _, conv in agent.pending:
-                if conv.agent is agent and conv.waiting_s == sent_s and not conv.done \
-                        and not conv.typing and conv.topic in wanted:
+                if (
+                    conv.agent is agent
+                    and conv.waiting_s == sent_s
+                    and not conv.done
+                    and not conv.typing
+                    and conv.topic in wanted
+                ):
                     count += 1
                     oldest = min(oldest, sent_s)
         return count, oldest
@@ -603,8 +640,9 @@ class DeskRun:
         rows = self.duty_rows
         c = self.customers
         agent_group = np.array([a.group.index for a in self.agents] or [0], dtype=np.int16)
-        conv_group = np.where(self.conv_agent >= 0, agent_group[np.maximum(self.conv_agent, 0)],
-                              -1).astype(np.int16)
+        conv_group = np.where(
+            self.conv_agent >= 0, agent_group[np.maximum(self.conv_agent, 0)], -1
+        ).astype(np.int16)
         # Typing time is fixed by the message and the answering agent's group: derive it here
         # rather than write it from the event loop.
         answered = np.flatnonzero(self.msg_agent >= 0)

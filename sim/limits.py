@@ -44,9 +44,13 @@ def estimate(scenario: Scenario) -> Workload:
     conversations = table.expected_arrivals * (1.0 + scenario.arrivals.overdispersion_cv)
     weights = table.rate_per_s * (table.edges_s[1:] - table.edges_s[:-1])
     shares = (table.mix * weights[:, None]).sum(axis=0) / max(weights.sum(), 1e-12)
-    per_conversation = sum(
-        share * scenario.topics[name].messages.mean_value() for share, name in zip(shares, table.topics)
-    ) + 1.0  # the bot-phase message
+    per_conversation = (
+        sum(
+            share * scenario.topics[name].messages.mean_value()
+            for share, name in zip(shares, table.topics)
+        )
+        + 1.0
+    )  # the bot-phase message
     agents = 0
     for group in scenario.groups.values():
         if group.schedule is not None:
@@ -57,26 +61,32 @@ def estimate(scenario: Scenario) -> Workload:
     return Workload(float(conversations), float(conversations * per_conversation), agents, span)
 
 
-def check(scenario: Scenario, runs: int = 1, allow_large: bool = False,
-          source: str = "<scenario>") -> Workload:
+def check(
+    scenario: Scenario, runs: int = 1, allow_large: bool = False, source: str = "<scenario>"
+) -> Workload:
     """Refuse a scenario whose runs would exhaust memory or time, unless `allow_large`."""
     work = estimate(scenario)
     problems = []
     if work.horizon_days > MAX_HORIZON_DAYS:
-        problems.append(f"horizon: {work.horizon_days:.1f} days is over the {MAX_HORIZON_DAYS}-day "
-                        "limit")
+        problems.append(
+            f"horizon: {work.horizon_days:.1f} days is over the {MAX_HORIZON_DAYS}-day limit"
+        )
     if work.messages > MAX_MESSAGES_PER_RUN:
         problems.append(
             f"arrivals: about {work.messages:,.0f} customer messages per run "
             f"(~{work.memory_gib:.1f} GiB, ~{work.seconds / 60:,.0f} min) is over the "
-            f"{MAX_MESSAGES_PER_RUN:,} limit")
+            f"{MAX_MESSAGES_PER_RUN:,} limit"
+        )
     if work.agents > MAX_AGENTS:
         problems.append(f"groups: {work.agents:,} agents is over the {MAX_AGENTS:,} limit")
     if work.messages * runs > MAX_TOTAL_MESSAGES:
         problems.append(
             f"replications: {runs} runs of about {work.messages:,.0f} messages "
-            f"(~{work.seconds * runs / 3600:,.1f} h) is over the {MAX_TOTAL_MESSAGES:,} limit")
+            f"(~{work.seconds * runs / 3600:,.1f} h) is over the {MAX_TOTAL_MESSAGES:,} limit"
+        )
     if problems and not allow_large:
-        raise ScenarioError(f"{source}: refused before simulating: {'; '.join(problems)} "
-                            f"(pass {OVERRIDE_FLAG} to run it anyway)")
+        raise ScenarioError(
+            f"{source}: refused before simulating: {'; '.join(problems)} "
+            f"(pass {OVERRIDE_FLAG} to run it anyway)"
+        )
     return work

@@ -136,7 +136,11 @@ class Router:
         limit = now - self.overflow_after_s
         for t in self.takes_late[group.index]:
             head = queues.head(t)
-            if head is not None and head.queued_s <= limit and (agent.open == 0 or not self.phone[t]):
+            if (
+                head is not None
+                and head.queued_s <= limit
+                and (agent.open == 0 or not self.phone[t])
+            ):
                 candidates.append((t, head))
         if not candidates:
             return None

@@ -75,8 +75,14 @@ def _annotation(cls: type[BaseModel], name: str) -> Any:
     return hints[name]
 
 
-_MARKS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "min_length": "min length",
-          "max_length": "max length"}
+_MARKS = {
+    "gt": ">",
+    "ge": ">=",
+    "lt": "<",
+    "le": "<=",
+    "min_length": "min length",
+    "max_length": "max length",
+}
 
 
 def _bounds(metadata) -> str:
@@ -141,14 +147,28 @@ def field_paths() -> set[str]:
 
 
 def _distribution_models():
-    return [dists.Exponential, dists.LogNormal, dists.Gamma, dists.Deterministic, dists.Uniform,
-            dists.Empirical, dists.Geometric, dists.Poisson]
+    return [
+        dists.Exponential,
+        dists.LogNormal,
+        dists.Gamma,
+        dists.Deterministic,
+        dists.Uniform,
+        dists.Empirical,
+        dists.Geometric,
+        dists.Poisson,
+    ]
 
 
 def _section(cls: type[BaseModel]) -> list[str]:
     doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-    lines = [f"## {cls.__name__}", "", doc, "", "| field | type | default | meaning |",
-             "|---|---|---|---|"]
+    lines = [
+        f"## {cls.__name__}",
+        "",
+        doc,
+        "",
+        "| field | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
     for name, field in cls.model_fields.items():
         key = field.alias or name
         meaning = (field.description or "").replace("|", "\\|")
@@ -157,8 +177,9 @@ def _section(cls: type[BaseModel]) -> list[str]:
         if get_origin(annotation) is not Annotated and _bounds(field.metadata):
             kind = f"{kind} ({_bounds(field.metadata)})"
         kind = kind.replace("|", "\\|")
-        lines.append(f"| `{key}` <!-- {cls.__name__}.{name} --> | {kind} | {_default(field)} "
-                     f"| {meaning} |")
+        lines.append(
+            f"| `{key}` <!-- {cls.__name__}.{name} --> | {kind} | {_default(field)} | {meaning} |"
+        )
     return lines + [""]
 
 
@@ -166,9 +187,13 @@ def render() -> str:
     lines = [INTRO]
     for cls in models():
         lines += _section(cls)
-    lines += ["## Distributions", "",
-              "Durations use the duration units; counts (messages per conversation) use "
-              "`geometric`, `poisson`, `deterministic` or `empirical` with whole numbers.", ""]
+    lines += [
+        "## Distributions",
+        "",
+        "Durations use the duration units; counts (messages per conversation) use "
+        "`geometric`, `poisson`, `deterministic` or `empirical` with whole numbers.",
+        "",
+    ]
     for cls in _distribution_models():
         lines += _section(cls)
     return "\n".join(lines).rstrip() + "\n"

@@ -22,7 +22,6 @@ from pydantic import (
     Field,
     PlainSerializer,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -100,10 +99,12 @@ class Spike(Frozen):
     """A burst of traffic: the rate is multiplied by 1 + (multiplier - 1) exp(-(t - at) / decay)."""
 
     at: Clock = Field(description="when the burst peaks, e.g. '2026-11-11 00:00'")
-    multiplier: float = Field(gt=0, le=1000,
-        description="rate multiplier at the peak (1 = no spike)")
+    multiplier: float = Field(
+        gt=0, le=1000, description="rate multiplier at the peak (1 = no spike)"
+    )
     decay: PositiveSeconds = Field(
-        description="time constant of the exponential decay after the peak")
+        description="time constant of the exponential decay after the peak"
+    )
     ramp: NonNegativeSeconds = Field(
         default=0.0, description="linear build-up before `at` (0 = a step at `at`)"
     )
@@ -114,7 +115,8 @@ class MixChange(Frozen):
 
     start: Clock = Field(alias="from", description="from this time on (YAML key `from`)")
     mix: dict[Name, Annotated[float, Field(ge=0)]] = Field(
-        description="topic shares (normalised) from then on")
+        description="topic shares (normalised) from then on"
+    )
 
 
 class ArrivalCSV(Frozen):
@@ -122,20 +124,25 @@ class ArrivalCSV(Frozen):
 
     path: str = Field(description="CSV file relative to the scenario, inside its folder")
     column: str = Field(
-        "count", description="column holding the counts (the time column is `start`)")
+        "count", description="column holding the counts (the time column is `start`)"
+    )
 
 
 class Arrivals(Frozen):
     """Conversation arrivals: a non-homogeneous Poisson process, constant per interval."""
 
     interval: PositiveSeconds = Field(
-        1800.0, description="length of an interval with constant rate: 15min, 30min or 1h")
+        1800.0, description="length of an interval with constant rate: 15min, 30min or 1h"
+    )
     daily_volume: Annotated[float, Field(ge=0, le=1e8)] | None = Field(
-        None, description="expected conversations per day (with `profile`)")
+        None, description="expected conversations per day (with `profile`)"
+    )
     volume_per_day: dict[str, Annotated[float, Field(ge=0, le=1e8)]] | None = Field(
-        None, description="expected conversations per date 'YYYY-MM-DD' (with `profile`)")
+        None, description="expected conversations per date 'YYYY-MM-DD' (with `profile`)"
+    )
     profile: list[Annotated[float, Field(ge=0)]] | None = Field(
-        None, description="intraday weights: 24 hourly values or one per interval")
+        None, description="intraday weights: 24 hourly values or one per interval"
+    )
     rates_per_hour: list[Annotated[float, Field(ge=0, le=1e8)]] | None = Field(
         None,
         description="conversations per hour: 24 hourly values or one per interval of a day "
@@ -143,13 +150,19 @@ class Arrivals(Frozen):
     )
     counts_csv: ArrivalCSV | None = Field(None, description="historical counts per interval")
     spikes: list[Spike] = Field(
-        [], description="bursts on top of the base rate, e.g. the Double 11 opening")
+        [], description="bursts on top of the base rate, e.g. the Double 11 opening"
+    )
     mix: dict[Name, Annotated[float, Field(ge=0)]] = Field(
-        description="topic shares of arriving conversations (normalised)")
+        description="topic shares of arriving conversations (normalised)"
+    )
     mix_changes: list[MixChange] = Field(
-        [], description="later topic mixes, e.g. an after-sale wave")
+        [], description="later topic mixes, e.g. an after-sale wave"
+    )
     overdispersion_cv: Annotated[float, Field(ge=0, le=5)] = Field(
-        0.0, description="coefficient of variation of a gamma factor on each day's volume (0 = plain Poisson)")
+        0.0,
+        description="coefficient of variation of a gamma factor on each day's volume "
+        "(0 = plain Poisson)",
+    )
     reported_share: Probability = Field(
         default=0.0, description="share of buyers the shop reported or blacklisted"
     )
@@ -210,10 +223,12 @@ class Topic(Frozen):
     )
     patience: Distribution | None = Field(
         default=None,
-        description="how long a buyer waits for the first human reply before leaving (none: forever)",
+        description="how long a buyer waits for the first human reply before leaving "
+        "(none: forever)",
     )
     channel: Literal["chat", "phone"] = Field(
-        "chat", description="chat, or phone (occupies an agent entirely)")
+        "chat", description="chat, or phone (occupies an agent entirely)"
+    )
     presale: bool = Field(
         default=False, description="conversations that may turn into orders (lost-order metric)"
     )
@@ -244,7 +259,9 @@ class Shift(Frozen):
             raise ValueError("a shift longer than 48h is surely a typo")
         for brk in self.breaks:
             if brk.after + brk.length > self.length:
-                raise ValueError(f"a break ending at {brk.after + brk.length:.0f}s is past the shift")
+                raise ValueError(
+                    f"a break ending at {brk.after + brk.length:.0f}s is past the shift"
+                )
         return self
 
 
@@ -262,7 +279,8 @@ class Schedule(Frozen):
     """Who is on duty: a headcount step table or a list of shifts."""
 
     headcount: dict[str, Annotated[int, Field(ge=0, le=100_000)]] | None = Field(
-        None, description="agents on duty from each time on: keys 'HH:MM' (daily) or all dated")
+        None, description="agents on duty from each time on: keys 'HH:MM' (daily) or all dated"
+    )
     shifts: list[Shift] | None = Field(None, description="explicit shifts")
 
     @model_validator(mode="after")
@@ -292,19 +310,25 @@ class Standby(Frozen):
     """
 
     queue_length: Annotated[int, Field(ge=1)] | None = Field(
-        default=None, description="call agents in when this many messages await a reply")
+        default=None, description="call agents in when this many messages await a reply"
+    )
     oldest_wait: PositiveSeconds | None = Field(
-        default=None, description="call agents in when a message has waited this long")
+        default=None, description="call agents in when a message has waited this long"
+    )
     activation_delay: NonNegativeSeconds = Field(
-        600.0, description="time from the call to the agents being online")
+        600.0, description="time from the call to the agents being online"
+    )
     batch: Annotated[int, Field(ge=1)] = Field(1, description="agents called per activation")
     cap: Annotated[int, Field(ge=1, le=100_000)] = Field(
-        description="most standby agents active at once")
+        description="most standby agents active at once"
+    )
     stay: PositiveSeconds = Field(
-        7200.0, description="how long a called agent stays before going home")
+        7200.0, description="how long a called agent stays before going home"
+    )
     check_every: PositiveSeconds = Field(60.0, description="how often the trigger is checked")
     activation_cost: Annotated[float, Field(ge=0)] = Field(
-        0.0, description="cost per agent called in (on top of hourly cost)")
+        0.0, description="cost per agent called in (on top of hourly cost)"
+    )
 
     @model_validator(mode="after")
     def _trigger(self):
@@ -321,16 +345,21 @@ class Group(Frozen):
         default=None, description="topics taken after the overflow wait (default: all)"
     )
     concurrency: Annotated[int, Field(ge=1, le=50)] = Field(
-        5, description="most open conversations per agent (chat windows)")
+        5, description="most open conversations per agent (chat windows)"
+    )
     reply_time: Distribution = Field(description="typing time of one reply")
     reply_time_by_topic: dict[Name, Distribution] = Field(
-        {}, description="reply time for particular topics, overriding `reply_time`")
+        {}, description="reply time for particular topics, overriding `reply_time`"
+    )
     proficiency: Annotated[float, Field(gt=0, le=10)] = Field(
-        1.0, description="speed factor: reply times are divided by it")
+        1.0, description="speed factor: reply times are divided by it"
+    )
     hourly_cost: Annotated[float, Field(ge=0)] = Field(
-        0.0, description="cost per agent hour on duty")
+        0.0, description="cost per agent hour on duty"
+    )
     end_of_shift: Literal["finish", "hand_back"] = Field(
-        "finish", description="at shift end: finish open chats, or hand them back to the queue")
+        "finish", description="at shift end: finish open chats, or hand them back to the queue"
+    )
     schedule: Schedule | None = Field(None, description="who is on duty when")
     standby: Standby | None = Field(None, description="agents called in on demand")
 
@@ -349,12 +378,15 @@ class Bot(Frozen):
 
     enabled: bool = Field(True, description="whether a bot answers first")
     deflection: dict[Name, Probability] = Field(
-        {}, description="probability per topic that the bot settles the conversation")
+        {}, description="probability per topic that the bot settles the conversation"
+    )
     reply_delay: NonNegativeSeconds = Field(2.0, description="time to the bot's first answer")
     handling_time: Distribution | None = Field(
-        None, description="time the bot spends before settling or handing over")
+        None, description="time the bot spends before settling or handing over"
+    )
     handover_delay: NonNegativeSeconds = Field(
-        5.0, description="time from the bot giving up to the conversation reaching the queue")
+        5.0, description="time from the bot giving up to the conversation reaching the queue"
+    )
     hours: list[Window] = Field([], description="daily windows when the bot runs (empty: all day)")
     replies_count: bool = Field(
         default=False, description="whether bot replies count as replies in platform metrics"
@@ -368,65 +400,87 @@ class Routing(Frozen):
     """How waiting conversations meet agents."""
 
     mode: Literal["dedicated", "pooled", "overflow"] = Field(
-        "dedicated", description="dedicated: groups take their skills; pooled: anyone takes anything; overflow: others help after a wait")
+        "dedicated",
+        description="dedicated: groups take their skills; pooled: anyone takes anything; "
+        "overflow: others help after a wait",
+    )
     overflow_after: NonNegativeSeconds = Field(
-        60.0, description="wait after which other groups may take a conversation (overflow mode)")
+        60.0, description="wait after which other groups may take a conversation (overflow mode)"
+    )
     discipline: Literal["fcfs", "priority"] = Field(
-        "fcfs", description="which waiting conversation a freed agent takes: oldest first, or by topic priority")
+        "fcfs",
+        description="which waiting conversation a freed agent takes: oldest first, or by "
+        "topic priority",
+    )
     priority: list[Name] = Field([], description="topics in priority order (discipline: priority)")
     assignment: Literal["least_busy", "longest_idle"] = Field(
-        "least_busy", description="which free agent gets a conversation")
+        "least_busy", description="which free agent gets a conversation"
+    )
 
 
 class Conversion(Frozen):
     """Presale conversion as a decaying function of first response: base * 0.5^(t / half_life)."""
 
     base_rate: Probability = Field(
-        0.42, description="conversion of a presale buyer answered at once")
+        0.42, description="conversion of a presale buyer answered at once"
+    )
     half_life: PositiveSeconds = Field(
-        300.0, description="first-response time that halves the conversion")
+        300.0, description="first-response time that halves the conversion"
+    )
     order_value: Annotated[float, Field(ge=0)] = Field(
-        100.0, description="value of an order, for lost GMV")
+        100.0, description="value of an order, for lost GMV"
+    )
 
 
 class PinduoduoRule(Frozen):
     window: Window = Field(Window(start="08:00", end="23:00"), description="counted hours")
     threshold: PositiveSeconds = Field(
-        300.0, description="a buyer is unreplied if any message waits longer")
+        300.0, description="a buyer is unreplied if any message waits longer"
+    )
 
 
 class TaobaoRule(Frozen):
     window: Window = Field(
-        Window(start="08:00", end="24:00"), description="counted hours (turns started inside)")
+        Window(start="08:00", end="24:00"), description="counted hours (turns started inside)"
+    )
     threshold: PositiveSeconds = Field(
-        180.0, description="a turn counts as answered in time within this")
+        180.0, description="a turn counts as answered in time within this"
+    )
     bot_replies_count: bool = Field(True, description="bots of approved vendors count as answers")
 
 
 class JDRule(Frozen):
     excluded_from: Clock = Field(
-        ClockTime.parse("23:00"), description="sessions started from this time ...")
+        ClockTime.parse("23:00"), description="sessions started from this time ..."
+    )
     excluded_until: Clock = Field(
-        ClockTime.parse("09:00"), description="... until this time are excluded")
+        ClockTime.parse("09:00"), description="... until this time are excluded"
+    )
     threshold: PositiveSeconds = Field(30.0, description="first answer within this counts")
     session_gap: NonNegativeSeconds = Field(
-        600.0, description="a buyer back within this of a session's close continues it")
+        600.0, description="a buyer back within this of a session's close continues it"
+    )
 
 
 class Metrics(Frozen):
     """Which platform's rules headline the report, and the settings of every rule."""
 
     preset: Literal["pinduoduo", "taobao", "jd"] = Field(
-        "pinduoduo", description="the platform whose rules headline the printed table")
+        "pinduoduo", description="the platform whose rules headline the printed table"
+    )
     pinduoduo: PinduoduoRule = Field(PinduoduoRule(), description="Pinduoduo rules (per buyer)")
     taobao: TaobaoRule = Field(TaobaoRule(), description="Taobao rules (per turn)")
     jd: JDRule = Field(JDRule(), description="JD rules (per session)")
     first_response_threshold: PositiveSeconds = Field(
-        30.0, description="threshold of first_response_30s_rate")
+        30.0, description="threshold of first_response_30s_rate"
+    )
     percentiles: list[Annotated[float, Field(gt=0, lt=100)]] = Field(
-        [50, 80, 90, 95, 99], description="percentiles reported for first response and message waits")
+        [50, 80, 90, 95, 99],
+        description="percentiles reported for first response and message waits",
+    )
     conversion: Conversion = Field(
-        Conversion(), description="conversion-vs-first-response curve for lost orders")
+        Conversion(), description="conversion-vs-first-response curve for lost orders"
+    )
 
 
 class Scenario(Frozen):
@@ -437,7 +491,8 @@ class Scenario(Frozen):
     horizon: Horizon = Field(description="the simulated span")
     seed: Annotated[int, Field(ge=0)] = Field(0, description="seed of the random streams")
     replications: Annotated[int, Field(ge=1, le=10_000)] = Field(
-        5, description="independent replications per variant")
+        5, description="independent replications per variant"
+    )
     arrivals: Arrivals = Field(description="when conversations arrive and their topics")
     topics: dict[Name, Topic] = Field(min_length=1, description="conversation types by topic name")
     groups: dict[Name, Group] = Field(min_length=1, description="agent groups by name")
@@ -445,7 +500,8 @@ class Scenario(Frozen):
     routing: Routing = Field(Routing(), description="routing and assignment policy")
     metrics: Metrics = Field(Metrics(), description="metric settings")
     variants: dict[Name, dict[str, Any]] = Field(
-        {}, description="named overrides of dotted paths, compared on the same customers")
+        {}, description="named overrides of dotted paths, compared on the same customers"
+    )
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -491,7 +547,8 @@ class Scenario(Frozen):
             serving += [
                 name
                 for name, g in self.groups.items()
-                if topic not in g.skills and (g.overflow_skills is None or topic in g.overflow_skills)
+                if topic not in g.skills
+                and (g.overflow_skills is None or topic in g.overflow_skills)
             ]
         return serving
 
@@ -515,7 +572,8 @@ _SafeLoader.yaml_implicit_resolvers = {
 _CLOCK_LIKE = re.compile(r"^[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?$")
 for _digit in "0123456789":
     _SafeLoader.yaml_implicit_resolvers.setdefault(_digit, []).insert(
-        0, ("tag:yaml.org,2002:str", _CLOCK_LIKE))
+        0, ("tag:yaml.org,2002:str", _CLOCK_LIKE)
+    )
 
 
 def _construct_mapping(loader, node, deep=False):
@@ -560,8 +618,17 @@ def _is_union_tag(part) -> bool:
     # Discriminated unions add the tag ('exponential', ...) and pydantic's function names to the
     # location; they say nothing to a scenario author.
     return isinstance(part, str) and (
-        part in {"exponential", "lognormal", "gamma", "deterministic", "uniform", "empirical",
-                 "geometric", "poisson"}
+        part
+        in {
+            "exponential",
+            "lognormal",
+            "gamma",
+            "deterministic",
+            "uniform",
+            "empirical",
+            "geometric",
+            "poisson",
+        }
         or part.startswith(("function-", "constrained-", "lax-", "json-or-python"))
         or part in {"int", "float", "str"}
     )
@@ -608,7 +675,8 @@ def set_dotted(document: dict, dotted: str, value: Any, source: str) -> None:
                 known = ", ".join(sorted(node)) or "none"
                 raise ScenarioError(
                     f"{source}: {dotted}: there is no {_NAMED_COLLECTIONS[parent]} {part!r} "
-                    f"(known: {known}); to add one, set {where} to a whole mapping")
+                    f"(known: {known}); to add one, set {where} to a whole mapping"
+                )
             node[part] = {}  # a section left to its defaults in the baseline
             node = node[part]
         else:
@@ -646,8 +714,9 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario_from_dict(document, source=str(path), base_dir=path.parent)
 
 
-def scenario_from_dict(document: dict, source: str = "<scenario>", base_dir: Path | None = None
-                       ) -> Scenario:
+def scenario_from_dict(
+    document: dict, source: str = "<scenario>", base_dir: Path | None = None
+) -> Scenario:
     """Validate a scenario given as a mapping (as from YAML); checks every variant."""
     base_dir = base_dir or Path.cwd()
     scenario = _validate(document, source, base_dir)
@@ -696,19 +765,20 @@ def variant_document(document: dict, name: str, source: str, base_dir: Path) -> 
     return scenario
 
 
-def resolve_variants(scenario: Scenario, source: str = "<scenario>",
-                     base_dir: Path | None = None) -> dict[str, Scenario]:
+def resolve_variants(
+    scenario: Scenario, source: str = "<scenario>", base_dir: Path | None = None
+) -> dict[str, Scenario]:
     """Every variant of a scenario as a full scenario, baseline first."""
     document = scenario.model_dump(mode="json", by_alias=True)
     base_dir = base_dir or Path.cwd()
     return {
-        name: variant_document(document, name, source, base_dir)
-        for name in scenario.variant_names
+        name: variant_document(document, name, source, base_dir) for name in scenario.variant_names
     }
 
 
-def read_counts_csv(spec: ArrivalCSV, base_dir: Path, interval_s: float, day0: dt.date | None,
-                    confine: bool = True) -> list[tuple[float, float]]:
+def read_counts_csv(
+    spec: ArrivalCSV, base_dir: Path, interval_s: float, day0: dt.date | None, confine: bool = True
+) -> list[tuple[float, float]]:
     """Rows (start_s, count) of a historical counts file, checked line by line.
 
     With `confine`, the file must lie inside `base_dir` (the scenario's folder), so a scenario

@@ -75,9 +75,7 @@ class ClockTime:
             )
         match = _CLOCK.match(value.strip())
         if not match:
-            raise ValueError(
-                f"cannot read clock time {value!r}: use 'HH:MM' or 'YYYY-MM-DD HH:MM'"
-            )
+            raise ValueError(f"cannot read clock time {value!r}: use 'HH:MM' or 'YYYY-MM-DD HH:MM'")
         day, hours, minutes, seconds = match.groups()
         hours, minutes, seconds = int(hours), int(minutes), int(seconds or 0)
         if minutes > 59 or seconds > 59 or hours > 24 or (hours == 24 and (minutes or seconds)):
