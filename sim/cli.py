@@ -1,6 +1,7 @@
 """`supportsim`: a thin command-line shell over the Python API.
 
-Exit codes: 0 ok, 1 internal error, 2 bad input, 130 interrupted (Ctrl-C).
+Exit codes: 0 ok, 1 internal error, 2 bad input, 3 a validation check failed,
+130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -268,7 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="supportsim",
         description="Simulate an online shop's chat service desk and report platform metrics.",
-        epilog="exit codes: 0 ok, 1 internal error, 2 bad input, 130 interrupted",
+        epilog="exit codes: 0 ok, 1 internal error, 2 bad input, 3 validation failed, "
+        "130 interrupted",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():

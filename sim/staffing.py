@@ -1,0 +1,816 @@
+"""`supportsim staff`: the fewest agents per interval that meet a target in every counted interval.
+
+The search is simulation-based. Every candidate schedule is run for the same replications with
+the same random streams (common random numbers: the same buyers, messages and reply lengths),
+so two candidates differ only by their staffing. It starts from the modified-offered-load (MOL)
+Erlang C estimate and walks the intervals in time order, because a queue carries over from one
+interval into the next:
+
+- if the target fails in the interval, add an agent there until it holds;
+- otherwise remove agents there while the target still holds in that interval and in no
+  earlier interval breaks.
+
+Passes repeat until one changes nothing (later changes can make an earlier agent removable).
+After such a pass the schedule meets the target in every counted interval on the search
+replications, and removing one agent from any counted interval breaks the target in that
+interval or an earlier one. Uncounted intervals (outside the metric's counted hours) keep the
+MOL estimate. For comparison the command also reports SIPP staffing (stationary Erlang C per
+interval) and MOL staffing, both simulated on the same replications.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import io
+import math
+import os
+import re
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from tqdm.auto import tqdm
+
+from sim import analytic, metrics
+from sim.arrivals import Customers, rate_table, sample_customers, streams
+from sim.engine import DeskRun
+from sim.outputs import atomic_write_bytes, atomic_write_text, write_csv
+from sim.scenario import Scenario, ScenarioError, Schedule, load_document, scenario_from_dict
+from sim.stats import t_interval
+from sim.units import format_clock
+
+# --- targets ------------------------------------------------------------------------------------
+
+
+class TargetError(ValueError):
+    """A staffing target that cannot be used, with a message for the user."""
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric a staffing target may name: which way is better and what its values are."""
+
+    better: str  # "higher" or "lower"
+    unit: str  # "share" (0..1) or "seconds"
+    description: str
+
+
+TARGET_METRICS = {
+    "reply_rate_5min": MetricSpec(
+        "higher", "share",
+        "share of buyers none of whose messages waited over the Pinduoduo threshold (5 min)"),
+    "first_response_30s_rate": MetricSpec(
+        "higher", "share", "share of buyers whose first message was answered within 30 s"),
+    "abandon_rate": MetricSpec(
+        "lower", "share", "share of buyers reaching people who left before a reply"),
+    "first_response_mean_s": MetricSpec(
+        "lower", "seconds", "mean first response time of answered buyers"),
+}
+
+_TARGET = re.compile(
+    r"^\s*(?P<metric>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op>>=|<=|=>|=<|>|<|==|=)\s*"
+    r"(?P<value>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<percent>%?)\s*$"
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A bound on a per-interval metric, e.g. reply_rate_5min >= 0.95."""
+
+    metric: str
+    op: str  # ">=" or "<="
+    value: float
+
+    def met(self, estimate: float) -> bool:
+        """Whether an estimate satisfies the target (no buyers, nothing to satisfy: True)."""
+        if not math.isfinite(estimate):
+            return True
+        return estimate >= self.value - 1e-12 if self.op == ">=" else estimate <= self.value + 1e-12
+
+    def __str__(self) -> str:
+        return f"{self.metric}{self.op}{self.value:g}"
+
+
+def parse_target(text: str) -> Target:
+    """Read `METRIC>=VALUE` or `METRIC<=VALUE` (a share may be written as 95%)."""
+    known = ", ".join(TARGET_METRICS)
+    match = _TARGET.match(text or "")
+    if not match:
+        raise TargetError(
+            f"cannot read target {text!r}: write METRIC>=VALUE or METRIC<=VALUE, e.g. "
+            f"'reply_rate_5min>=0.95' (metrics: {known})")
+    metric, op, percent = match["metric"], match["op"], match["percent"]
+    spec = TARGET_METRICS.get(metric)
+    if spec is None:
+        raise TargetError(f"unknown metric {metric!r} in target {text!r}; known: {known}")
+    op = {"=>": ">=", "=<": "<="}.get(op, op)
+    if op not in (">=", "<="):
+        raise TargetError(f"target {text!r}: use >= or <= (a target is a bound, not {op!r})")
+    wanted = ">=" if spec.better == "higher" else "<="
+    if op != wanted:
+        raise TargetError(
+            f"target {text!r}: {metric} is better when {spec.better}, so the target is "
+            f"{metric}{wanted}VALUE")
+    value = float(match["value"])
+    if percent:
+        if spec.unit != "share":
+            raise TargetError(f"target {text!r}: {metric} is in seconds, not a percentage")
+        value /= 100.0
+    if spec.unit == "share" and not 0.0 <= value <= 1.0:
+        raise TargetError(
+            f"target {text!r}: {value:g} is outside [0, 1]; {metric} is a share "
+            "(write 0.95 or 95%)")
+    if spec.unit == "seconds" and not (math.isfinite(value) and value > 0):
+        raise TargetError(f"target {text!r}: {metric} needs a positive number of seconds")
+    return Target(metric, op, value)
+
+
+# --- per-interval metrics -------------------------------------------------------------------------
+
+
+def interval_counts(tables: metrics.Tables, scenario: Scenario, target: Target,
+                    edges_s: np.ndarray, topics: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Numerator and denominator of the target's metric per interval, by the interval the
+    buyer arrived in, over buyers of `topics`, with the same definitions as `metrics.summarize`
+    (offered waits, reported buyers out, bot replies counted only when the scenario says so)."""
+    conv = tables.conversations
+    n_intervals = len(edges_s) - 1
+    arrival = conv["arrival_s"].to_numpy()
+    bins = np.searchsorted(edges_s, arrival, side="right") - 1
+    keep = (bins >= 0) & (bins < n_intervals) & conv["topic"].isin(topics).to_numpy()
+    reported = conv["reported"].to_numpy()
+    bot_counts = scenario.bot.replies_count
+    numerator = np.zeros(len(conv))
+    counted = np.zeros(len(conv), dtype=bool)
+    if target.metric == "reply_rate_5min":
+        msgs = metrics.counted_messages(tables, bot_counts)
+        msgs = msgs[~msgs["reported"].to_numpy()]
+        late = (msgs["offered_wait_s"].to_numpy() > scenario.metrics.pinduoduo.threshold) \
+            | msgs["left"].to_numpy()
+        per_buyer = pd.Series(late).groupby(msgs["conversation"].to_numpy()).any()
+        ids = per_buyer.index.to_numpy()
+        counted[ids] = True
+        numerator[ids] = ~per_buyer.to_numpy()
+    elif target.metric in ("first_response_30s_rate", "first_response_mean_s"):
+        first = metrics.first_responses(tables, bot_counts)
+        ids = first["conversation"].to_numpy()
+        replied = first["replied"].to_numpy()
+        wait = first["offered_wait_s"].to_numpy()
+        if target.metric == "first_response_30s_rate":
+            counted[ids] = True
+            numerator[ids] = replied & (wait <= scenario.metrics.first_response_threshold)
+        else:
+            counted[ids[replied]] = True
+            numerator[ids[replied]] = wait[replied]
+        counted &= ~reported
+    elif target.metric == "abandon_rate":
+        counted = np.isfinite(conv["queued_s"].to_numpy())
+        numerator = (conv["outcome"].to_numpy() == "abandoned").astype(float)
+    else:  # parse_target admits only the metrics above
+        raise TargetError(f"no per-interval definition for {target.metric!r}")
+    mask = keep & counted
+    num = np.bincount(bins[mask], weights=numerator[mask], minlength=n_intervals)
+    den = np.bincount(bins[mask], minlength=n_intervals).astype(float)
+    return num[:n_intervals], den[:n_intervals]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A schedule's per-interval counts over the replications: arrays (replications, groups,
+    intervals)."""
+
+    numerator: np.ndarray
+    denominator: np.ndarray
+
+    def estimate(self) -> np.ndarray:
+        """Pooled estimate per (group, interval): total numerator over total denominator
+        across replications (NaN without buyers)."""
+        num, den = self.numerator.sum(axis=0), self.denominator.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 0, num / den, np.nan)
+
+    def per_replication(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.denominator > 0, self.numerator / self.denominator, np.nan)
+
+    def holds(self, target: Target) -> np.ndarray:
+        """Whether the pooled estimate meets the target, per (group, interval)."""
+        return np.vectorize(target.met, otypes=[bool])(self.estimate())
+
+
+# --- simulation of candidate schedules --------------------------------------------------------
+
+
+def with_headcounts(scenario: Scenario, headcounts: dict[str, tuple[int, ...]],
+                    edges_s: np.ndarray) -> Scenario:
+    """`scenario` with the named groups' schedules replaced by headcount step tables."""
+    day0 = scenario.horizon.day0
+    groups = dict(scenario.groups)
+    for name, counts in headcounts.items():
+        table = {clock_key(t, day0): int(n) for t, n in zip(edges_s[:-1], counts)}
+        groups[name] = groups[name].model_copy(update={"schedule": Schedule(headcount=table)})
+    return scenario.model_copy(update={"groups": groups})
+
+
+def clock_key(seconds: float, day0) -> str:
+    """Headcount-table key of a simulation time: 'HH:MM' (dated when the horizon is)."""
+    text = format_clock(seconds, day0)
+    rest = round(seconds) % 60
+    return f"{text}:{rest:02d}" if rest else text
+
+
+class _Context:
+    """What a worker needs to run candidates: fixed scenario, streams and metric settings."""
+
+    def __init__(self, scenario: Scenario, target: Target, groups: list[str],
+                 topics: dict[str, list[str]], edges_s: np.ndarray, seed: int):
+        self.scenario = scenario
+        self.target = target
+        self.groups = groups
+        self.topics = topics
+        self.edges_s = edges_s
+        self.seed = seed
+        self.table = rate_table(scenario)
+        self._customers: dict[int, Customers] = {}
+
+    def customers(self, replication: int) -> Customers:
+        # Customers depend only on (seed, replication) and the arrival fields, never on the
+        # staffing, so they are drawn once and reused by every candidate.
+        if replication not in self._customers:
+            rngs = streams(self.seed, replication)
+            self._customers[replication] = sample_customers(self.scenario, rngs, self.table)
+        return self._customers[replication]
+
+    def run(self, headcounts: dict[str, tuple[int, ...]], replication: int
+            ) -> tuple[np.ndarray, np.ndarray]:
+        candidate = with_headcounts(self.scenario, headcounts, self.edges_s)
+        records = DeskRun(candidate, self.customers(replication)).run()
+        tables = metrics.Tables.from_records(records)
+        counts = [interval_counts(tables, candidate, self.target, self.edges_s, self.topics[g])
+                  for g in self.groups]
+        return np.array([c[0] for c in counts]), np.array([c[1] for c in counts])
+
+
+_WORKER: _Context | None = None
+
+
+def _init_worker(context: _Context) -> None:
+    global _WORKER
+    _WORKER = context
+
+
+def _run_in_worker(args) -> tuple[np.ndarray, np.ndarray]:
+    headcounts, replication = args
+    assert _WORKER is not None
+    return _WORKER.run(headcounts, replication)
+
+
+class Evaluator:
+    """Runs candidate schedules on fixed replications (common random numbers), with a cache."""
+
+    def __init__(self, context: _Context, replications: int, workers: int = 1):
+        self.context = context
+        self.replications = replications
+        self.cache: dict[tuple, Evaluation] = {}
+        self.runs = 0
+        self._pool = None
+        if workers > 1 and replications > 1:
+            self._pool = ProcessPoolExecutor(max_workers=min(workers, replications),
+                                             initializer=_init_worker, initargs=(context,))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __call__(self, headcounts: dict[str, np.ndarray]) -> Evaluation:
+        key = tuple((g, tuple(int(n) for n in headcounts[g])) for g in self.context.groups)
+        if key not in self.cache:
+            frozen = dict(key)
+            tasks = [(frozen, r) for r in range(self.replications)]
+            if self._pool is None:
+                results = [self.context.run(frozen, r) for r in range(self.replications)]
+            else:
+                results = list(self._pool.map(_run_in_worker, tasks))
+            self.runs += self.replications
+            self.cache[key] = Evaluation(np.array([r[0] for r in results]),
+                                         np.array([r[1] for r in results]))
+        return self.cache[key]
+
+
+# --- analytic estimates ---------------------------------------------------------------------------
+
+
+def group_topics(scenario: Scenario, group: str) -> list[str]:
+    """Topics whose buyers a group's target is measured on: its skills (all topics if pooled)."""
+    if scenario.routing.mode == "pooled":
+        return list(scenario.topics)
+    return list(scenario.groups[group].skills)
+
+
+def _bot_active(scenario: Scenario, times_s: np.ndarray) -> np.ndarray:
+    bot = scenario.bot
+    if not bot.enabled:
+        return np.zeros(len(times_s), dtype=bool)
+    if not bot.hours:
+        return np.ones(len(times_s), dtype=bool)
+    return np.any([metrics.in_window(times_s, w) for w in bot.hours], axis=0)
+
+
+def group_arrival_rates(scenario: Scenario, group: str) -> np.ndarray:
+    """Expected conversations per second reaching the group's people, per interval: the
+    scenario's rate times the share of the group's topics, less what the bot deflects."""
+    table = rate_table(scenario)
+    topics = list(table.topics)
+    active = _bot_active(scenario, table.edges_s[:-1])
+    share = np.zeros(len(table.rate_per_s))
+    for topic in group_topics(scenario, group):
+        deflect = scenario.bot.deflection.get(topic, 0.0)
+        share += table.mix[:, topics.index(topic)] * np.where(active, 1.0 - deflect, 1.0)
+    rates = table.rate_per_s * share
+    if scenario.routing.mode == "pooled":
+        rates = rates / len(scenario.groups)  # a pooled load, shared evenly for the estimate
+    return rates
+
+
+def handling_time_s(scenario: Scenario, group: str) -> float:
+    """Agent time one conversation costs, for the Erlang estimates: the larger of its slot
+    time over the concurrency (slots bind) and its typing time (the agent types one reply at a
+    time), averaged over the group's topics by expected volume."""
+    spec = scenario.groups[group]
+    table = rate_table(scenario)
+    volume = table.rate_per_s * np.diff(table.edges_s)
+    slot = typing = weight = 0.0
+    for topic in group_topics(scenario, group):
+        share = float(np.sum(volume * table.mix[:, list(table.topics).index(topic)]))
+        t = scenario.topics[topic]
+        messages = t.messages.mean_value()
+        reply = spec.reply_dist(topic).mean_value() / spec.proficiency
+        concurrency = 1 if t.channel == "phone" else spec.concurrency
+        slot_s = messages * reply + (messages - 1) * t.think_time.mean_value()
+        slot += share * slot_s / concurrency
+        typing += share * messages * reply
+        weight += share
+    if weight == 0:
+        return 1.0
+    return max(slot, typing) / weight
+
+
+def abandon_rate_per_s(scenario: Scenario, group: str) -> float:
+    """Volume-weighted 1 / mean patience of the group's topics (0 for topics without)."""
+    table = rate_table(scenario)
+    volume = table.rate_per_s * np.diff(table.edges_s)
+    total = rate = 0.0
+    for topic in group_topics(scenario, group):
+        share = float(np.sum(volume * table.mix[:, list(table.topics).index(topic)]))
+        patience = scenario.topics[topic].patience
+        total += share
+        if patience is not None and patience.mean_value() > 0:
+            rate += share / patience.mean_value()
+    return rate / total if total else 0.0
+
+
+def analytic_staffing(scenario: Scenario, group: str, target: Target, method: str) -> np.ndarray:
+    """Agents per interval by SIPP or MOL (Erlang C; Erlang A for an abandonment target)."""
+    rates = group_arrival_rates(scenario, group)
+    service_rate = 1.0 / handling_time_s(scenario, group)
+    interval_s = scenario.arrivals.interval
+    # Erlang formulas want a probability strictly inside (0, 1).
+    share = min(max(target.value, 1e-6), 1 - 1e-6)
+    abandon_rate = None
+    if target.metric == "reply_rate_5min":
+        kind, goal, threshold = "service_level", share, scenario.metrics.pinduoduo.threshold
+    elif target.metric == "first_response_30s_rate":
+        kind, goal, threshold = "service_level", share, scenario.metrics.first_response_threshold
+    elif target.metric == "abandon_rate":
+        kind, goal, threshold = "p_abandon", share, None
+        abandon_rate = abandon_rate_per_s(scenario, group)
+    else:
+        kind, goal, threshold = "mean_wait", target.value, None
+    try:
+        return analytic.staffing_per_interval(rates, interval_s, service_rate, goal, method,
+                                              kind, threshold, abandon_rate=abandon_rate)
+    except ValueError as exc:
+        raise StaffingError(f"{method.upper()} estimate for group {group}: {exc}") from None
+
+
+# --- the search ---------------------------------------------------------------------------------
+
+
+class StaffingError(Exception):
+    """The search cannot meet the target (e.g. an unreachable target)."""
+
+
+@dataclass
+class StaffingResult:
+    """What the search found, with the analytic schedules it is compared against.
+
+    Headcount arrays are per interval of `edges_s`; evaluations are on the search replications.
+    """
+
+    scenario: Scenario
+    target: Target
+    groups: list[str]
+    edges_s: np.ndarray
+    counted: np.ndarray  # (groups, intervals) bool
+    headcount: dict[str, np.ndarray]
+    mol: dict[str, np.ndarray]
+    sipp: dict[str, np.ndarray]
+    evaluation: Evaluation
+    mol_evaluation: Evaluation
+    sipp_evaluation: Evaluation
+    replications: int
+    seed: int
+    passes: int
+    converged: bool
+    runs: int
+    notes: list[str] = field(default_factory=list)
+
+    def agent_hours(self, schedule: dict[str, np.ndarray]) -> dict[str, float]:
+        widths_h = np.diff(self.edges_s) / 3600.0
+        return {g: float(np.sum(schedule[g] * widths_h)) for g in self.groups}
+
+    def cost(self, schedule: dict[str, np.ndarray]) -> float:
+        hours = self.agent_hours(schedule)
+        return float(sum(hours[g] * self.scenario.groups[g].hourly_cost for g in self.groups))
+
+    def missed(self, evaluation: Evaluation) -> int:
+        """Counted (group, interval) cells where the target fails."""
+        return int(np.sum(self.counted & ~evaluation.holds(self.target)))
+
+    def table(self) -> pd.DataFrame:
+        """One row per (group, interval): staffing by each method and the simulated metric."""
+        rows = []
+        rates = {g: group_arrival_rates(self.scenario, g) for g in self.groups}
+        values = self.evaluation.per_replication()
+        pooled = self.evaluation.estimate()
+        sipp, mol = self.sipp_evaluation.estimate(), self.mol_evaluation.estimate()
+        day0 = self.scenario.horizon.day0
+        share = TARGET_METRICS[self.target.metric].unit == "share"
+        for k, group in enumerate(self.groups):
+            for i, start in enumerate(self.edges_s[:-1]):
+                _, low, high = t_interval(values[:, k, i])
+                if share:  # a share's interval stays within [0, 1]
+                    low, high = max(low, 0.0), min(high, 1.0)
+                rows.append({
+                    "group": group, "interval_start_s": start,
+                    "interval_end_s": self.edges_s[i + 1], "clock": clock_key(start, day0),
+                    "counted": bool(self.counted[k, i]),
+                    "arrivals_per_hour": rates[group][i] * 3600.0,
+                    "mol": int(self.mol[group][i]), "sipp": int(self.sipp[group][i]),
+                    "simulation": int(self.headcount[group][i]),
+                    self.target.metric: pooled[k, i], "ci_low": low, "ci_high": high,
+                    "buyers_per_replication": self.evaluation.denominator[:, k, i].mean(),
+                    "sipp_" + self.target.metric: sipp[k, i],
+                    "mol_" + self.target.metric: mol[k, i],
+                })
+        return pd.DataFrame(rows)
+
+
+def counted_intervals(scenario: Scenario, target: Target, edges_s: np.ndarray,
+                      all_day: bool = False) -> np.ndarray:
+    """Intervals the target applies to: for reply_rate_5min those starting inside the
+    Pinduoduo counted hours (unless `all_day`), for the other metrics every interval."""
+    if target.metric == "reply_rate_5min" and not all_day:
+        return metrics.in_window(edges_s[:-1], scenario.metrics.pinduoduo.window)
+    return np.ones(len(edges_s) - 1, dtype=bool)
+
+
+def staffable_groups(scenario: Scenario, wanted: list[str] | None) -> list[str]:
+    """The groups to staff: the named ones, or every group with a schedule."""
+    if not wanted:
+        groups = [g for g, spec in scenario.groups.items() if spec.schedule is not None]
+        if not groups:
+            raise TargetError("no group has a schedule to staff")
+        return groups
+    for name in wanted:
+        if name not in scenario.groups:
+            raise TargetError(f"unknown group {name!r}; known: {', '.join(scenario.groups)}")
+    return list(dict.fromkeys(wanted))
+
+
+def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | None = None, *,
+                  replications: int | None = None, seed: int | None = None,
+                  all_day: bool = False, workers: int = 1, max_passes: int = 4,
+                  max_agents: int | None = None, progress: bool = False) -> StaffingResult:
+    """The fewest agents per interval (per group) meeting `target` in every counted interval,
+    by simulation under common random numbers (see the module docstring for the method)."""
+    target = parse_target(target) if isinstance(target, str) else target
+    groups = staffable_groups(scenario, groups)
+    replications = replications or scenario.replications
+    seed = scenario.seed if seed is None else seed
+    edges = rate_table(scenario).edges_s
+    n_intervals = len(edges) - 1
+    counted_row = counted_intervals(scenario, target, edges, all_day)
+    counted = np.tile(counted_row, (len(groups), 1))
+    notes = []
+    if target.metric == "abandon_rate":
+        for g in groups:
+            if abandon_rate_per_s(scenario, g) == 0:
+                raise TargetError(
+                    f"target {target}: no topic of group {g!r} has a patience, so nobody "
+                    "abandons; choose another target")
+    for g in groups:
+        if scenario.groups[g].schedule is not None and scenario.groups[g].schedule.shifts:
+            notes.append(f"group {g}: its shifts are replaced by a headcount table")
+    mol = {g: analytic_staffing(scenario, g, target, "mol") for g in groups}
+    sipp = {g: analytic_staffing(scenario, g, target, "sipp") for g in groups}
+    cap = max_agents or max(50, 4 * max(int(m.max()) for m in mol.values()) + 20)
+    context = _Context(scenario, target, groups, {g: group_topics(scenario, g) for g in groups},
+                       edges, seed)
+    current = {g: mol[g].astype(np.int64).copy() for g in groups}
+    cells = [(i, k) for i in range(n_intervals) for k in range(len(groups)) if counted[k, i]]
+    converged, passes = False, 0
+    with Evaluator(context, replications, workers) as evaluate, \
+            tqdm(total=len(cells) * max_passes, desc=f"staff {scenario.name}", unit="interval",
+                 disable=not progress, leave=False) as bar:
+        state = evaluate(current)
+        for passes in range(1, max_passes + 1):
+            changed = False
+            for i, k in cells:
+                group = groups[k]
+                bar.set_postfix_str(f"pass {passes} {clock_key(edges[i], scenario.horizon.day0)} "
+                                    f"{group}={current[group][i]}", refresh=False)
+                if not state.holds(target)[k, i]:
+                    current, state = _raise(evaluate, current, group, i, k, target, cap,
+                                            clock_key(edges[i], scenario.horizon.day0))
+                    changed = True
+                while current[group][i] > 0:
+                    trial = _with(current, group, i, -1)
+                    trial_state = evaluate(trial)
+                    if _still_fine(state, trial_state, target, counted, i, k):
+                        current, state, changed = trial, trial_state, True
+                    else:
+                        break
+                bar.update()
+            if not changed:
+                converged = True
+                break
+        bar.total = bar.n
+        bar.refresh()
+        mol_state = evaluate({g: mol[g] for g in groups})
+        sipp_state = evaluate({g: sipp[g] for g in groups})
+        runs = evaluate.runs
+    if not converged:
+        notes.append(f"the search did not settle within {max_passes} passes: the schedule "
+                     "meets the target but may not be locally minimal (raise --max-passes)")
+    return StaffingResult(scenario, target, groups, edges, counted, current, mol, sipp, state,
+                          mol_state, sipp_state, replications, seed, passes, converged, runs,
+                          notes)
+
+
+def _raise(evaluate: Evaluator, current: dict[str, np.ndarray], group: str, interval: int,
+           group_index: int, target: Target, cap: int, where: str
+           ) -> tuple[dict[str, np.ndarray], Evaluation]:
+    """The fewest agents above the current count that meet the target in this cell: steps
+    of 1, 2, 4, ... until it holds, then bisection back (far misses cost few runs)."""
+    low = int(current[group][interval])  # known to fail
+    step, high = 1, None
+    while high is None:
+        candidate = min(low + step, cap)
+        state = evaluate(_set(current, group, interval, candidate))
+        if state.holds(target)[group_index, interval]:
+            high = candidate
+        elif candidate >= cap:
+            raise StaffingError(
+                f"target {target} not met in the interval starting {where} for group {group} "
+                f"even with {cap} agents; the target may be unreachable (use --max-agents to "
+                "allow more)")
+        else:
+            low, step = candidate, step * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        if evaluate(_set(current, group, interval, middle)).holds(target)[group_index, interval]:
+            high = middle
+        else:
+            low = middle
+    best = _set(current, group, interval, high)
+    return best, evaluate(best)
+
+
+def _set(schedule: dict[str, np.ndarray], group: str, interval: int, value: int
+         ) -> dict[str, np.ndarray]:
+    changed = {g: counts.copy() for g, counts in schedule.items()}
+    changed[group][interval] = value
+    return changed
+
+
+def _with(schedule: dict[str, np.ndarray], group: str, interval: int, step: int
+          ) -> dict[str, np.ndarray]:
+    changed = {g: counts.copy() for g, counts in schedule.items()}
+    changed[group][interval] += step
+    return changed
+
+
+def _still_fine(before: Evaluation, after: Evaluation, target: Target, counted: np.ndarray,
+                interval: int, group_index: int) -> bool:
+    """Whether removing an agent keeps the target in this cell and breaks no counted cell up
+    to this interval that held before (cells that already failed are left to their own turn)."""
+    held, holds = before.holds(target), after.holds(target)
+    if not holds[group_index, interval]:
+        return False
+    upto = counted[:, : interval + 1]
+    return not np.any(upto & held[:, : interval + 1] & ~holds[:, : interval + 1])
+
+
+# --- outputs -------------------------------------------------------------------------------------
+
+
+def staffed_document(document: dict, result: StaffingResult) -> tuple[dict, list[str]]:
+    """The scenario document with the found headcount tables; variants that no longer apply
+    (they override a replaced schedule) are dropped and named."""
+    doc = copy.deepcopy(document)
+    day0 = result.scenario.horizon.day0
+    for group in result.groups:
+        table = {clock_key(t, day0): int(n) for t, n in zip(result.edges_s[:-1],
+                                                            result.headcount[group])}
+        doc["groups"][group]["schedule"] = {"headcount": table}
+    dropped = []
+    for name, overrides in list((doc.get("variants") or {}).items()):
+        if any(str(path).startswith(tuple(f"groups.{g}.schedule" for g in result.groups))
+               for path in (overrides or {})):
+            del doc["variants"][name]
+            dropped.append(name)
+    if "variants" in doc and not doc["variants"]:
+        del doc["variants"]
+    doc["description"] = (
+        f"{doc.get('description', '').strip()}\nStaffing of {', '.join(result.groups)} found by "
+        f"'supportsim staff' for {result.target} in every counted interval "
+        f"({result.replications} replications, seed {result.seed}).").strip()
+    return doc, dropped
+
+
+def write_outputs(result: StaffingResult, document: dict, source: Path, out_dir: Path
+                  ) -> list[Path]:
+    """staffed.yaml (a runnable scenario), staffing.csv and staffing.png in `out_dir`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    doc, dropped = staffed_document(document, result)
+    counts = (doc.get("arrivals") or {}).get("counts_csv")
+    written = []
+    if counts:
+        # The file must sit beside the scenario that names it.
+        origin = (source.parent / counts["path"]).resolve()
+        copy_path = out_dir / Path(counts["path"]).name
+        if origin != copy_path.resolve():
+            shutil.copyfile(origin, copy_path)
+        counts["path"] = copy_path.name
+        written.append(copy_path)
+    yaml_path = out_dir / "staffed.yaml"
+    header = (f"# Staffing found by `supportsim staff {source.name} "
+              f"--target \"{result.target}\"`.\n"
+              "# Run it with `supportsim run` to check it on fresh replications.\n")
+    if dropped:
+        header += f"# Variants dropped (they changed a replaced schedule): {', '.join(dropped)}\n"
+    text = header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    scenario_from_dict(yaml.safe_load(text), source=str(yaml_path), base_dir=out_dir)
+    atomic_write_text(yaml_path, text)
+    csv_path = out_dir / "staffing.csv"
+    write_csv(csv_path, result.table())
+    png_path = out_dir / "staffing.png"
+    buffer = io.BytesIO()
+    plot(result).savefig(buffer, format="png", dpi=110)
+    atomic_write_bytes(png_path, buffer.getvalue())
+    return [yaml_path, csv_path, png_path] + written
+
+
+def plot(result: StaffingResult):
+    """Required agents over the horizon per group: simulation search, MOL and SIPP."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    groups = result.groups
+    figure = Figure(figsize=(10, 3.6 * len(groups)), layout="constrained")
+    axes = figure.subplots(len(groups), 1, squeeze=False)[:, 0]
+    edges_h = result.edges_s / 3600.0
+    day0 = result.scenario.horizon.day0
+    for k, (ax, group) in enumerate(zip(axes, groups)):
+        for name, schedule, style in (("simulation search", result.headcount, "-"),
+                                      ("MOL (Erlang C)", result.mol, "--"),
+                                      ("SIPP (Erlang C)", result.sipp, ":")):
+            values = np.append(schedule[group], schedule[group][-1])
+            ax.step(edges_h, values, where="post", ls=style, lw=2 if style == "-" else 1.5,
+                    label=name)
+        for i in np.flatnonzero(~result.counted[k]):
+            ax.axvspan(edges_h[i], edges_h[i + 1], color="grey", alpha=0.12, lw=0)
+        rates = group_arrival_rates(result.scenario, group) * 3600.0
+        twin = ax.twinx()
+        twin.step(edges_h, np.append(rates, rates[-1]), where="post", color="grey", lw=1,
+                  alpha=0.6)
+        twin.set_ylabel("conversations to people per hour", color="grey")
+        twin.set_ylim(bottom=0)
+        ax.set_xlim(edges_h[0], edges_h[-1])
+        ax.set_ylabel(f"agents on duty ({group})")
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda h, _p: format_clock(h * 3600.0, day0)))
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, fontsize=8,
+                   frameon=False)
+    axes[-1].set_xlabel("time (shaded: intervals the target does not count)")
+    figure.suptitle(f"Agents needed for {result.target} in every counted interval")
+    return figure
+
+
+def format_report(result: StaffingResult) -> str:
+    """Per-interval staffing and the comparison of methods, for the terminal."""
+    table = result.table()
+    metric = result.target.metric
+    lines = [(f"staffing for {result.target} in every counted interval "
+              f"({result.replications} replications, seed {result.seed}, "
+              f"{result.passes} pass(es), {result.runs} simulation runs)")]
+    for group in result.groups:
+        part = table[table["group"] == group]
+        lines.append(f"\ngroup {group}")
+        lines.append(f"{'interval':<17} {'conv/h':>7} {'MOL':>4} {'SIPP':>5} {'sim':>4}  "
+                     f"{metric} [95% CI]")
+        for _, row in part.iterrows():
+            value = row[metric]
+            shown = "-" if not math.isfinite(value) else (
+                f"{value:.4f} [{row['ci_low']:.4f}, {row['ci_high']:.4f}]")
+            mark = "" if row["counted"] else "  (not counted)"
+            lines.append(f"{row['clock']:<17} {row['arrivals_per_hour']:>7.1f} {row['mol']:>4d} "
+                         f"{row['sipp']:>5d} {row['simulation']:>4d}  {shown}{mark}")
+    cells = int(result.counted.sum())
+    lines.append(f"\n{'method':<22} {'agent-hours':>12} {'cost':>12}  counted intervals missing "
+                 f"the target (of {cells}, simulated)")
+    for name, schedule, evaluation in (
+            ("simulation search", result.headcount, result.evaluation),
+            ("MOL (Erlang C)", result.mol, result.mol_evaluation),
+            ("SIPP (Erlang C)", result.sipp, result.sipp_evaluation)):
+        hours = sum(result.agent_hours(schedule).values())
+        lines.append(f"{name:<22} {hours:>12.1f} {result.cost(schedule):>12,.0f}  "
+                     f"{result.missed(evaluation)}")
+    lines.extend(f"note: {note}" for note in result.notes)
+    return "\n".join(lines)
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", type=Path, help="scenario YAML file")
+    parser.add_argument("--target", required=True, metavar="EXPR",
+                        help="e.g. 'reply_rate_5min>=0.95', 'first_response_30s_rate>=0.8', "
+                             "'abandon_rate<=0.05', 'first_response_mean_s<=20'")
+    parser.add_argument("--group", action="append", dest="groups", metavar="G",
+                        help="staff this group (repeatable; default: every scheduled group)")
+    parser.add_argument("--out", type=Path,
+                        help="output folder (default out/<scenario name>/staffing/)")
+    parser.add_argument("--replications", type=int, metavar="R",
+                        help="replications per candidate (default: the scenario's)")
+    parser.add_argument("--seed", type=int, help="override the scenario's seed")
+    parser.add_argument("--all-day", action="store_true",
+                        help="count every interval, not only the metric's counted hours")
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                        metavar="N",
+                        help="worker processes for the replications (default: 2)")
+    parser.add_argument("--max-passes", type=int, default=4, metavar="N",
+                        help="search passes (default 4)")
+    parser.add_argument("--max-agents", type=int, metavar="N",
+                        help="give up when an interval needs more agents than this")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def main(args: argparse.Namespace) -> int:
+    from sim.cli import UsageError
+
+    try:
+        target = parse_target(args.target)
+    except TargetError as exc:
+        raise UsageError(str(exc)) from None
+    for option in ("replications", "workers", "max_passes", "max_agents"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise UsageError(f"--{option.replace('_', '-')} must be at least 1")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError("--seed must be >= 0")
+    document, path = load_document(args.scenario)
+    scenario = scenario_from_dict(document, source=str(path), base_dir=path.parent)
+    try:
+        result = find_staffing(scenario, target, args.groups, replications=args.replications,
+                               seed=args.seed, all_day=args.all_day, workers=args.workers,
+                               max_passes=args.max_passes, max_agents=args.max_agents,
+                               progress=not args.quiet)
+    except (TargetError, StaffingError) as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    out_dir = args.out or Path("out") / scenario.name / "staffing"
+    try:
+        written = write_outputs(result, document, path, out_dir)
+    except ScenarioError as exc:  # the written scenario must load; say so plainly if not
+        raise UsageError(f"cannot write a runnable staffed scenario: {exc}") from None
+    print(format_report(result))
+    print(f"\nwrote {', '.join(p.name for p in written)} to {out_dir}/")
+    return 0
+

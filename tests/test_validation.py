@@ -1,0 +1,77 @@
+"""Tests for `supportsim validate`: the quick grid passes, and a mis-configured desk fails it.
+
+Expected theory values here come from closed forms (M/M/1) and the literature (the published
+Erlang A check of model.md section 6), not from the code under test.
+"""
+
+import pandas as pd
+import pytest
+
+from sim import validation
+from sim.cli import main_entry
+from sim.validation import Case, quick_grid, run_grid
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("validation")
+    code = main_entry(["validate", "--quick", "--out", str(out), "--quiet", "--workers", "2"])
+    return code, out
+
+
+def test_quick_grid_passes_and_writes_csv_and_plot(quick_run, capsys):
+    code, out = quick_run
+    table = pd.read_csv(out / "validation.csv")
+    failed = table[table["status"] != "PASS"]
+    assert code == 0, f"quick validation failed:\n{failed.to_string()}"
+    assert set(table["system"]) == {"M/M/c", "M/M/c+M", "chat"}
+    assert (table["censored"] == 0).all()
+    # Each check's 95% interval is inside its (wider, Bonferroni) pass band.
+    assert (table["pass_low"] <= table["ci_low"]).all()
+    assert (table["ci_high"] <= table["pass_high"]).all()
+    png = (out / "validation.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+
+
+def test_theory_column_matches_closed_forms_and_published_values(quick_run):
+    _, out = quick_run
+    table = pd.read_csv(out / "validation.csv").set_index(["system", "agents", "metric"])
+    # M/M/1 at rho = 0.5: P(wait > 0) = rho, mean wait = rho / (1 - rho) service times.
+    assert table.loc[("M/M/c", 1, "p_wait"), "theory"] == pytest.approx(0.5, abs=1e-9)
+    assert table.loc[("M/M/c", 1, "mean_wait"), "theory"] == pytest.approx(1.0, abs=1e-9)
+    # Mandelbaum & Zeltyn: lambda = 2/min, 1/mu = 4 min, 1/theta = 5 min, n = 9.
+    assert round(table.loc[("M/M/c+M", 9, "p_wait"), "theory"], 4) == 0.4253
+    assert round(table.loc[("M/M/c+M", 9, "p_abandon"), "theory"], 4) == 0.0822
+
+
+def test_doubled_service_rate_fails_every_case():
+    # The simulated desk serves twice as fast as the theory assumes: every case must notice.
+    table = run_grid(quick_grid(), service_time_factor=0.5, workers=2)
+    failed_cases = set(table.loc[table["status"] == "FAIL", "case"])
+    assert failed_cases == set(range(len(quick_grid())))
+
+
+def test_ten_percent_slower_service_is_caught():
+    # A subtler mistake: at rho 0.8 with 10 agents, 10% longer service means rho 0.88 and
+    # P(wait > 0) rising from 0.41 to about 0.6, far outside any band of this size.
+    case = Case("M/M/c", 10, 0.8, customers=15_000, replications=6)
+    table = run_grid([case], service_time_factor=1.1)
+    assert (table.loc[table["metric"] == "p_wait", "status"] == "FAIL").all()
+
+
+def test_failed_check_gives_exit_code_3(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(validation, "quick_grid",
+                        lambda: [Case("M/M/c", 2, 0.7, customers=3_000, replications=3)])
+    code = main_entry(["validate", "--quick", "--out", str(tmp_path), "--quiet", "--workers",
+                       "1", "--service-time-factor", "0.5"])
+    assert code == validation.EXIT_FAILED_CHECK
+    assert "FAIL" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args", [["--replications", "1"], ["--workers", "0"],
+                                  ["--service-time-factor", "-1"]])
+def test_bad_options_exit_2(args, tmp_path, capsys):
+    code = main_entry(["validate", "--quick", "--out", str(tmp_path), "--quiet", *args])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
