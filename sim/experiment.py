@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from sim import metrics
 from sim.engine import simulate

@@ -405,7 +405,9 @@ def summarize(tables: Tables, scenario: Scenario, activations: dict[str, int] | 
     categories = conv["topic"].cat.categories
     presale_codes = np.array([scenario.topics[str(t)].presale for t in categories], dtype=bool)
     presale = presale_codes[conv["topic"].cat.codes.to_numpy()] if arrived else np.zeros(0, bool)
-    result["lost_orders"] = lost_orders(first, presale, scenario)
+    # An order is won by a person's answer: a bot's greeting does not keep an abandoning
+    # buyer, so lost orders follow the first human response whatever the platform counts.
+    result["lost_orders"] = lost_orders(counted.first(False), presale, scenario)
     result["lost_gmv"] = result["lost_orders"] * settings.conversion.order_value
     return result
 
@@ -465,7 +467,9 @@ def interval_series(tables: Tables, scenario: Scenario) -> pd.DataFrame:
     leave_queue = np.where(np.isfinite(assigned), assigned,
                            np.where(np.isfinite(end), end, tables.stop_s))
     waiting = np.isfinite(queued)
-    queue = _overlap_integral(queued[waiting], leave_queue[waiting], edges) / lengths
+    # Clipped: the cumulative-sum integral leaves rounding dust (-1e-15) in empty intervals.
+    queue_s = _overlap_integral(queued[waiting], leave_queue[waiting], edges)
+    queue = np.maximum(queue_s, 0.0) / lengths
 
     duty = tables.duty
     on_duty = _overlap_integral(duty["start_s"].to_numpy(), duty["end_s"].to_numpy(), edges)

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from sim import analytic, metrics
 from sim.arrivals import Customers, rate_table, sample_customers, streams

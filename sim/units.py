@@ -19,21 +19,30 @@ _DURATION_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|sec|min|s|m|h|d)\s*")
 _CLOCK = re.compile(r"^(?:(\d{4}-\d{2}-\d{2})[ T])?(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
+def _short(value: object, limit: int = 40) -> str:
+    """A bad value as quoted in an error message, cut so a huge value keeps it one line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def parse_duration(value: object) -> float:
     """Seconds from `30s`, `5min`, `1h30min`, `2d` or a plain (finite) number of seconds."""
     hint = "expected a duration such as '30s', '5min' or '1h'"
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"{hint}, got {value!r}")
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            number = float(text)
-        except ValueError:
-            number = _parse_units(text, value)
-    else:
-        number = float(value)
+        raise ValueError(f"{hint}, got {_short(value)}")
+    try:
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                number = float(text)
+            except ValueError:
+                number = _parse_units(text, value)
+        else:
+            number = float(value)
+    except OverflowError:
+        number = math.inf
     if not math.isfinite(number):
-        raise ValueError(f"a duration must be finite, got {value!r}")
+        raise ValueError(f"a duration must be finite, got {_short(value)}")
     return number
 
 
@@ -46,7 +55,7 @@ def _parse_units(text: str, original: str) -> float:
         match = _DURATION_PART.match(text, pos)
         if not match:
             raise ValueError(
-                f"cannot read duration {original!r}: use a number with a unit s, min, h or d "
+                f"cannot read duration {_short(original)}: use a number with a unit s, min, h or d "
                 "(e.g. '30s', '5min', '1h30min')"
             )
         total += float(match.group(1)) * SECONDS[match.group(2)]
@@ -71,21 +80,23 @@ class ClockTime:
             return cls(value.date(), value.hour * 3600 + value.minute * 60 + value.second)
         if not isinstance(value, str):
             raise ValueError(
-                f"expected a clock time such as '08:00' or '2026-11-11 00:00', got {value!r}"
+                f"expected a clock time such as '08:00' or '2026-11-11 00:00', got {_short(value)}"
             )
         match = _CLOCK.match(value.strip())
         if not match:
-            raise ValueError(f"cannot read clock time {value!r}: use 'HH:MM' or 'YYYY-MM-DD HH:MM'")
+            raise ValueError(
+                f"cannot read clock time {_short(value)}: use 'HH:MM' or 'YYYY-MM-DD HH:MM'"
+            )
         day, hours, minutes, seconds = match.groups()
         hours, minutes, seconds = int(hours), int(minutes), int(seconds or 0)
         if minutes > 59 or seconds > 59 or hours > 24 or (hours == 24 and (minutes or seconds)):
-            raise ValueError(f"clock time {value!r} is out of range (00:00 to 24:00)")
+            raise ValueError(f"clock time {_short(value)} is out of range (00:00 to 24:00)")
         date = None
         if day is not None:
             try:
                 date = dt.date.fromisoformat(day)
             except ValueError as exc:
-                raise ValueError(f"clock time {value!r} has an invalid date: {exc}") from None
+                raise ValueError(f"clock time {_short(value)} has an invalid date: {exc}") from None
         return cls(date, hours * 3600.0 + minutes * 60.0 + seconds)
 
     def seconds(self, day0: dt.date | None) -> float:

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from sim.analytic import erlang_a, erlang_c
 from sim.engine import ABANDONED, simulate
