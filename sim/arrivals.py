@@ -126,13 +126,13 @@ def _volume_of_day(scenario: Scenario, day: int) -> float:
     date = _day_date(scenario, day)
     if date is None:
         raise ScenarioError(
-            "arrivals.volume_per_day needs a dated horizon (start 'YYYY-MM-DD HH:MM')"
+            "arrivals.volume_per_day: needs a dated horizon (start 'YYYY-MM-DD HH:MM')"
         )
     try:
         return arrivals.volume_per_day[date.isoformat()]
     except KeyError:
         raise ScenarioError(
-            f"arrivals.volume_per_day has no entry for {date.isoformat()}, a day of the horizon"
+            f"arrivals.volume_per_day: no entry for {date.isoformat()}, a day of the horizon"
         ) from None
 
 

@@ -118,7 +118,6 @@ def execute(args: argparse.Namespace, need_variants: bool = False) -> Outcome:
     if need_variants and len(names) < 2:
         raise UsageError(f"{args.scenario}: nothing to compare: only {names[0]!r} would run; "
                          "add variants under `variants:` or name more with --variant")
-    check_workload(scenario, names, args)
     out_dir = args.out or Path("out") / scenario.name
     options = {}
     if auto:
@@ -128,7 +127,8 @@ def execute(args: argparse.Namespace, need_variants: bool = False) -> Outcome:
     try:
         results = run(scenario, replications=args.replications, seed=args.seed,
                       variants=names if args.variants else None, keep_records=args.records,
-                      progress=not args.quiet, **options)
+                      progress=not args.quiet, allow_large=args.allow_large,
+                      source=str(args.scenario), **options)
     except KeyError as exc:
         raise UsageError(str(exc).strip("'\"")) from None
     except PrecisionError as exc:
@@ -144,21 +144,6 @@ def execute(args: argparse.Namespace, need_variants: bool = False) -> Outcome:
 
         written += write_report(results, out_dir, comparison)
     return Outcome(results, comparison, out_dir, written)
-
-
-def check_workload(scenario, names: list[str], args: argparse.Namespace) -> None:
-    """Refuse, before simulating anything, runs that would exhaust memory or take hours."""
-    from sim import limits
-    from sim.scenario import resolve_variants
-
-    if args.replications == "auto":
-        replications = args.max_replications or 100
-    else:
-        replications = args.replications or scenario.replications
-    variants = resolve_variants(scenario, source=str(args.scenario))
-    for name in names:
-        limits.check(variants[name], runs=replications * len(names),
-                     allow_large=args.allow_large, source=str(args.scenario))
 
 
 def print_footer(outcome: Outcome) -> None:
@@ -295,8 +280,15 @@ def main_entry(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("\ninterrupted: outputs are written whole or not at all; finished files are kept",
-              file=sys.stderr)
+        from sim.outputs import written
+
+        if written:
+            kept = ", ".join(str(p) for p in dict.fromkeys(written))
+            print(f"\ninterrupted: kept these complete files: {kept}; no file is left "
+                  "half-written", file=sys.stderr)
+        else:
+            print("\ninterrupted: nothing was written (no file is left half-written)",
+                  file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK

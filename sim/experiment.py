@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 from tqdm import tqdm
 
-from sim import metrics
+from sim import limits, metrics
 from sim.engine import simulate
 from sim.outputs import write_csv, write_parquet
 from sim.scenario import BASELINE, Scenario, resolve_variants
@@ -228,7 +228,8 @@ def relative_half_width(values) -> float:
 def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
         seed: int | None = None, variants: list[str] | None = None, keep_records: bool = False,
         progress: bool = False, common_random_numbers: bool = True, precision: float = 0.01,
-        precision_metric: str = "reply_rate_5min", max_replications: int = 100) -> Results:
+        precision_metric: str = "reply_rate_5min", max_replications: int = 100,
+        allow_large: bool = False, source: str | None = None) -> Results:
     """Run every variant x replication of `scenario`, by default under common random numbers.
 
     Replication r of every variant uses the same random streams (seed, r), so the variants
@@ -238,6 +239,9 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
     `replications="auto"` runs a pilot of `AUTO_PILOT_REPLICATIONS`, then adds replications
     until the 95% CI half-width of `precision_metric` is at most `precision` times its mean in
     every variant, or `max_replications` is reached; `Results.stopped_by` says which.
+
+    Before anything runs, the work is estimated and refused (`ScenarioError`) when over the
+    limits of `sim.limits`, unless `allow_large`; `source` names the scenario in messages.
     """
     resolved = resolve_variants(scenario)
     if variants:
@@ -255,6 +259,10 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
         target = min(AUTO_PILOT_REPLICATIONS, max_replications)
     else:
         target = replications or scenario.replications
+    runs = (max_replications if auto else target) * len(resolved)
+    for variant in resolved.values():
+        limits.check(variant, runs=runs, allow_large=allow_large,
+                     source=source or scenario.name)
     seed = scenario.seed if seed is None else seed
     seeds = {name: variant_seed(seed, name, common_random_numbers) for name in resolved}
     rows, series, kept = [], [], {}

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
+#: Files this process has written completely, in order (what an interrupted run kept).
+written: list[Path] = []
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, flush it to disk, then rename over `path`."""
@@ -25,6 +28,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
+        written.append(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

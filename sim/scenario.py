@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import csv
 import datetime as dt
+import io
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,12 +29,12 @@ from pydantic import (
 )
 
 from sim.distributions import COUNT_KINDS, Distribution, NonNegativeSeconds, PositiveSeconds
-from sim.units import DAY_S, ClockTime
+from sim.units import DAY_S, ClockTime, parse_duration
 
 BASELINE = "baseline"
 
 Clock = Annotated[ClockTime, BeforeValidator(ClockTime.parse), PlainSerializer(str)]
-Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s.][^.]*$")]
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s.][^.\r\n\t\f\v]*$")]
 Probability = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -41,7 +43,8 @@ class ScenarioError(Exception):
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Infinite or NaN numbers are always typos in a scenario (and would poison costs and rates).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Window(Frozen):
@@ -325,8 +328,9 @@ class Standby(Frozen):
     stay: PositiveSeconds = Field(
         7200.0, description="how long a called agent stays before going home"
     )
-    check_every: PositiveSeconds = Field(60.0, description="how often the trigger is checked")
-    activation_cost: Annotated[float, Field(ge=0)] = Field(
+    check_every: Annotated[float, BeforeValidator(parse_duration), Field(ge=1)] = Field(
+        60.0, description="how often the trigger is checked (at least 1 s)")
+    activation_cost: Annotated[float, Field(ge=0, le=1e7)] = Field(
         0.0, description="cost per agent called in (on top of hourly cost)"
     )
 
@@ -354,7 +358,7 @@ class Group(Frozen):
     proficiency: Annotated[float, Field(gt=0, le=10)] = Field(
         1.0, description="speed factor: reply times are divided by it"
     )
-    hourly_cost: Annotated[float, Field(ge=0)] = Field(
+    hourly_cost: Annotated[float, Field(ge=0, le=1e6)] = Field(
         0.0, description="cost per agent hour on duty"
     )
     end_of_shift: Literal["finish", "hand_back"] = Field(
@@ -427,7 +431,7 @@ class Conversion(Frozen):
     half_life: PositiveSeconds = Field(
         300.0, description="first-response time that halves the conversion"
     )
-    order_value: Annotated[float, Field(ge=0)] = Field(
+    order_value: Annotated[float, Field(ge=0, le=1e7)] = Field(
         100.0, description="value of an order, for lost GMV"
     )
 
@@ -565,6 +569,16 @@ class _SafeLoader(yaml.SafeLoader):
     """The safe loader, refusing duplicate keys (a silent overwrite hides typos) and reading an
     unquoted `10:00` as the clock time it means, not as YAML 1.1's base-60 integer 600."""
 
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            # PyYAML's constructors raise plain Python errors for some malformed scalars
+            # (an empty '!!int', a bad '!!timestamp', a tag on the wrong kind of node).
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read this value ({type(exc).__name__}: {str(exc)[:60]})",
+                node.start_mark) from None
+
 
 _SafeLoader.yaml_implicit_resolvers = {
     key: list(value) for key, value in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -579,26 +593,52 @@ for _digit in "0123456789":
 def _construct_mapping(loader, node, deep=False):
     seen = set()
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # `<<: *anchor` merges defaults that the node's own keys may override
         key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
+        try:
+            duplicate = key in seen
+        except TypeError:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
+                None, None, "a key must be a plain value, not a list or mapping",
+                key_node.start_mark) from None
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {str(key)[:40]!r}", key_node.start_mark
             )
         seen.add(key)
+    loader.flatten_mapping(node)
     return yaml.SafeLoader.construct_mapping(loader, node, deep)
 
 
+def _construct_int(loader, node):
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:  # e.g. more digits than Python converts
+        raise yaml.constructor.ConstructorError(
+            None, None, "number too large", node.start_mark) from None
+
+
 _SafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_SafeLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[\w-]+)+$")
+
+
+def _printable(part: object) -> str:
+    """A path part as it can be quoted on one line (keys may hold line breaks or be huge)."""
+    text = str(part)
+    if not text or not text.isprintable() or len(text) > 40:
+        text = repr(text[:37] + "..." if len(text) > 40 else text)
+    return text
 
 
 def _format_errors(source: str, exc: ValidationError, prefix: str = "") -> str:
     """One line per problem: `file: field.path: what is wrong`."""
     lines = []
     for error in exc.errors():
-        parts = [str(part) for part in error["loc"] if not _is_union_tag(part)]
+        parts = [_printable(part) for part in error["loc"] if not _is_union_tag(part)]
         message = error["msg"].removeprefix("Value error, ")
         head, sep, rest = message.partition(": ")
         if sep and _DOTTED.match(head):
@@ -610,6 +650,8 @@ def _format_errors(source: str, exc: ValidationError, prefix: str = "") -> str:
         elif error["type"] == "missing":
             message = "required field is missing"
         path = prefix + ".".join(parts) if parts else (prefix.rstrip(" ->.") or "(top level)")
+        if len(message) > 300:
+            message = message[:297] + "..."
         lines.append(f"{source}: {path}: {message}")
     return "\n".join(dict.fromkeys(lines))
 
@@ -634,6 +676,17 @@ def _is_union_tag(part) -> bool:
     )
 
 
+def _deepest_line(text: str, limit: int = 100) -> int:
+    """Line where flow brackets first nest deeper than `limit` (for the error message)."""
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        for char in line:
+            depth += (char in "[{") - (char in "]}")
+            if depth > limit:
+                return number
+    return 1
+
+
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file with the safe loader; errors name the file and the line."""
     try:
@@ -644,6 +697,15 @@ def read_yaml(path: Path) -> Any:
         raise ScenarioError(f"{path}: cannot read: {exc}") from None
     try:
         return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise ScenarioError(
+            f"{path}: not valid YAML (line {_deepest_line(text)}): nesting too deep") from None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        # PyYAML's constructors raise plain Python errors for some malformed scalars
+        # (an empty '!!int', a bad '!!timestamp', a tag on the wrong kind of node).
+        raise ScenarioError(
+            f"{path}: not valid YAML: a value cannot be read ({type(exc).__name__}: "
+            f"{str(exc)[:80]})") from None
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
@@ -724,7 +786,11 @@ def scenario_from_dict(
         # Read the file now so a bad row fails at load time, and pin its absolute path so the
         # resolved scenario no longer depends on where it was loaded from.
         csv_spec = scenario.arrivals.counts_csv
-        read_counts_csv(csv_spec, base_dir, scenario.arrivals.interval, scenario.horizon.day0)
+        try:
+            read_counts_csv(csv_spec, base_dir, scenario.arrivals.interval,
+                            scenario.horizon.day0)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{source}: arrivals.counts_csv: {exc}") from None
         document = copy.deepcopy(document)
         document["arrivals"]["counts_csv"]["path"] = str((base_dir / csv_spec.path).resolve())
         scenario = _validate(document, source, base_dir)
@@ -790,36 +856,47 @@ def read_counts_csv(
             path.relative_to(base_dir.resolve())
     except ValueError:
         raise ScenarioError(
-            f"{spec.path}: arrivals.counts_csv must stay inside the scenario's folder"
+            f"{spec.path} must stay inside the scenario's folder; copy the file next to it"
         ) from None
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot open arrivals.counts_csv: {exc.strerror}") from None
+    try:
+        # utf-8-sig: spreadsheet programs often save CSV with a byte-order mark.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ScenarioError(f"{path}: line {line}: not UTF-8 text") from None
     rows: list[tuple[float, float]] = []
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = {"start", spec.column} - set(reader.fieldnames or [])
-        if missing:
-            raise ScenarioError(f"{path}: line 1: missing column(s) {', '.join(sorted(missing))}")
-        for line, row in enumerate(reader, start=2):
-            try:
-                start = ClockTime.parse(row["start"]).seconds(day0)
-                count = float(row[spec.column])
-            except (ValueError, TypeError) as exc:
-                raise ScenarioError(f"{path}: line {line}: {exc}") from None
-            if not count >= 0:
-                raise ScenarioError(f"{path}: line {line}: count must be >= 0, got {count}")
-            if rows:
-                step = start - rows[-1][0]
-                if step <= 0:
-                    raise ScenarioError(f"{path}: line {line}: times out of order")
-                if abs(step - interval_s) > 1e-6:
-                    raise ScenarioError(
-                        f"{path}: line {line}: rows are {step:.0f}s apart but "
-                        f"arrivals.interval is {interval_s:.0f}s"
-                    )
-            rows.append((start, count))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = set(reader.fieldnames or [])
+        rows_read = list(enumerate(reader, start=2))
+    except csv.Error as exc:
+        raise ScenarioError(f"{path}: not a readable CSV file: {str(exc)[:80]}") from None
+    missing = {"start", spec.column} - header
+    if missing:
+        raise ScenarioError(f"{path}: line 1: missing column(s) {', '.join(sorted(missing))}")
+    for line, row in rows_read:
+        try:
+            start = ClockTime.parse(row["start"]).seconds(day0)
+            count = float(row[spec.column])
+        except (ValueError, TypeError) as exc:
+            raise ScenarioError(f"{path}: line {line}: {exc}") from None
+        if not (count >= 0 and math.isfinite(count)):
+            raise ScenarioError(
+                f"{path}: line {line}: count must be >= 0 and finite, got {count}")
+        if rows:
+            step = start - rows[-1][0]
+            if step <= 0:
+                raise ScenarioError(f"{path}: line {line}: times out of order")
+            if abs(step - interval_s) > 1e-6:
+                raise ScenarioError(
+                    f"{path}: line {line}: rows are {step:.0f}s apart but "
+                    f"arrivals.interval is {interval_s:.0f}s"
+                )
+        rows.append((start, count))
     if not rows:
-        raise ScenarioError(f"{path}: no rows")
+        raise ScenarioError(f"{path}: line 1: no rows after the header")
     return rows
