@@ -107,7 +107,8 @@ class ClockTime:
 
     def __str__(self) -> str:
         hours, rest = divmod(int(self.seconds_of_day), 3600)
-        text = f"{hours:02d}:{rest // 60:02d}"
+        minutes, seconds = divmod(rest, 60)
+        text = f"{hours:02d}:{minutes:02d}" + (f":{seconds:02d}" if seconds else "")
         return f"{self.date.isoformat()} {text}" if self.date else text
 
 
