@@ -663,7 +663,6 @@ def run_sweep(plan: Plan, out_dir: str | Path, workers: int | None = None,
     out_dir = Path(out_dir)
     runner = runner or DEFAULT_RUNNER
     tasks_dir = out_dir / TASKS_DIR
-    tasks_dir.mkdir(parents=True, exist_ok=True)
     for stale in tasks_dir.glob(".*.tmp"):
         stale.unlink(missing_ok=True)   # left by a process killed mid-write
     todo = [t for t in plan.tasks.values() if not task_path(out_dir, t.key).exists()]
@@ -673,6 +672,7 @@ def run_sweep(plan: Plan, out_dir: str | Path, workers: int | None = None,
         executor = DaskExecutor(dask, workers or os.cpu_count() or 1) if dask else \
             LocalPool(workers or os.cpu_count() or 1)
         try:
+            tasks_dir.mkdir(parents=True, exist_ok=True)   # once the executor is up
             _say(progress, f"sweep {plan.spec_path.name}: {_count(len(plan.points), 'point')} x "
                            f"{_count(len(plan.variants), 'variant')} x "
                            f"{_count(plan.replications, 'replication')} = "
