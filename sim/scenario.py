@@ -36,6 +36,9 @@ BASELINE = "baseline"
 Clock = Annotated[ClockTime, BeforeValidator(ClockTime.parse), PlainSerializer(str)]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s.][^.\r\n\t\f\v]*$")]
 Probability = Annotated[float, Field(ge=0, le=1)]
+#: Relative weights (topic shares, profile values): normalised by their sum, so bounded only
+#: to keep that sum finite.
+Weight = Annotated[float, Field(ge=0, le=1e12)]
 
 
 class ScenarioError(Exception):
@@ -117,7 +120,7 @@ class MixChange(Frozen):
     """From a time on, conversations follow another topic mix (e.g. the after-sale wave)."""
 
     start: Clock = Field(alias="from", description="from this time on (YAML key `from`)")
-    mix: dict[Name, Annotated[float, Field(ge=0)]] = Field(
+    mix: dict[Name, Weight] = Field(
         description="topic shares (normalised) from then on"
     )
 
@@ -143,7 +146,7 @@ class Arrivals(Frozen):
     volume_per_day: dict[str, Annotated[float, Field(ge=0, le=1e8)]] | None = Field(
         None, description="expected conversations per date 'YYYY-MM-DD' (with `profile`)"
     )
-    profile: list[Annotated[float, Field(ge=0)]] | None = Field(
+    profile: list[Weight] | None = Field(
         None, description="intraday weights: 24 hourly values or one per interval"
     )
     rates_per_hour: list[Annotated[float, Field(ge=0, le=1e8)]] | None = Field(
@@ -155,7 +158,7 @@ class Arrivals(Frozen):
     spikes: list[Spike] = Field(
         [], description="bursts on top of the base rate, e.g. the Double 11 opening"
     )
-    mix: dict[Name, Annotated[float, Field(ge=0)]] = Field(
+    mix: dict[Name, Weight] = Field(
         description="topic shares of arriving conversations (normalised)"
     )
     mix_changes: list[MixChange] = Field(
@@ -480,7 +483,8 @@ class Metrics(Frozen):
     )
     percentiles: list[Annotated[float, Field(gt=0, lt=100)]] = Field(
         [50, 80, 90, 95, 99],
-        description="percentiles reported for first response and message waits",
+        max_length=20,
+        description="percentiles reported for first response and message waits (at most 20)",
     )
     conversion: Conversion = Field(
         Conversion(), description="conversion-vs-first-response curve for lost orders"

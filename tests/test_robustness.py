@@ -121,8 +121,8 @@ def test_an_alias_bomb_is_refused_quickly(tmp_path):
 @pytest.mark.parametrize("case, text, fragments", [
     # Each of these raised a Python exception other than ScenarioError (an internal error,
     # exit 1) when found by the fuzzers; the scenario author must get exit 2 and a message.
-    ("deep_nesting", "name: x\nseed: " + "[" * 5000 + "]" * 5000 + "\n", ["line 2"]),
-    ("deep_mapping", "name: x\nseed: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n", ["line 2"]),
+    ("deep_nesting", "name: x\nseed: " + "[" * 2000 + "]" * 2000 + "\n", ["line 2"]),
+    ("deep_mapping", "name: x\nseed: " + "{a: " * 2000 + "1" + "}" * 2000 + "\n", ["line 2"]),
     ("unhashable_key", MINIMAL_TEXT.replace("replications: 3", "? [1, 2]\n: 3"), ["line 9"]),
     ("huge_integer", MINIMAL_TEXT.replace("seed: 7", "seed: " + "9" * 5000), ["line 8"]),
     # Explicit standard tags on values they do not fit: PyYAML's constructors raise
@@ -459,8 +459,7 @@ def test_a_run_killed_while_writing_leaves_complete_files_or_none(zygote, versio
     old, new, writing_s = versions
     rng = random.Random(20260310)
     # Kill right as writing starts, a little later, and at random moments of it.
-    delays = [0.0, 0.0, 0.0005, 0.001, 0.002, 0.004] + [
-        rng.uniform(0, writing_s) for _ in range(4)]
+    delays = [0.0, 0.0, 0.0005, 0.001, 0.003] + [rng.uniform(0, writing_s) for _ in range(3)]
     mixed = killed = strays = 0
     for attempt, delay in enumerate(delays):
         out = tmp_path / f"attempt{attempt}"
@@ -503,6 +502,8 @@ def test_a_run_killed_while_writing_leaves_complete_files_or_none(zygote, versio
         if was_killed and outputs != new and any(new[n] == d for n, d in outputs.items()):
             mixed += 1  # some files already new, others old or not yet written
     assert killed >= 3, "too few runs were killed while writing to test anything"
+    # Files are written one at a time, so a kill strands at most the one being written.
+    assert strays <= killed
     assert mixed >= 1, "no attempt was killed between two output files"
 
 
@@ -597,7 +598,7 @@ def test_hash_seeds_do_not_change_the_bytes(zygote, tmp_path):
     document["arrivals"]["volume_per_day"] = {
         day: volume / 100 for day, volume in document["arrivals"]["volume_per_day"].items()}
     path = write(tmp_path, document)
-    args = ["run", str(path), "--replications", "2", "--quiet", "--no-report", "--records"]
+    args = ["run", str(path), "--replications", "1", "--quiet", "--no-report", "--records"]
     proc = subprocess.Popen(
         [sys.executable, "-c", "from sim.cli import console; console()", *args,
          "--out", str(tmp_path / "0")],
