@@ -206,7 +206,7 @@ def _replications(text: str) -> int | str:
     if text.strip().lower() == "auto":
         return "auto"
     try:
-        return _positive_int(text)
+        return positive_int(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             f"expected a whole number >= 1 or 'auto', got {text!r}") from None
@@ -233,7 +233,8 @@ def _relative_precision(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (shared by the sub-commands)."""
     value = _non_negative_int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")

@@ -42,7 +42,7 @@ from tqdm import tqdm
 
 import sim
 from sim import limits
-from sim.cli import UsageError, format_value
+from sim.cli import UsageError, format_value, positive_int
 from sim.experiment import run_one, summarize_replications
 from sim.outputs import atomic_write_bytes, write_csv
 from sim.scenario import (
@@ -831,26 +831,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", type=Path, help="sweep spec YAML file (see docs/sweeps.md)")
     parser.add_argument("--out", type=Path,
                         help="output folder (default out/<spec name>/); rerun to resume")
-    parser.add_argument("--workers", type=_positive_int,
+    parser.add_argument("--workers", type=positive_int,
                         help="local processes, or LocalCluster workers (default: all cores)")
     parser.add_argument("--dask", metavar="ADDRESS|local",
                         help="run on a Dask scheduler (tcp://host:8786) or a LocalCluster")
-    parser.add_argument("--replications", type=_positive_int,
+    parser.add_argument("--replications", type=positive_int,
                         help="override the spec's replications")
     parser.add_argument(limits.OVERRIDE_FLAG, action="store_true", dest="allow_large",
                         help="run points whose runs exceed the size limits of sim/limits.py")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
 
 
 def main(args: argparse.Namespace) -> int:
