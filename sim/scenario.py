@@ -763,15 +763,20 @@ def _validate(document: Any, source: str, base_dir: Path, prefix: str = "") -> S
         raise ScenarioError(_format_errors(source, exc, prefix)) from None
 
 
-def load_document(path: str | Path) -> tuple[dict, Path]:
-    """The raw YAML mapping of a scenario file."""
-    path = Path(path)
+def read_mapping(path: Path, what: str = "scenario") -> dict:
+    """A YAML file that must hold a mapping at the top level (a scenario, a sweep spec)."""
     document = read_yaml(path)
     if document is None:
         raise ScenarioError(f"{path}: the file is empty")
     if not isinstance(document, dict):
-        raise ScenarioError(f"{path}: expected a mapping of scenario fields at the top level")
-    return document, path
+        raise ScenarioError(f"{path}: expected a mapping of {what} fields at the top level")
+    return document
+
+
+def load_document(path: str | Path) -> tuple[dict, Path]:
+    """The raw YAML mapping of a scenario file."""
+    path = Path(path)
+    return read_mapping(path), path
 
 
 def load_scenario(path: str | Path) -> Scenario:

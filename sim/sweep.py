@@ -49,7 +49,7 @@ from sim.scenario import (
     Scenario,
     ScenarioError,
     load_document,
-    read_yaml,
+    read_mapping,
     scenario_from_dict,
     set_dotted,
     variant_document,
@@ -170,11 +170,7 @@ def _canonical(value: Any) -> str:
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and check a sweep spec file; errors name the file and the field."""
     path = Path(path)
-    document = read_yaml(path)
-    if document is None:
-        raise ScenarioError(f"{path}: the file is empty")
-    if not isinstance(document, dict):
-        raise ScenarioError(f"{path}: expected a mapping of sweep fields at the top level")
+    document = read_mapping(path, "sweep")
     try:
         return SweepSpec.model_validate(document)
     except ValidationError as exc:
