@@ -10,6 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from hypothesis import settings as hypothesis_settings
+
+# Property tests draw the same examples on every run, so CI is deterministic.
+hypothesis_settings.register_profile("supportsim", derandomize=True, database=None)
+hypothesis_settings.load_profile("supportsim")
 import pytest
 from scipy import stats
 
