@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from sim.scenario import Group, Scenario, Schedule
@@ -101,7 +102,7 @@ def headcount_at(periods: list[Duty], times) -> list[int]:
     return [sum(1 for d in periods if d.start_s <= t < d.end_s) for t in times]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Agent:
     """One agent's live state during a run.
 
@@ -123,6 +124,7 @@ class Agent:
     conversations: set = field(default_factory=set)
     pending_start: bool = False  # a standby agent called in but not yet arrived
     level: int = -1  # index of the `GroupState.free` dict holding this agent, -1 if none
+    reply_event: object = None  # the engine's calendar event for the reply being typed
 
     def push(self, sent_s: float, conv) -> None:
         heapq.heappush(self.pending, (sent_s, conv.id, conv))
@@ -140,12 +142,15 @@ class Agent:
         return self.on_duty and not self.leaving and self.open < self.group.concurrency
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class GroupState:
     """A group during a run: its settings, agents, and agents with a free slot.
 
-    Agents with a free slot sit in `free[k]` by their number of open conversations k; the dicts
-    keep insertion order, so within one load level the agent waiting longest comes first.
+    Agents with a free slot sit in `free[k]` by their number of open conversations k, in the
+    order they arrived at that level, so within one level the agent waiting longest comes
+    first. The levels are `OrderedDict`s, not dicts: taking the first agent and filing it again
+    at the end is constant time there, while a plain dict's first key is found by skipping
+    every key deleted since it last resized, a cost that grows with the number of agents.
     """
 
     index: int
@@ -153,10 +158,10 @@ class GroupState:
     spec: Group
     concurrency: int
     agents: list[Agent] = field(default_factory=list)
-    free: list[dict] = field(default_factory=list)
+    free: list[OrderedDict] = field(default_factory=list)
 
     def __post_init__(self):
-        self.free = [dict() for _ in range(self.concurrency)]
+        self.free = [OrderedDict() for _ in range(self.concurrency)]
 
     def refresh(self, agent: Agent) -> None:
         """Re-file `agent` after its load or duty changed."""

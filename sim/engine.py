@@ -2,14 +2,17 @@
 
 The flow is driven by callbacks on SimPy's event calendar rather than by a generator process
 per conversation: every step (a customer message, an agent finishing a reply, a buyer giving
-up, a shift ending) is a timeout whose callback updates plain objects. Records go straight
-into preallocated numpy columns.
+up, a shift ending) is a bare event on `Environment._queue` whose one callback updates plain
+objects. The run loop pops that calendar in SimPy's own order (time, priority, insertion) and
+calls the callback directly, which is what `Environment.step` does for such events without
+its per-event bookkeeping. Records go straight into preallocated numpy columns.
 """
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 
 import numpy as np
 import pandas as pd
@@ -48,6 +51,7 @@ class Conversation:
         "waiting_s",
         "phone",
         "seen_agent",
+        "timer",
     )
 
     def __init__(self, index: int, topic: int, n: int, base: int, phone: bool):
@@ -65,6 +69,7 @@ class Conversation:
         self.waiting_s: float | None = None  # send time of a message awaiting a reply
         self.phone = phone
         self.seen_agent = False
+        self.timer = False  # a patience timer is on the calendar and can still fire
 
 
 @dataclass
@@ -215,9 +220,11 @@ class Records:
 class _Step:
     """A bare SimPy event carrying one callback and one value.
 
-    It goes straight onto SimPy's calendar (`Environment._queue`, ordered as
-    `Environment.schedule` orders it), skipping the bookkeeping of `Timeout` that this engine
-    never uses; `Environment.step` processes it like any other event.
+    It goes straight onto SimPy's calendar (`Environment._queue`, as `(time, priority,
+    insertion number, event)` exactly as `Environment.schedule` files it), skipping the
+    bookkeeping of `Timeout` that this engine never uses. `DeskRun._dispatch` processes it as
+    `Environment.step` would, but leaves it intact, so that an arrival's event and an agent's
+    reply event can go back on the calendar instead of being allocated anew.
     """
 
     __slots__ = ("callbacks", "value")
@@ -228,7 +235,36 @@ class _Step:
         self.value = value
 
 
-_NORMAL = 1  # simpy.events.NORMAL
+class _Timer(_Step):
+    """A buyer's patience timer: a `_Step` that `DeskRun._drop_spent_timers` can recognise."""
+
+    __slots__ = ()
+
+
+_URGENT, _NORMAL = 0, 1  # simpy.events.URGENT, simpy.events.NORMAL
+
+
+#: Spent patience timers tolerated on the calendar before they are removed (at least half the
+#: calendar's size, so the removal costs O(1) per timer over the run).
+_MIN_SPENT_TIMERS = 1024
+
+
+def _items(array: np.ndarray) -> memoryview:
+    """A read view of a numpy column whose items are plain Python numbers.
+
+    The event loop reads inputs through such views: numpy scalars would leak into the clock
+    and slow every later computation, and a list of Python floats costs four times the memory
+    and, on a large day, more cache misses per read than the packed column.
+    """
+    return memoryview(np.ascontiguousarray(array))
+
+
+class _StopRun(Exception):
+    """Raised by the stop event to end `DeskRun._dispatch`."""
+
+
+def _stop_run(event) -> None:
+    raise _StopRun
 
 
 class DeskRun:
@@ -241,18 +277,23 @@ class DeskRun:
         self._queue = env._queue
         self._eid = env._eid
         n, m = c.count, c.total_messages
-        self.outcome = np.zeros(n, dtype=np.int8)
-        self.via_bot = np.zeros(n, dtype=bool)
-        self.bot_reply_s = np.full(n, np.nan)
-        self.queued_s = np.full(n, np.nan)
-        self.assigned_s = np.full(n, np.nan)
-        self.end_at_s = np.full(n, np.nan)
-        self.conv_agent = np.full(n, -1, dtype=np.int32)
-        self.on_duty_at_arrival = np.zeros(n, dtype=np.int32)
-        self.sent_s = np.full(m, np.nan)
-        self.reply_s = np.full(m, np.nan)
-        self.msg_agent = np.full(m, -1, dtype=np.int32)
+        self.n_customers = n
+        # Record columns are numpy arrays that the event loop writes through memoryviews:
+        # assigning an item of a memoryview costs about half as much as of a numpy array.
+        self.outcome = memoryview(np.zeros(n, dtype=np.int8))
+        self.via_bot = memoryview(np.zeros(n, dtype=bool))
+        self.bot_reply_s = memoryview(np.full(n, np.nan))
+        self.queued_s = memoryview(np.full(n, np.nan))
+        self.assigned_s = memoryview(np.full(n, np.nan))
+        self.end_at_s = memoryview(np.full(n, np.nan))
+        self.conv_agent = memoryview(np.full(n, -1, dtype=np.int32))
+        self.on_duty_at_arrival = memoryview(np.zeros(n, dtype=np.int32))
+        self.sent_s = memoryview(np.full(m, np.nan))
+        self.reply_s = memoryview(np.full(m, np.nan))
+        self.msg_agent = memoryview(np.full(m, -1, dtype=np.int32))
         self.duty_rows: list[tuple[int, int, float, float, bool]] = []
+        self.spent_timers = 0  # patience timers on the calendar that can no longer fire
+        self.spent_limit = _MIN_SPENT_TIMERS
         self.on_duty = 0
 
         self.groups = [
@@ -265,16 +306,14 @@ class DeskRun:
         self.activations = np.zeros(len(self.groups), dtype=np.int64)
         self.overflow_on = scenario.routing.mode == "overflow"
         self.phone = [scenario.topics[t].channel == "phone" for t in c.topics]
-        # The event loop reads plain Python values: numpy scalars would leak into the clock
-        # and make every later time computation slower.
         self.reply_time = self._reply_times()
-        self.reply_time_lists = [column.tolist() for column in self.reply_time]
-        self.arrival_list = c.arrival_s.tolist()
-        self.topic_list = c.topic.tolist()
-        self.n_list = c.n_messages.tolist()
-        self.base_list = c.msg_start.tolist()
-        self.patience_list = c.patience_s.tolist()
-        self.think_list = c.think_s.tolist()
+        self.work_of = [_items(column) for column in self.reply_time]
+        self.arrival_of = _items(c.arrival_s)
+        self.topic_of = _items(c.topic)
+        self.n_of = _items(c.n_messages)
+        self.base_of = _items(c.msg_start)
+        self.patience_of = _items(c.patience_s)
+        self.think_of = _items(c.think_s)
         self._setup_bot()
         bot = scenario.bot
         self.auto_greeting = bot.auto_greeting
@@ -302,11 +341,11 @@ class DeskRun:
         self.bot_on = bot.enabled
         self.bot_windows = [(w.start.seconds_of_day, w.end.seconds_of_day) for w in bot.hours]
         deflect = np.array([bot.deflection.get(t, 0.0) for t in c.topics])
-        self.deflected = (c.bot_u < deflect[c.topic]).tolist()
+        self.deflected = _items(c.bot_u < deflect[c.topic])
         if bot.handling_time is not None:
-            self.bot_handling_s = bot.handling_time.from_uniform(c.bot_handling_u).tolist()
+            self.bot_handling_s = _items(bot.handling_time.from_uniform(c.bot_handling_u))
         else:
-            self.bot_handling_s = [0.0] * c.count
+            self.bot_handling_s = _items(np.zeros(c.count))
 
     def _bot_active(self, t: float) -> bool:
         if not self.bot_on:
@@ -333,6 +372,8 @@ class DeskRun:
 
     def _new_agent(self, group: GroupState, standby: bool = False) -> Agent:
         agent = Agent(len(self.agents), group, standby=standby)
+        # An agent types one reply at a time, so one event object serves all its replies.
+        agent.reply_event = _Step(self._replied, agent)
         self.agents.append(agent)
         group.agents.append(agent)
         return agent
@@ -351,18 +392,46 @@ class DeskRun:
         horizon = self.scenario.horizon
         self._schedule_duty()
         if self.customers.count:
-            self._call_at(self.arrival_list[0], self._arrive, 0)
+            self._call_at(self.arrival_of[0], self._arrive, 0)
         stop = horizon.end_s + horizon.drain
-        self.env.run(until=stop)
+        self._dispatch(stop)
         return self._records(stop)
+
+    def _dispatch(self, stop: float) -> None:
+        """`Environment.run(until=stop)` for this engine's bare events.
+
+        Like `run`, it puts an urgent stop event on the calendar at `stop`, so events due at
+        `stop` or later stay unprocessed; then it pops the calendar in SimPy's order and calls
+        each event's one callback, which is what `Environment.step` does for them.
+        """
+        env = self.env
+        queue = self._queue
+        heappush(queue, (stop, _URGENT, next(self._eid), _Step(_stop_run, None)))
+        # The loop frees what it drops by reference counting: it makes no garbage cycles (a
+        # conversation and its agent point at each other only until it closes), so the cyclic
+        # collector would only walk the growing heap of live objects again and again, at a
+        # cost that grows faster than the run.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            while True:
+                env._now, _, _, event = heappop(queue)
+                event.callbacks[0](event)
+        except _StopRun:
+            pass
+        finally:
+            if collecting:
+                gc.enable()
 
     def _arrive(self, event) -> None:
         i = event.value
         now = self.env._now
-        if i + 1 < len(self.arrival_list):
-            self._call_at(self.arrival_list[i + 1], self._arrive, i + 1)
-        topic = self.topic_list[i]
-        conv = Conversation(i, topic, self.n_list[i], self.base_list[i], self.phone[topic])
+        if i + 1 < self.n_customers:
+            # The next arrival reuses this event: the loop is done with it.
+            event.value = i + 1
+            heappush(self._queue, (self.arrival_of[i + 1], _NORMAL, next(self._eid), event))
+        topic = self.topic_of[i]
+        conv = Conversation(i, topic, self.n_of[i], self.base_of[i], self.phone[topic])
         self.on_duty_at_arrival[i] = self.on_duty
         if self.bot_on and self._bot_active(now):
             self.via_bot[i] = True
@@ -389,16 +458,28 @@ class DeskRun:
         conv.queued_s = now
         conv.waiting_s = now
         self.sent_s[conv.base] = now
-        patience = self.patience_list[i]
-        if patience != INF:
-            self._call(patience, self._abandon, conv)
-        agent = self.router.agent_for(conv, now)
+        group = self.router.only_group[conv.topic]
+        if group is not None:
+            # One group, least busy first (Router.agent_for, inlined): the common case.
+            agent = None
+            for level in group.free[:1] if conv.phone else group.free:
+                if level:
+                    agent = next(iter(level))
+                    break
+        else:
+            agent = self.router.agent_for(conv, now)
         if agent is not None:
             self._assign(agent, conv)
-            return
-        self.queues.push(conv)
-        if self.overflow_on and self.router.overflow[conv.topic]:
-            self._call(self.router.overflow_after_s, self._overflow, conv)
+        else:
+            self.queues.push(conv)
+            if self.overflow_on and self.router.overflow[conv.topic]:
+                self._call(self.router.overflow_after_s, self._overflow, conv)
+        # Patience runs out only while the first message waits: a buyer whose reply is being
+        # typed already never abandons, so no timer is needed for them.
+        patience = self.patience_of[i]
+        if patience != INF and not conv.typing:
+            conv.timer = True
+            heappush(self._queue, (now + patience, _NORMAL, next(self._eid), _Timer(self._abandon, conv)))
 
     def _overflow(self, event) -> None:
         conv = event.value
@@ -410,6 +491,7 @@ class DeskRun:
 
     def _abandon(self, event) -> None:
         conv = event.value
+        conv.timer = False
         if conv.done or conv.answered > 0 or conv.typing:
             return
         if conv.queued:
@@ -436,9 +518,44 @@ class DeskRun:
             group.free[agent.open][agent] = None
             agent.level = agent.open
         if conv.waiting_s is not None:
-            heappush(agent.pending, (conv.waiting_s, conv.id, conv))
-            if agent.typing is None:
-                self._type(agent)
+            if agent.typing is None and not agent.pending:
+                self._begin_reply(agent, conv)  # nothing older waits: what _type would pick
+            else:
+                self._wait_at(agent, conv, conv.waiting_s)
+
+    def _wait_at(self, agent: Agent, conv: Conversation, sent_s: float) -> None:
+        """A message of `conv` sent at `sent_s` waits behind others for `agent`'s reply."""
+        heappush(agent.pending, (sent_s, conv.id, conv))
+        if agent.typing is None:
+            self._type(agent)
+
+    def _begin_reply(self, agent: Agent, conv: Conversation) -> None:
+        agent.typing = conv
+        conv.typing = True
+        if conv.timer:
+            # The buyer has an answer coming and will not give up: the timer is spent.
+            conv.timer = False
+            self.spent_timers += 1
+            if self.spent_timers > self.spent_limit:
+                self._drop_spent_timers()
+        work = self.work_of[agent.group.index][conv.base + conv.answered]
+        heappush(
+            self._queue, (self.env._now + work, _NORMAL, next(self._eid), agent.reply_event)
+        )
+
+    def _drop_spent_timers(self) -> None:
+        """Take spent patience timers off the calendar.
+
+        Most buyers are answered long before their patience runs out, and their timers would
+        otherwise sit on the calendar until then, making every push and pop dearer. Events
+        are popped in the strict order of (time, priority, insertion), so removing events that
+        would do nothing leaves the run unchanged.
+        """
+        queue = self._queue
+        queue[:] = [item for item in queue if type(item[3]) is not _Timer or item[3].value.timer]
+        heapify(queue)
+        self.spent_timers = 0
+        self.spent_limit = max(_MIN_SPENT_TIMERS, len(queue) // 2)
 
     def _type(self, agent: Agent) -> None:
         pending = agent.pending
@@ -452,13 +569,7 @@ class DeskRun:
                 and not conv.done
                 and not conv.typing
             ):
-                agent.typing = conv
-                conv.typing = True
-                work = self.reply_time_lists[agent.group.index][conv.base + conv.answered]
-                heappush(
-                    self._queue,
-                    (self.env._now + work, _NORMAL, next(self._eid), _Step(self._replied, agent)),
-                )
+                self._begin_reply(agent, conv)
                 return
 
     def _replied(self, event) -> None:
@@ -475,7 +586,7 @@ class DeskRun:
         if conv.answered == conv.n:
             self._close(conv, SERVED)
         else:
-            self._call(self.think_list[k], self._message, conv)
+            self._call(self.think_of[k], self._message, conv)
             if agent.leaving and agent.group.spec.end_of_shift == "hand_back":
                 # The reply in progress at the end of the shift is finished, then handed back.
                 agent.conversations.discard(conv)
@@ -496,9 +607,10 @@ class DeskRun:
         conv.waiting_s = now
         agent = conv.agent
         if agent is not None:
-            heappush(agent.pending, (now, conv.id, conv))
-            if agent.typing is None:
-                self._type(agent)
+            if agent.typing is None and not agent.pending:
+                self._begin_reply(agent, conv)
+            else:
+                self._wait_at(agent, conv, now)
 
     def _close(self, conv: Conversation, outcome: int) -> None:
         conv.done = True
@@ -639,15 +751,17 @@ class DeskRun:
                 )
         rows = self.duty_rows
         c = self.customers
+        conv_agent, msg_agent = np.asarray(self.conv_agent), np.asarray(self.msg_agent)
+        reply_s = np.asarray(self.reply_s)
         agent_group = np.array([a.group.index for a in self.agents] or [0], dtype=np.int16)
         conv_group = np.where(
-            self.conv_agent >= 0, agent_group[np.maximum(self.conv_agent, 0)], -1
+            conv_agent >= 0, agent_group[np.maximum(conv_agent, 0)], -1
         ).astype(np.int16)
         # Typing time is fixed by the message and the answering agent's group: derive it here
         # rather than write it from the event loop.
-        answered = np.flatnonzero(self.msg_agent >= 0)
-        work_s = np.full(len(self.reply_s), np.nan)
-        groups_of = agent_group[self.msg_agent[answered]]
+        answered = np.flatnonzero(msg_agent >= 0)
+        work_s = np.full(len(reply_s), np.nan)
+        groups_of = agent_group[msg_agent[answered]]
         for group in self.groups:
             rows_of = answered[groups_of == group.index]
             work_s[rows_of] = self.reply_time[group.index][rows_of]
@@ -659,21 +773,21 @@ class DeskRun:
             stop_s=stop,
             arrival_s=c.arrival_s,
             topic=c.topic,
-            outcome=self.outcome,
-            via_bot=self.via_bot,
-            bot_reply_s=self.bot_reply_s,
-            queued_s=self.queued_s,
-            assigned_s=self.assigned_s,
-            end_at_s=self.end_at_s,
-            agent=self.conv_agent,
+            outcome=np.asarray(self.outcome),
+            via_bot=np.asarray(self.via_bot),
+            bot_reply_s=np.asarray(self.bot_reply_s),
+            queued_s=np.asarray(self.queued_s),
+            assigned_s=np.asarray(self.assigned_s),
+            end_at_s=np.asarray(self.end_at_s),
+            agent=conv_agent,
             group=conv_group,
-            on_duty_at_arrival=self.on_duty_at_arrival,
+            on_duty_at_arrival=np.asarray(self.on_duty_at_arrival),
             reported=c.reported,
             n_messages=c.n_messages,
             msg_start=c.msg_start,
-            sent_s=self.sent_s,
-            reply_s=self.reply_s,
-            msg_agent=self.msg_agent,
+            sent_s=np.asarray(self.sent_s),
+            reply_s=reply_s,
+            msg_agent=msg_agent,
             work_s=work_s,
             duty_agent=np.array([r[0] for r in rows], dtype=np.int32),
             duty_group=np.array([r[1] for r in rows], dtype=np.int16),

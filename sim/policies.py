@@ -115,6 +115,20 @@ class Router:
         else:
             self.rank = None
         self.phone = [scenario.topics[name].channel == "phone" for name in topics]
+        # Per group, its one topic when it takes just one and none after the overflow wait:
+        # `next_for` then has a single queue to look at.
+        self.only_topic = {
+            g.index: self.takes[g.index][0]
+            if len(self.takes[g.index]) == 1 and not self.takes_late[g.index] else None
+            for g in groups
+        }
+        # Per topic, the one group a new conversation can go to when there is just one and the
+        # least busy agent is picked: the engine looks there directly (`agent_for` would too).
+        first = self.all_groups if self.overflow_after_s <= 0 else self.primary
+        self.only_group: list[GroupState | None] = [
+            groups[0] if len(groups) == 1 and self.pick is _least_busy else None
+            for groups in first
+        ]
 
     def agent_for(self, conv, now: float) -> Agent | None:
         """The agent a newly waiting conversation goes to, if any is free for it."""
@@ -128,6 +142,10 @@ class Router:
     def next_for(self, agent: Agent, queues: TopicQueues, now: float):
         """The waiting conversation `agent` should take next, or None."""
         group = agent.group
+        only = self.only_topic[group.index]
+        if only is not None:
+            head = queues.head(only)
+            return head if head is not None and (agent.open == 0 or not self.phone[only]) else None
         candidates = []
         for t in self.takes[group.index]:
             head = queues.head(t)

@@ -252,6 +252,80 @@ def test_same_seed_same_records_and_other_seed_differs(busy_runs):
     assert not np.array_equal(runs[0].arrival_s[:10], runs[1].arrival_s[:10])
 
 
+# --- the event loop ---------------------------------------------------------------------------
+
+RECORD_COLUMNS = ("outcome", "queued_s", "assigned_s", "end_at_s", "agent", "sent_s", "reply_s",
+                  "msg_agent", "duty_start_s", "duty_end_s")
+
+
+def _one_buyer_each(scenario, arrivals_s):
+    """Customers with one message each, and the desk's (deterministic) reply time."""
+    n = len(arrivals_s)
+    mean_s = scenario.groups["desk"].reply_time.value
+    return Customers(
+        arrival_s=np.asarray(arrivals_s, dtype=float), topic=np.zeros(n, dtype=np.int16),
+        topics=("q",), n_messages=np.ones(n, dtype=np.int64),
+        msg_start=np.arange(n, dtype=np.int64), patience_s=np.full(n, np.inf),
+        reported=np.zeros(n, bool), bot_u=np.ones(n), bot_handling_u=np.ones(n),
+        think_s=np.zeros(n), reply_u=np.full(n, 0.5)), mean_s
+
+
+def test_events_due_at_the_stop_time_are_left_undone_as_simpy_run_does():
+    # Environment.run(until=stop) processes events before `stop` only; the engine's loop keeps
+    # that rule. Agents work 00:00-24:00, the drain ends at 26:00. A reply finishing at exactly
+    # 26:00 is not recorded; one finishing a second earlier is.
+    scenario = build(single_queue(2, 1.0, {"dist": "deterministic", "value": "3h"}))
+    end = scenario.horizon.end_s
+    stop = end + scenario.horizon.drain
+    customers, reply_s = _one_buyer_each(scenario, [stop - 3 * HOUR - 1, stop - 3 * HOUR])
+    records = DeskRun(scenario, customers).run()
+    assert reply_s == 3 * HOUR
+    assert records.outcome.tolist() == [SERVED, OPEN]
+    assert records.reply_s[0] == stop - 1 and np.isnan(records.reply_s[1])
+
+
+def test_dropping_spent_patience_timers_changes_nothing(busy_runs, monkeypatch):
+    # Timers whose buyer is already being answered are taken off the calendar in batches.
+    # Forcing that after every few spent timers must give the same records as never doing it
+    # (dropping a live timer would lose an abandonment).
+    import sim.engine as engine
+
+    scenario, runs = busy_runs
+    drops = []
+    original = DeskRun._drop_spent_timers
+
+    def counted(self):
+        drops.append(len(self._queue))
+        original(self)
+
+    monkeypatch.setattr(DeskRun, "_drop_spent_timers", counted)
+    monkeypatch.setattr(engine, "_MIN_SPENT_TIMERS", 2)
+    often = [simulate(scenario, replication, seed=11) for replication in range(len(runs))]
+    assert len(drops) > 10, "the test scenario should spend enough timers to drop them"
+    monkeypatch.setattr(engine, "_MIN_SPENT_TIMERS", 10**9)
+    drops.clear()
+    never = [simulate(scenario, replication, seed=11) for replication in range(len(runs))]
+    assert not drops
+    assert sum((r.outcome == ABANDONED).sum() for r in never) > 0
+    for a, b in zip(often, never):
+        for name in RECORD_COLUMNS:
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(enabled):
+    import gc
+
+    scenario = build(single_queue(2, 30.0, {"dist": "exponential", "mean": 60}))
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        simulate(scenario, 0)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+
+
 def test_variants_of_a_replication_meet_the_same_buyers():
     document = copy.deepcopy(BUSY)
     document["variants"] = {
