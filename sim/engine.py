@@ -244,8 +244,8 @@ class _Timer(_Step):
 _URGENT, _NORMAL = 0, 1  # simpy.events.URGENT, simpy.events.NORMAL
 
 
-#: Spent patience timers tolerated on the calendar before they are removed (at least half the
-#: calendar's size, so the removal costs O(1) per timer over the run).
+#: Spent patience timers tolerated on the calendar before they are removed (besides half the
+#: calendar's size at the previous removal, so that removing costs O(1) per timer over a run).
 _MIN_SPENT_TIMERS = 1024
 
 
@@ -394,7 +394,14 @@ class DeskRun:
         if self.customers.count:
             self._call_at(self.arrival_of[0], self._arrive, 0)
         stop = horizon.end_s + horizon.drain
-        self._dispatch(stop)
+        try:
+            self._dispatch(stop)
+        finally:
+            # Events left on the calendar and agents' reply events hold this run's methods:
+            # drop them so the run is freed by reference counting, not left to the collector.
+            self._queue.clear()
+            for agent in self.agents:
+                agent.reply_event = None
         return self._records(stop)
 
     def _dispatch(self, stop: float) -> None:
@@ -407,10 +414,10 @@ class DeskRun:
         env = self.env
         queue = self._queue
         heappush(queue, (stop, _URGENT, next(self._eid), _Step(_stop_run, None)))
-        # The loop frees what it drops by reference counting: it makes no garbage cycles (a
-        # conversation and its agent point at each other only until it closes), so the cyclic
-        # collector would only walk the growing heap of live objects again and again, at a
-        # cost that grows faster than the run.
+        # The loop frees what it drops by reference counting: the only cycles it makes are a
+        # conversation and its agent until it closes and the run's own structure (broken by
+        # `run` at the end), so the cyclic collector would only walk the growing heap of live
+        # objects again and again, at a cost that grows faster than the run.
         collecting = gc.isenabled()
         gc.disable()
         try:
@@ -458,6 +465,13 @@ class DeskRun:
         conv.queued_s = now
         conv.waiting_s = now
         self.sent_s[conv.base] = now
+        # Patience runs out only while the first message waits: a buyer whose reply is being
+        # typed at once never abandons and gets no timer. The timer's place among events at
+        # one instant is taken now, before routing schedules anything (an overflow check due
+        # at the same time as the buyer gives up comes after it).
+        patience = self.patience_of[i]
+        if patience != INF:
+            timer_eid = next(self._eid)
         group = self.router.only_group[conv.topic]
         if group is not None:
             # One group, least busy first (Router.agent_for, inlined): the common case.
@@ -474,12 +488,9 @@ class DeskRun:
             self.queues.push(conv)
             if self.overflow_on and self.router.overflow[conv.topic]:
                 self._call(self.router.overflow_after_s, self._overflow, conv)
-        # Patience runs out only while the first message waits: a buyer whose reply is being
-        # typed already never abandons, so no timer is needed for them.
-        patience = self.patience_of[i]
         if patience != INF and not conv.typing:
             conv.timer = True
-            heappush(self._queue, (now + patience, _NORMAL, next(self._eid), _Timer(self._abandon, conv)))
+            heappush(self._queue, (now + patience, _NORMAL, timer_eid, _Timer(self._abandon, conv)))
 
     def _overflow(self, event) -> None:
         conv = event.value
@@ -547,9 +558,10 @@ class DeskRun:
         """Take spent patience timers off the calendar.
 
         Most buyers are answered long before their patience runs out, and their timers would
-        otherwise sit on the calendar until then, making every push and pop dearer. Events
-        are popped in the strict order of (time, priority, insertion), so removing events that
-        would do nothing leaves the run unchanged.
+        otherwise sit on the calendar until then, making every push and pop dearer. This runs
+        once the spent timers outnumber half the calendar's size at the previous removal (and
+        `_MIN_SPENT_TIMERS`). Events are popped in the strict order of (time, priority,
+        insertion), so removing events that would do nothing leaves the run unchanged.
         """
         queue = self._queue
         queue[:] = [item for item in queue if type(item[3]) is not _Timer or item[3].value.timer]

@@ -312,6 +312,56 @@ def test_dropping_spent_patience_timers_changes_nothing(busy_runs, monkeypatch):
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
+def test_a_buyer_whose_patience_ends_as_the_overflow_wait_does_gives_up_first():
+    # Events due at one instant run in the order they were scheduled, and a buyer's patience
+    # is set when they reach people, before routing schedules the overflow check. Buyer 2
+    # waits for the busy desk; at 60 s their patience ends just as the idle helper group may
+    # take them: they have left by then.
+    document = single_queue(1, 1.0, {"dist": "deterministic", "value": "1h"},
+                            patience={"dist": "deterministic", "value": "60s"})
+    document["topics"]["r"] = copy.deepcopy(document["topics"]["q"])
+    document["arrivals"]["mix"] = {"q": 1, "r": 0}
+    document["groups"]["help"] = {"skills": ["r"], "concurrency": 1,
+                                  "reply_time": {"dist": "deterministic", "value": "1h"},
+                                  "schedule": {"headcount": {"00:00": 1}}}
+    document["routing"] = {"mode": "overflow", "overflow_after": "60s"}
+    scenario = build(document)
+    t0 = scenario.horizon.start_s + HOUR
+    customers = Customers(
+        arrival_s=np.array([t0, t0 + 1.0]), topic=np.zeros(2, dtype=np.int16),
+        topics=("q", "r"), n_messages=np.ones(2, dtype=np.int64),
+        msg_start=np.arange(2, dtype=np.int64), patience_s=np.full(2, 60.0),
+        reported=np.zeros(2, bool), bot_u=np.ones(2), bot_handling_u=np.ones(2),
+        think_s=np.zeros(2), reply_u=np.full(2, 0.5))
+    records = DeskRun(scenario, customers).run()
+    assert records.outcome.tolist() == [SERVED, ABANDONED]
+    assert records.end_at_s[1] == t0 + 61.0
+
+
+def test_a_finished_run_is_freed_without_the_cyclic_collector():
+    # Callbacks on the calendar and agents' reply events point back at the run; the run
+    # breaks those cycles when it ends, so repeated runs (staffing searches, sweeps) do not
+    # pile up while the collector is paused in the next run's loop.
+    import gc
+    import weakref
+
+    scenario = build(single_queue(3, 60.0, {"dist": "exponential", "mean": 120},
+                                  patience={"dist": "exponential", "mean": 300}))
+    customers = sample_customers(scenario, streams(scenario.seed, 0))
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        run = DeskRun(scenario, customers)
+        alive = weakref.ref(run)
+        records = run.run()
+        del run
+        assert alive() is None
+        assert len(records.outcome) == customers.count
+    finally:
+        if was:
+            gc.enable()
+
+
 @pytest.mark.parametrize("enabled", [True, False])
 def test_a_run_leaves_the_garbage_collector_as_it_found_it(enabled):
     import gc
