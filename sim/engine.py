@@ -172,37 +172,38 @@ class Records:
         )
 
     def messages(self) -> pd.DataFrame:
-        """One row per sent message: bot-phase first messages and human-phase messages."""
+        """One row per sent message: bot-phase first messages and human-phase messages, in
+        conversation order, a conversation's bot-phase row (`seq` -1) before its own."""
         conv = np.repeat(np.arange(len(self.n_messages)), self.n_messages)
-        seq = np.arange(len(conv)) - np.repeat(self.msg_start, self.n_messages)
-        sent = np.isfinite(self.sent_s)
-        bot = self.via_bot | np.isfinite(self.bot_reply_s)
-        bot_rows = pd.DataFrame(
+        sent = np.flatnonzero(np.isfinite(self.sent_s))
+        human_conv = conv[sent]
+        bot_conv = np.flatnonzero(self.via_bot | np.isfinite(self.bot_reply_s))
+        # Both kinds of row are already in conversation order: merge them by position rather
+        # than concatenate and sort (a bot row goes after the human rows of earlier
+        # conversations, a human row after the bot rows of its own and earlier ones).
+        bot_at = np.arange(len(bot_conv)) + np.searchsorted(human_conv, bot_conv, side="left")
+        human_at = np.arange(len(sent)) + np.searchsorted(bot_conv, human_conv, side="right")
+        rows = len(bot_conv) + len(sent)
+
+        def column(dtype, bot_values, human_values) -> np.ndarray:
+            out = np.empty(rows, dtype=dtype)
+            out[bot_at] = bot_values
+            out[human_at] = human_values
+            return out
+
+        conversation = column(np.int64, bot_conv, human_conv)
+        return pd.DataFrame(
             {
-                "conversation": np.flatnonzero(bot),
-                "seq": -1,
-                "by_bot": True,
-                "sent_s": self.arrival_s[bot],
-                "reply_s": self.bot_reply_s[bot],
-                "agent": -1,
-                "work_s": 0.0,
+                "conversation": conversation,
+                "seq": column(np.int64, -1, sent - self.msg_start[human_conv]),
+                "by_bot": column(bool, True, False),
+                "sent_s": column(float, self.arrival_s[bot_conv], self.sent_s[sent]),
+                "reply_s": column(float, self.bot_reply_s[bot_conv], self.reply_s[sent]),
+                "agent": column(np.int64, -1, self.msg_agent[sent]),
+                "work_s": column(float, 0.0, self.work_s[sent]),
+                "topic": pd.Categorical.from_codes(self.topic[conversation], self.topics),
             }
         )
-        human_rows = pd.DataFrame(
-            {
-                "conversation": conv[sent],
-                "seq": seq[sent],
-                "by_bot": False,
-                "sent_s": self.sent_s[sent],
-                "reply_s": self.reply_s[sent],
-                "agent": self.msg_agent[sent],
-                "work_s": self.work_s[sent],
-            }
-        )
-        frame = pd.concat([bot_rows, human_rows], ignore_index=True)
-        frame = frame.sort_values(["conversation", "seq"], kind="stable", ignore_index=True)
-        frame["topic"] = pd.Categorical.from_codes(self.topic[frame["conversation"]], self.topics)
-        return frame
 
     def duty(self) -> pd.DataFrame:
         """One row per period an agent was on duty (including finishing after a shift)."""
