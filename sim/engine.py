@@ -231,8 +231,8 @@ class _Step:
     __slots__ = ("callbacks", "value")
     _ok = True
 
-    def __init__(self, callback, value):
-        self.callbacks = (callback,)
+    def __init__(self, callbacks: tuple, value):
+        self.callbacks = callbacks
         self.value = value
 
 
@@ -320,6 +320,12 @@ class DeskRun:
         self.auto_greeting = bot.auto_greeting
         self.bot_reply_delay = bot.reply_delay
         self.handover_delay = bot.handover_delay
+        # The `callbacks` of the most frequent kinds of event, built once (`run` drops them).
+        self._on_message = (self._message,)
+        self._on_escalate = (self._escalate,)
+        self._on_deflect = (self._deflect,)
+        self._on_abandon = (self._abandon,)
+        self._spare: list[_Step] = []  # events of `_later` done with, for reuse
 
     # --- set-up --------------------------------------------------------------------------
 
@@ -374,18 +380,34 @@ class DeskRun:
     def _new_agent(self, group: GroupState, standby: bool = False) -> Agent:
         agent = Agent(len(self.agents), group, standby=standby)
         # An agent types one reply at a time, so one event object serves all its replies.
-        agent.reply_event = _Step(self._replied, agent)
+        agent.reply_event = _Step((self._replied,), agent)
         self.agents.append(agent)
         group.agents.append(agent)
         return agent
 
     def _call(self, delay: float, callback, value) -> None:
         heappush(
-            self._queue, (self.env._now + delay, _NORMAL, next(self._eid), _Step(callback, value))
+            self._queue,
+            (self.env._now + delay, _NORMAL, next(self._eid), _Step((callback,), value)),
         )
 
     def _call_at(self, time_s: float, callback, value) -> None:
-        heappush(self._queue, (time_s, _NORMAL, next(self._eid), _Step(callback, value)))
+        heappush(self._queue, (time_s, _NORMAL, next(self._eid), _Step((callback,), value)))
+
+    def _later(self, delay: float, callbacks: tuple, conv: Conversation) -> None:
+        """Schedule `callbacks` for `conv` (the bot's decision, a think time) on a spare event.
+
+        The callbacks of these kinds hand their event back to `_spare` once they have read
+        it, so a run allocates only as many as are ever pending at once.
+        """
+        spare = self._spare
+        if spare:
+            event = spare.pop()
+            event.callbacks = callbacks
+            event.value = conv
+        else:
+            event = _Step(callbacks, conv)
+        heappush(self._queue, (self.env._now + delay, _NORMAL, next(self._eid), event))
 
     # --- running -----------------------------------------------------------------------------
 
@@ -398,11 +420,14 @@ class DeskRun:
         try:
             self._dispatch(stop)
         finally:
-            # Events left on the calendar and agents' reply events hold this run's methods:
-            # drop them so the run is freed by reference counting, not left to the collector.
+            # Events left on the calendar, agents' reply events and the shared callbacks hold
+            # this run's methods: drop them so the run is freed by reference counting, not
+            # left to the collector.
             self._queue.clear()
             for agent in self.agents:
                 agent.reply_event = None
+            self._on_message = self._on_escalate = self._on_deflect = self._on_abandon = None
+            self._spare.clear()
         return self._records(stop)
 
     def _dispatch(self, stop: float) -> None:
@@ -414,7 +439,7 @@ class DeskRun:
         """
         env = self.env
         queue = self._queue
-        heappush(queue, (stop, _URGENT, next(self._eid), _Step(_stop_run, None)))
+        heappush(queue, (stop, _URGENT, next(self._eid), _Step((_stop_run,), None)))
         # The loop frees what it drops by reference counting: the only cycles it makes are a
         # conversation and its agent until it closes and the run's own structure (broken by
         # `run` at the end), so the cyclic collector would only walk the growing heap of live
@@ -445,19 +470,23 @@ class DeskRun:
             self.via_bot[i] = True
             self.bot_reply_s[i] = now + self.bot_reply_delay
             if self.deflected[i]:
-                self._call(self.bot_handling_s[i], self._deflect, conv)
+                self._later(self.bot_handling_s[i], self._on_deflect, conv)
             else:
-                self._call(self.bot_handling_s[i] + self.handover_delay, self._escalate, conv)
+                self._later(self.bot_handling_s[i] + self.handover_delay, self._on_escalate, conv)
             return
         if self.auto_greeting:
             self.bot_reply_s[i] = now
         self._to_people(conv)
 
     def _deflect(self, event) -> None:
-        self._close(event.value, DEFLECTED)
+        conv = event.value
+        self._spare.append(event)
+        self._close(conv, DEFLECTED)
 
     def _escalate(self, event) -> None:
-        self._to_people(event.value)
+        conv = event.value
+        self._spare.append(event)
+        self._to_people(conv)
 
     def _to_people(self, conv: Conversation) -> None:
         now = self.env._now
@@ -491,7 +520,7 @@ class DeskRun:
                 self._call(self.router.overflow_after_s, self._overflow, conv)
         if patience != INF and not conv.typing:
             conv.timer = True
-            heappush(self._queue, (now + patience, _NORMAL, timer_eid, _Timer(self._abandon, conv)))
+            heappush(self._queue, (now + patience, _NORMAL, timer_eid, _Timer(self._on_abandon, conv)))
 
     def _overflow(self, event) -> None:
         conv = event.value
@@ -599,7 +628,7 @@ class DeskRun:
         if conv.answered == conv.n:
             self._close(conv, SERVED)
         else:
-            self._call(self.think_of[k], self._message, conv)
+            self._later(self.think_of[k], self._on_message, conv)
             if agent.leaving and agent.group.spec.end_of_shift == "hand_back":
                 # The reply in progress at the end of the shift is finished, then handed back.
                 agent.conversations.discard(conv)
@@ -613,6 +642,7 @@ class DeskRun:
 
     def _message(self, event) -> None:
         conv = event.value
+        self._spare.append(event)
         if conv.done:
             return
         now = self.env._now
