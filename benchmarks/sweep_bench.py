@@ -100,10 +100,6 @@ def bench(quick: bool) -> list[dict]:
                 reference[workers].append(_reference_s(workers, quick))
     if len(set(summaries.values())) != 1:
         raise RuntimeError("1 and 2 workers gave different summaries")
-    base = statistics.median(times[WORKER_COUNTS[0]])
-    best_base = min(times[WORKER_COUNTS[0]])
-    reference_base = statistics.median(reference[WORKER_COUNTS[0]])
-    best_reference_base = min(reference[WORKER_COUNTS[0]])
     rows = [
         {
             "benchmark": "sweep",
@@ -111,15 +107,11 @@ def bench(quick: bool) -> list[dict]:
             "tasks": len(plan.tasks),
             "workers": workers,
             "repeats": repeats,
-            "median_s": round(statistics.median(times[workers]), 3),
-            "min_s": round(min(times[workers]), 3),
-            "speedup": round(base / statistics.median(times[workers]), 2),
-            "best_speedup": round(best_base / min(times[workers]), 2),
+            **_timings(times, workers),
             # CPU seconds of this process and its (joined) pool workers per wall second:
             # near the worker count when the cores were free, lower when shared.
             "cores_used": round(statistics.median(cores[workers]), 2),
-            "efficiency": round((base / statistics.median(times[workers]))
-                                / (reference_base / statistics.median(reference[workers])), 2),
+            "efficiency": round(_speedup(times, workers) / _speedup(reference, workers), 2),
         }
         for workers in WORKER_COUNTS
     ]
@@ -130,16 +122,30 @@ def bench(quick: bool) -> list[dict]:
             "tasks": 4,
             "workers": workers,
             "repeats": repeats,
-            "median_s": round(statistics.median(reference[workers]), 3),
-            "min_s": round(min(reference[workers]), 3),
-            "speedup": round(reference_base / statistics.median(reference[workers]), 2),
-            "best_speedup": round(best_reference_base / min(reference[workers]), 2),
+            **_timings(reference, workers),
             "cores_used": "-",
             "efficiency": "-",
         }
         for workers in WORKER_COUNTS
     ]
     return rows
+
+
+def _speedup(runs: dict[int, list[float]], workers: int) -> float:
+    """Median wall time on one worker over the median on `workers`."""
+    return statistics.median(runs[WORKER_COUNTS[0]]) / statistics.median(runs[workers])
+
+
+def _timings(runs: dict[int, list[float]], workers: int) -> dict:
+    """Median and best wall time of the runs on `workers`, and the speed-ups over one worker
+    by median and by best run."""
+    mine = runs[workers]
+    return {
+        "median_s": round(statistics.median(mine), 3),
+        "min_s": round(min(mine), 3),
+        "speedup": round(_speedup(runs, workers), 2),
+        "best_speedup": round(min(runs[WORKER_COUNTS[0]]) / min(mine), 2),
+    }
 
 
 def _cpu_s() -> float:
