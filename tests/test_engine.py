@@ -288,7 +288,7 @@ def test_dropping_spent_patience_timers_changes_nothing(busy_runs, monkeypatch):
     # Timers whose buyer is already being answered are taken off the calendar in batches.
     # Forcing that after every few spent timers must give the same records as never doing it
     # (dropping a live timer would lose an abandonment).
-    import sim.engine as engine
+    from sim import engine
 
     scenario, runs = busy_runs
     drops = []
