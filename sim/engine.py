@@ -249,6 +249,9 @@ _URGENT, _NORMAL = 0, 1  # simpy.events.URGENT, simpy.events.NORMAL
 #: calendar's size at the previous removal, so that removing costs O(1) per timer over a run).
 _MIN_SPENT_TIMERS = 1024
 
+#: How far ahead planned shift starts and ends are put on the calendar.
+_DUTY_FEED_S = 3600.0
+
 
 def _items(array: np.ndarray) -> memoryview:
     """A read view of a numpy column whose items are plain Python numbers.
@@ -363,6 +366,7 @@ class DeskRun:
         return any(lo <= tod < hi for lo, hi in self.bot_windows)
 
     def _schedule_duty(self) -> None:
+        plan = []
         for group in self.groups:
             if group.spec.schedule is None:
                 continue
@@ -371,11 +375,36 @@ class DeskRun:
                 agent = slots.get(duty.slot)
                 if agent is None:
                     agent = slots[duty.slot] = self._new_agent(group)
-                self._call_at(duty.start_s, self._duty_on, agent)
-                self._call_at(duty.end_s, self._duty_off, agent)
+                plan.append((duty.start_s, next(self._eid), self._duty_on, agent))
+                plan.append((duty.end_s, next(self._eid), self._duty_off, agent))
+        plan.sort(key=lambda entry: entry[:2])
+        self._duty_plan = plan
+        if plan:
+            self._call_urgent(plan[0][0], self._feed_duty, 0)
         for group in self.groups:
             if group.spec.standby is not None:
                 self._call(0.0, self._standby_check, group)
+
+    def _feed_duty(self, event) -> None:
+        """Put the shift starts and ends of the next `_DUTY_FEED_S` on the calendar.
+
+        A day's shifts are planned at set-up, but kept off the calendar until shortly before
+        they are due, so that they do not make every push and pop dearer all day. Each keeps
+        the insertion number it was given at set-up, and this event is urgent, so it runs
+        before anything else due at its time: the order of events is the same as if all had
+        been scheduled at set-up.
+        """
+        plan, i = self._duty_plan, event.value
+        until = plan[i][0] + _DUTY_FEED_S
+        while i < len(plan) and plan[i][0] < until:
+            time_s, eid, callback, agent = plan[i]
+            heappush(self._queue, (time_s, _NORMAL, eid, _Step((callback,), agent)))
+            i += 1
+        if i < len(plan):
+            self._call_urgent(plan[i][0], self._feed_duty, i)
+
+    def _call_urgent(self, time_s: float, callback, value) -> None:
+        heappush(self._queue, (time_s, _URGENT, next(self._eid), _Step((callback,), value)))
 
     def _new_agent(self, group: GroupState, standby: bool = False) -> Agent:
         agent = Agent(len(self.agents), group, standby=standby)
@@ -420,14 +449,15 @@ class DeskRun:
         try:
             self._dispatch(stop)
         finally:
-            # Events left on the calendar, agents' reply events and the shared callbacks hold
-            # this run's methods: drop them so the run is freed by reference counting, not
-            # left to the collector.
+            # Events left on the calendar, agents' reply events, the shared callbacks and the
+            # shift plan hold this run's methods: drop them so the run is freed by reference
+            # counting, not left to the collector.
             self._queue.clear()
             for agent in self.agents:
                 agent.reply_event = None
             self._on_message = self._on_escalate = self._on_deflect = self._on_abandon = None
             self._spare.clear()
+            self._duty_plan = []
         return self._records(stop)
 
     def _dispatch(self, stop: float) -> None:

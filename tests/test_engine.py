@@ -312,6 +312,23 @@ def test_dropping_spent_patience_timers_changes_nothing(busy_runs, monkeypatch):
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
+def test_feeding_shifts_to_the_calendar_late_changes_nothing(busy_runs, monkeypatch):
+    # Shift starts and ends are planned at set-up but put on the calendar shortly before they
+    # are due, keeping their set-up insertion numbers. Feeding them one by one must give the
+    # same records as feeding the whole day at once (the order of simultaneous events, e.g.
+    # a break starting as a reply ends, would otherwise change).
+    from sim import engine
+
+    scenario, runs = busy_runs
+    monkeypatch.setattr(engine, "_DUTY_FEED_S", 1e-9)
+    one_by_one = [simulate(scenario, replication, seed=11) for replication in range(len(runs))]
+    monkeypatch.setattr(engine, "_DUTY_FEED_S", 1e12)
+    all_at_once = [simulate(scenario, replication, seed=11) for replication in range(len(runs))]
+    for a, b in zip(one_by_one, all_at_once):
+        for name in RECORD_COLUMNS:
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
 def test_a_buyer_whose_patience_ends_as_the_overflow_wait_does_gives_up_first():
     # Events due at one instant run in the order they were scheduled, and a buyer's patience
     # is set when they reach people, before routing schedules the overflow check. Buyer 2
