@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -125,17 +124,6 @@ class Agent:
     pending_start: bool = False  # a standby agent called in but not yet arrived
     level: int = -1  # index of the `GroupState.free` dict holding this agent, -1 if none
     reply_event: object = None  # the engine's calendar event for the reply being typed
-
-    def push(self, sent_s: float, conv) -> None:
-        heapq.heappush(self.pending, (sent_s, conv.id, conv))
-
-    def pop(self):
-        """The conversation whose waiting message is oldest, or None."""
-        while self.pending:
-            _, _, conv = heapq.heappop(self.pending)
-            if conv.agent is self and not conv.done:
-                return conv
-        return None
 
     @property
     def has_slot(self) -> bool:

@@ -534,7 +534,8 @@ class DeskRun:
             timer_eid = next(self._eid)
         group = self.router.only_group[conv.topic]
         if group is not None:
-            # One group, least busy first (Router.agent_for, inlined): the common case.
+            # One group, least busy first: what Router.agent_for would pick, with
+            # GroupState.least_busy inlined (the common case, once per conversation).
             agent = None
             for level in group.free[:1] if conv.phone else group.free:
                 if level:

@@ -136,9 +136,6 @@ class Router:
         groups = self.all_groups[conv.topic] if overflowed else self.primary[conv.topic]
         return self.pick(groups, self.phone[conv.topic])
 
-    def overflow_groups(self, topic: int) -> list[GroupState]:
-        return self.overflow[topic]
-
     def next_for(self, agent: Agent, queues: TopicQueues, now: float):
         """The waiting conversation `agent` should take next, or None."""
         group = agent.group
