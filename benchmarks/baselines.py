@@ -2,12 +2,13 @@
 
 One queue: `servers` agents, Poisson arrivals at load `rho`, exponential service, first come
 first served, no abandonment, starting empty, arrivals for `horizon_s`. The same case runs on
-supportsim's engine and on four references:
+supportsim's engine and on five references:
 
 - Ciw 3.x, a full-featured queueing-network library (`ciw.Simulation`);
 - idiomatic SimPy: a generator process per customer holding a `simpy.Resource`, draws from
   `random` as in SimPy's own examples;
 - SimPy driven by callbacks only: timeouts whose callbacks move plain state, no processes;
+- SimPy's calendar driven as supportsim's engine drives it: bare entries, one callback each;
 - a minimal hand-written `heapq` event loop: the yardstick for what pure Python can do.
 
 Every engine returns the queue waits of the customers that reached service, so the harness can
@@ -278,6 +279,69 @@ def run_simpy_callbacks(case: MMc) -> Run:
     return Run("simpy-callbacks", timing, n, waits_s[np.isfinite(waits_s)])
 
 
+def run_simpy_calendar(case: MMc) -> Run:
+    """SimPy's calendar as supportsim's engine drives it: `(time, priority, insertion number,
+    event)` entries on `Environment._queue`, popped in that order and their one callback
+    called, with no `Timeout` objects and no `Environment.step`. The floor for any engine that
+    keeps SimPy's calendar."""
+    watch = Stopwatch()
+    arrivals, services = case.arrivals_and_services(np.random.default_rng(case.seed))
+    n = len(arrivals)
+    env = simpy.Environment()
+    queue, eid = env._queue, env._eid
+    waiting: deque[int] = deque()
+    waits = [math.nan] * n
+    free = case.servers
+
+    class Step:
+        __slots__ = ("callbacks", "value")
+
+        def __init__(self, callbacks, value):
+            self.callbacks, self.value = callbacks, value
+
+    def arrive(event):
+        nonlocal free
+        i = event.value
+        if i + 1 < n:
+            event.value = i + 1
+            heapq.heappush(queue, (arrivals[i + 1], 1, next(eid), event))
+        if free:
+            free -= 1
+            begin(i)
+        else:
+            waiting.append(i)
+
+    def begin(i):
+        now = env._now
+        waits[i] = now - arrivals[i]
+        heapq.heappush(queue, (now + services[i], 1, next(eid), Step(on_depart, i)))
+
+    def depart(event):
+        nonlocal free
+        if waiting:
+            begin(waiting.popleft())
+        else:
+            free += 1
+
+    def stop(event):
+        raise StopIteration
+
+    on_depart = (depart,)
+    if n:
+        heapq.heappush(queue, (arrivals[0], 1, next(eid), Step((arrive,), 0)))
+    heapq.heappush(queue, (case.horizon_s, 0, next(eid), Step((stop,), None)))
+    pop = heapq.heappop
+    try:
+        while True:
+            env._now, _, _, event = pop(queue)
+            event.callbacks[0](event)
+    except StopIteration:
+        pass
+    timing = watch.read()
+    waits_s = np.array(waits)
+    return Run("simpy-calendar", timing, n, waits_s[np.isfinite(waits_s)])
+
+
 # --- heapq ----------------------------------------------------------------------------------------
 
 
@@ -321,5 +385,6 @@ REFERENCES: dict[str, Callable[[MMc], Run]] = {
     "ciw": run_ciw,
     "simpy-process": run_simpy_processes,
     "simpy-callbacks": run_simpy_callbacks,
+    "simpy-calendar": run_simpy_calendar,
     "heapq": run_heapq,
 }

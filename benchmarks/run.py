@@ -335,7 +335,18 @@ def bench_mmc(customers: int, repeats: int) -> Section:
             verdict(ratio <= TARGET_VS_HEAPQ),
         )
     )
-    for name in ("simpy-process", "simpy-callbacks"):
+    if "simpy-calendar" in rate:
+        # What keeping SimPy's calendar costs by itself: entries and a callback per event.
+        floor = rate["heapq"] / rate["simpy-calendar"]
+        section.rows.append(
+            Row(
+                "simpy-calendar time / heapq time, per customer (the floor under SimPy's calendar)",
+                f"{1e6 / rate['simpy-calendar']:.2f} us",
+                f"{us_heapq:.2f} us",
+                f"{floor:.2f}x",
+            )
+        )
+    for name in ("simpy-process", "simpy-callbacks", "simpy-calendar"):
         section.rows.append(
             Row(
                 f"supportsim vs {name}, customers/s",
