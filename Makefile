@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench lint clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,lint]'
+	$(BIN)/ruff check sim tests benchmarks
 
 clean:
 	rm -rf $(VENV) out

@@ -110,7 +110,7 @@ class Agent:
     """
 
     id: int
-    group: "GroupState"
+    group: GroupState
     standby: bool = False
     open: int = 0
     pending: list = field(default_factory=list)

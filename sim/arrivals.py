@@ -108,7 +108,7 @@ def _base_rates(scenario: Scenario, edges: np.ndarray) -> np.ndarray:
     rows = read_counts_csv(
         arrivals.counts_csv, Path("/"), interval, scenario.horizon.day0, confine=False
     )
-    counts = {int(round(start / interval)): count for start, count in rows}
+    counts = {round(start / interval): count for start, count in rows}
     missing = [int(s) for s in slot if int(s) not in counts]
     if missing:
         raise ScenarioError(

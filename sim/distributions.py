@@ -8,7 +8,7 @@ quantile of a reply-time distribution to whichever agent group ends up answering
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -156,7 +156,7 @@ class Poisson(_Dist):
 
 
 Distribution = Annotated[
-    Union[Exponential, LogNormal, Gamma, Deterministic, Uniform, Empirical, Geometric, Poisson],
+    Exponential | LogNormal | Gamma | Deterministic | Uniform | Empirical | Geometric | Poisson,
     Field(discriminator="dist"),
 ]
 COUNT_KINDS = ("geometric", "poisson", "deterministic", "empirical")

@@ -37,21 +37,21 @@ class Conversation:
     """Live state of one conversation (its records live in `Records`)."""
 
     __slots__ = (
-        "id",
-        "topic",
-        "n",
-        "base",
-        "answered",
         "agent",
+        "answered",
+        "base",
+        "done",
+        "id",
+        "n",
+        "phone",
         "queued",
         "queued_s",
+        "seen_agent",
         "ticket",
-        "done",
+        "timer",
+        "topic",
         "typing",
         "waiting_s",
-        "phone",
-        "seen_agent",
-        "timer",
     )
 
     def __init__(self, index: int, topic: int, n: int, base: int, phone: bool):

@@ -190,8 +190,10 @@ def render() -> str:
     lines += [
         "## Distributions",
         "",
-        "Durations use the duration units; counts (messages per conversation) use "
-        "`geometric`, `poisson`, `deterministic` or `empirical` with whole numbers.",
+        (
+            "Durations use the duration units; counts (messages per conversation) use "
+            "`geometric`, `poisson`, `deterministic` or `empirical` with whole numbers."
+        ),
         "",
     ]
     for cls in _distribution_models():

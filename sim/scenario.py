@@ -257,7 +257,7 @@ class Shift(Frozen):
     start: Clock = Field(description="start of the shift; an undated time repeats every day")
     length: PositiveSeconds = Field(description="length of the shift including breaks")
     agents: Annotated[int, Field(ge=0, le=100_000)] = Field(description="agents working this shift")
-    breaks: list["Break"] = Field([], description="pauses within the shift")
+    breaks: list[Break] = Field([], description="pauses within the shift")
 
     @model_validator(mode="after")
     def _fits(self):
@@ -541,9 +541,9 @@ class Scenario(Frozen):
                     f"topics.{topic}: reaches people but no group can serve it "
                     f"(routing.mode is {self.routing.mode}); add it to a group's skills"
                 )
-        if self.bot.enabled and any(p > 0 for p in self.bot.deflection.values()):
-            if self.bot.handling_time is None:
-                raise ValueError("bot.handling_time: needed when the bot deflects conversations")
+        deflects = self.bot.enabled and any(p > 0 for p in self.bot.deflection.values())
+        if deflects and self.bot.handling_time is None:
+            raise ValueError("bot.handling_time: needed when the bot deflects conversations")
         return self
 
     def groups_serving(self, topic: str) -> list[str]:
@@ -700,7 +700,7 @@ def read_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read: {exc}") from None
     try:
-        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_SafeLoader)
     except RecursionError:
         raise ScenarioError(
             f"{path}: not valid YAML (line {_deepest_line(text)}): nesting too deep") from None

@@ -28,5 +28,5 @@ def t_interval(values, level: float = 0.95) -> tuple[float, float, float]:
 
 
 def half_width(values, level: float = 0.95) -> float:
-    mean, low, high = t_interval(values, level)
+    _, low, high = t_interval(values, level)
     return (high - low) / 2 if math.isfinite(low) else math.inf

@@ -29,7 +29,9 @@ def parse_duration(value: object) -> float:
     """Seconds from `30s`, `5min`, `1h30min`, `2d` or a plain (finite) number of seconds."""
     hint = "expected a duration such as '30s', '5min' or '1h'"
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"{hint}, got {_short(value)}")
+        # ValueError, not TypeError: pydantic reports a validator's ValueError against the
+        # field, with the file and path, where a TypeError would escape as a traceback.
+        raise ValueError(f"{hint}, got {_short(value)}")  # noqa: TRY004
     try:
         if isinstance(value, str):
             text = value.strip()
@@ -73,13 +75,13 @@ class ClockTime:
     seconds_of_day: float
 
     @classmethod
-    def parse(cls, value: object) -> "ClockTime":
+    def parse(cls, value: object) -> ClockTime:
         if isinstance(value, ClockTime):
             return value
         if isinstance(value, dt.datetime):
             return cls(value.date(), value.hour * 3600 + value.minute * 60 + value.second)
         if not isinstance(value, str):
-            raise ValueError(
+            raise ValueError(  # noqa: TRY004 - reported against the field (see parse_duration)
                 f"expected a clock time such as '08:00' or '2026-11-11 00:00', got {_short(value)}"
             )
         match = _CLOCK.match(value.strip())
@@ -114,7 +116,7 @@ class ClockTime:
 
 def format_clock(seconds: float, day0: dt.date | None = None) -> str:
     """Readable clock time of a simulation time (seconds since day-0 midnight)."""
-    day, rest = divmod(int(round(seconds)), int(DAY_S))
+    day, rest = divmod(round(seconds), int(DAY_S))
     hours, rest = divmod(rest, 3600)
     text = f"{hours:02d}:{rest // 60:02d}"
     if day0 is not None:

@@ -4,6 +4,7 @@ Expected numbers come from the literature (model.md section 6), textbook closed 
 independent computation inside the test (matrix exponential, ODE solver, normal distribution).
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -388,7 +389,7 @@ def test_service_level_increases_with_threshold(n, rho, theta, times):
     tol = 1e-9
     c = erlang_c(n, rho * n, 1.0)
     r = erlang_a(n, rho * n, 1.0, theta)
-    for lo, hi in zip(ts, ts[1:]):
+    for lo, hi in itertools.pairwise(ts):
         assert c.service_level(lo) <= c.service_level(hi) + tol
         assert r.service_level(lo) <= r.service_level(hi) + tol
         assert r.wait_cdf(lo) <= r.wait_cdf(hi) + tol
