@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/run.py --quick    # small version of everything, under a minute
 
 Sections (see benchmarks/README.md and docs/performance.md):
-  a. M/M/c (50 servers, rho 0.9, 200,000 customers) on supportsim and four references, run
+  a. M/M/c (50 servers, rho 0.9, 200,000 customers) on supportsim and five references, run
      interleaved A B C ... A B C ..., medians, ratios, the Erlang C check, memory per customer;
   b. the large-shop Double-11 day of benchmarks/large_shop.yaml, each run in a fresh process
      pinned to one core: wall time, peak RSS, microseconds and bytes of records per message;
@@ -108,11 +108,12 @@ def _one_core() -> None:
 CHILD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def run_child(*args: str, timeout_s: float = 3600) -> dict:
-    """Run this script in a fresh interpreter with `args`; it prints one JSON object last."""
+def run_child(*args: str, timeout_s: float = 3600, script: Path | None = None) -> dict:
+    """Run `script` (this one by default) in a fresh interpreter with `args`; it prints one
+    JSON object last."""
     env = {**os.environ, **CHILD_ENV}
     done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), *args],
+        [sys.executable, str(script or Path(__file__).resolve()), *args],
         capture_output=True,
         text=True,
         env=env,

@@ -1,0 +1,42 @@
+"""The benchmarks' diagnostics measure what they say they do (their timings are never asserted
+here: speed is judged by the benchmarks themselves)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import working_set  # a script beside the benchmarks, importable once on the path
+
+from sim.arrivals import rate_table, sample_customers, streams
+from sim.engine import DeskRun, simulate
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+COLUMNS = ("outcome", "via_bot", "queued_s", "assigned_s", "end_at_s", "agent", "sent_s",
+           "reply_s", "msg_agent", "duty_start_s", "duty_end_s")
+
+
+def test_days_driven_together_are_the_days_run_alone():
+    # working_set.py reads the premium of several days driven by one loop as the cost of their
+    # live state; that holds only if each is exactly the day it would be alone, event for
+    # event. An idle calendar in the loop must change nothing either.
+    scenario = load_scenario(ROOT / "scenarios" / "double11.yaml")
+    table = rate_table(scenario)
+    runs = [
+        DeskRun(scenario, sample_customers(scenario, streams(scenario.seed, r), table))
+        for r in range(3)
+    ]
+    stop = scenario.horizon.end_s + scenario.horizon.drain
+    working_set.drive_together(runs, stop, idle=1)
+    for replication, run in enumerate(runs):
+        together, alone = run._records(stop), simulate(scenario, replication)
+        assert len(alone.outcome) > 1000
+        for name in COLUMNS:
+            np.testing.assert_array_equal(
+                getattr(together, name), getattr(alone, name), err_msg=name
+            )
