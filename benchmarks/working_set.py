@@ -47,10 +47,10 @@ def _scenario(volume: float):
 
 
 def drive_together(runs: list, stop: float, idle: int = 0) -> None:
-    """Run `runs` (set-up `DeskRun`s) together to `stop`, always taking the earliest event of
-    any of their calendars, which `idle` empty calendars are added to. Each run goes through
-    the same events in the same order as it would alone; `DeskRun._records` reads its
-    records afterwards."""
+    """Run `runs` (new `DeskRun`s) together to `stop`, always taking the earliest event of any
+    of their calendars, watching `idle` empty calendars besides. Each run goes through the same
+    events in the same order as it would alone; `DeskRun._records` reads its records
+    afterwards."""
     for run in runs:  # what DeskRun.run does before its own loop
         run._schedule_duty()
         if run.customers.count:
