@@ -173,6 +173,15 @@ def scaled_document(factor: float) -> dict:
     return document
 
 
+def scaled_scenario(factor: float):
+    """The large-shop day at `factor` times the volume, validated as `supportsim` would."""
+    from sim.scenario import scenario_from_dict
+
+    return scenario_from_dict(
+        scaled_document(factor), source=str(LARGE_SHOP), base_dir=LARGE_SHOP.parent
+    )
+
+
 def records_nbytes(records) -> int:
     """Bytes of every numpy array a `Records` holds."""
     return sum(
@@ -204,12 +213,9 @@ def probe_day(factor: float) -> dict:
     sizes."""
     _one_core()
     from sim import experiment
-    from sim.scenario import scenario_from_dict
 
     rss_after_imports = peak_rss_bytes()
-    scenario = scenario_from_dict(
-        scaled_document(factor), source=str(LARGE_SHOP), base_dir=LARGE_SHOP.parent
-    )
+    scenario = scaled_scenario(factor)
     seen: dict = {}
     simulate = experiment.simulate
 
@@ -681,11 +687,8 @@ def profile_day(profiler: str, factor: float, top: int = 25) -> str:
     """
     _one_core()
     from sim import experiment
-    from sim.scenario import scenario_from_dict
 
-    scenario = scenario_from_dict(
-        scaled_document(factor), source=str(LARGE_SHOP), base_dir=LARGE_SHOP.parent
-    )
+    scenario = scaled_scenario(factor)
 
     def replication():
         return experiment.run(scenario, replications=1, keep_records=True)

@@ -38,14 +38,6 @@ sys.path.insert(0, str(BENCH_DIR))
 import run as bench  # a sibling file: the scaled large-shop day, pinning, child processes
 
 
-def _scenario(volume: float):
-    from sim.scenario import scenario_from_dict
-
-    return scenario_from_dict(
-        bench.scaled_document(volume), source=str(bench.LARGE_SHOP), base_dir=bench.LARGE_SHOP.parent
-    )
-
-
 def drive_together(runs: list, stop: float, idle: int = 0) -> None:
     """Run `runs` (new `DeskRun`s) together to `stop`, always taking the earliest event of any
     of their calendars, watching `idle` empty calendars besides. Each run goes through the same
@@ -88,7 +80,7 @@ def probe_loop(days: int, real: int, volume: float) -> dict:
     from sim.arrivals import rate_table, sample_customers, streams
     from sim.engine import DeskRun
 
-    scenario = _scenario(volume)
+    scenario = bench.scaled_scenario(volume)
     table = rate_table(scenario)
     runs = [
         DeskRun(scenario, sample_customers(scenario, streams(scenario.seed, r), table))
@@ -110,7 +102,7 @@ def probe_day(volume: float) -> dict:
     from sim.arrivals import rate_table, sample_customers, streams
     from sim.engine import DeskRun
 
-    scenario = _scenario(volume)
+    scenario = bench.scaled_scenario(volume)
     customers = sample_customers(scenario, streams(scenario.seed, 0), rate_table(scenario))
     run = DeskRun(scenario, customers)
     watch = time.process_time()
