@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.analytic import ErlangC, erlang_c
+from sim.analysis.queueing import ErlangC, erlang_c
 from sim.scenario import Scenario, scenario_from_dict
 
 _DAY0 = dt.datetime(2026, 1, 1)

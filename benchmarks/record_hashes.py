@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import sim  # noqa: E402
+import sim
 
 
 def _simulate():
@@ -47,7 +47,7 @@ def metrics_hash(scenario, records) -> tuple[str, dict[str, float]]:
     try:
         from sim.experiment import replication_metrics
     except ImportError:  # the layout before sim/analysis/
-        from sim import metrics
+        from sim.analysis import metrics
 
         def replication_metrics(scenario, records):
             tables = metrics.Tables.from_records(records)

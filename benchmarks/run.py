@@ -410,7 +410,7 @@ def bench_mmc(customers: int, repeats: int) -> Section:
 
 def erlang_c_rows(case: baselines.MMc, run: baselines.Run) -> list[Row]:
     """supportsim's P(wait > 0) and mean wait against Erlang C, with 95% batch-means CIs."""
-    from sim.stats import t_interval
+    from sim.analysis.stats import t_interval
 
     theory = case.erlang_c()
     waits = run.waits_s[len(run.waits_s) // 50 :]  # the first 2% warm up from an empty desk

@@ -27,7 +27,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from sim import sweep
+from sim.tools import sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 

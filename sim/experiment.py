@@ -17,11 +17,12 @@ import pandas as pd
 from scipy import stats as scipy_stats
 from tqdm import tqdm
 
-from sim import limits, metrics
-from sim.engine import simulate
-from sim.outputs import write_csv, write_parquet
+from sim.analysis import metrics
+from sim.analysis.stats import t_interval
+from sim.engine import limits, simulate
+from sim.output.files import write_csv, write_parquet
+from sim.parallel import SHARED, make_executor
 from sim.scenario import BASELINE, Scenario, resolve_variants
-from sim.stats import t_interval
 
 SUMMARY_COLUMNS = ["variant", "metric", "mean", "ci_low", "ci_high", "replications"]
 
@@ -181,6 +182,15 @@ def _simulate_one(scenario: Scenario, replication: int, seed: int):
     return values, series, tables
 
 
+def _replicate(variants: dict[str, Scenario], name: str, replication: int, seed: int,
+               keep_records: bool):
+    """One task of `run`, in a worker: a variant's replication, reduced to what `run` keeps."""
+    variant = variants[name]
+    values, series, tables = _simulate_one(variant, replication, seed)
+    shares = wait_distributions(tables, variant)
+    return values, series, shares, (tables if keep_records else None)
+
+
 def run_one(scenario: Scenario, replication: int, seed: int, keep_records: bool = False
             ) -> tuple[dict[str, float], pd.DataFrame, metrics.Tables | None]:
     """One replication of one (resolved) scenario: its metrics, interval series and tables."""
@@ -229,7 +239,8 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
         seed: int | None = None, variants: list[str] | None = None, keep_records: bool = False,
         progress: bool = False, common_random_numbers: bool = True, precision: float = 0.01,
         precision_metric: str = "reply_rate_5min", max_replications: int = 100,
-        allow_large: bool = False, source: str | None = None) -> Results:
+        allow_large: bool = False, source: str | None = None, workers: int | None = 1,
+        dask: str | None = None) -> Results:
     """Run every variant x replication of `scenario`, by default under common random numbers.
 
     Replication r of every variant uses the same random streams (seed, r), so the variants
@@ -241,7 +252,13 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
     every variant, or `max_replications` is reached; `Results.stopped_by` says which.
 
     Before anything runs, the work is estimated and refused (`ScenarioError`) when over the
-    limits of `sim.limits`, unless `allow_large`; `source` names the scenario in messages.
+    limits of `sim.engine.limits`, unless `allow_large`; `source` names the scenario in messages.
+
+    The replications run on `sim.parallel.make_executor(workers, dask)`: in this process
+    (`workers=1`, the default), on local processes (`workers=None`: every core), or on Dask
+    (`dask="local"` or a scheduler address). Each replication's streams depend only on
+    (seed, replication) and results are kept in task order, so every executor gives the same
+    `Results`, to the byte.
     """
     resolved = resolve_variants(scenario)
     if variants:
@@ -269,24 +286,33 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
     cdfs: dict[tuple[str, str], list[np.ndarray]] = {
         (name, quantity): [] for name in resolved for quantity in WAIT_QUANTITIES}
     stopped_by, stopping, done = None, "", 0
-    with tqdm(total=target * len(resolved), desc=f"{scenario.name}", unit="run",
-              disable=not progress, leave=False) as bar:
+    with make_executor(workers, dask, shared=resolved, tasks=runs) as executor, \
+            tqdm(total=target * len(resolved), desc=f"{scenario.name}", unit="run",
+                 disable=not progress, leave=False) as bar:
+
+        def check_pilot(index: int, outcome) -> None:
+            bar.update()
+            # On the first task in task order (not the first to finish), so that every
+            # executor stops with the same message, as soon as it is known.
+            if index == 0 and precision_metric not in outcome[0]:
+                raise KeyError(f"unknown precision metric {precision_metric!r}; "
+                               f"known: {', '.join(outcome[0])}")
+
         while True:
-            for replication in range(done, target):
-                for name, variant in resolved.items():
-                    values, frame, tables = _simulate_one(variant, replication, seeds[name])
-                    rows.append({"variant": name, "replication": replication, **values})
-                    frame.insert(0, "replication", replication)
-                    frame.insert(0, "variant", name)
-                    series.append(frame)
-                    for quantity, share in wait_distributions(tables, variant).items():
-                        cdfs[(name, quantity)].append(share)
-                    if keep_records:
-                        kept[(name, replication)] = tables
-                    bar.update()
-                    if auto and len(rows) == 1 and precision_metric not in values:
-                        raise KeyError(f"unknown precision metric {precision_metric!r}; "
-                                       f"known: {', '.join(values)}")
+            tasks = [(SHARED, name, replication, seeds[name], keep_records)
+                     for replication in range(done, target) for name in resolved]
+            outcomes = executor.map(_replicate, tasks,
+                                    progress=check_pilot if auto and done == 0 else bar)
+            for (_, name, replication, _, _), (values, frame, shares, tables) in zip(tasks,
+                                                                                     outcomes):
+                rows.append({"variant": name, "replication": replication, **values})
+                frame.insert(0, "replication", replication)
+                frame.insert(0, "variant", name)
+                series.append(frame)
+                for quantity, share in shares.items():
+                    cdfs[(name, quantity)].append(share)
+                if keep_records:
+                    kept[(name, replication)] = tables
             done = target
             if not auto:
                 break

@@ -70,16 +70,6 @@ class TopicQueues:
         conv.queued = False
         self.length -= 1
 
-    def oldest_wait(self, topics, now: float) -> float:
-        waits = [now - head.queued_s for t in topics if (head := self.head(t)) is not None]
-        return max(waits, default=0.0)
-
-    def count(self, topics) -> int:
-        return sum(
-            sum(1 for ticket, c in self.queues[t] if c.queued and ticket == c.ticket)
-            for t in topics
-        )
-
 
 class Router:
     """Routing and assignment rules of one scenario, over the run's groups."""

@@ -18,8 +18,8 @@ hypothesis_settings.load_profile("supportsim")
 import pytest
 from scipy import stats
 
+from sim.analysis.metrics import Tables
 from sim.engine import OUTCOMES
-from sim.metrics import Tables
 from sim.scenario import scenario_from_dict
 from sim.units import DAY_S
 
@@ -69,7 +69,7 @@ def build(document: dict):
 def t_interval(values, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and two-sided Student-t interval of independent replication values.
 
-    Written here rather than taken from sim.stats so the check does not lean on the code it
+    Written here rather than taken from sim.analysis.stats so the check does not lean on the code it
     checks.
     """
     data = np.asarray(values, dtype=float)

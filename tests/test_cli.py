@@ -16,7 +16,7 @@ import pytest
 import yaml
 from conftest import BAD, DATA, MINIMAL, REPO, supportsim
 
-from sim.cli import main_entry
+from sim.cli import main as main_entry
 
 # file -> fragments the message must contain: the field path (or position) and the problem.
 BAD_FILES = {

@@ -1,4 +1,4 @@
-"""Tests for sim.compare (paired differences, verdicts, `supportsim compare`) and for the
+"""Tests for sim.analysis.compare (paired differences, verdicts, `supportsim compare`) and for the
 replication controls in sim.experiment (common random numbers, `--replications auto`).
 
 Expected intervals are recomputed in the tests from the t distribution (scipy), never taken
@@ -15,8 +15,7 @@ import pytest
 import yaml
 from scipy import stats
 
-from sim.cli import main_entry
-from sim.compare import (
+from sim.analysis.compare import (
     BETTER,
     HIGHER,
     LOWER,
@@ -24,11 +23,12 @@ from sim.compare import (
     TOO_FEW,
     WORSE,
     compare,
-    direction,
-    format_comparison,
     paired_differences,
 )
+from sim.analysis.registry import direction
+from sim.cli import main as main_entry
 from sim.experiment import PrecisionError, run, variant_seed
+from sim.output.tables import format_comparison
 from sim.scenario import load_document, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]

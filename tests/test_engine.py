@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from conftest import assert_in_ci, build, single_queue
 
-from sim.analytic import erlang_c
+from sim.analysis.queueing import erlang_c
 from sim.arrivals import Customers, sample_customers, streams
 from sim.engine import ABANDONED, DEFLECTED, OPEN, SERVED, ConservationError, DeskRun, simulate
 from sim.experiment import run
@@ -68,7 +68,7 @@ def test_mmn_matches_erlang_c_at_rho_0_9():
 
 def test_mmn_plus_m_matches_erlang_a():
     # Mandelbaum & Zeltyn's published check: lambda = 2/min, 1/mu = 4 min, 1/theta = 5 min,
-    # n = 9 give P(W > 0) = 0.4253 and P(Ab) = 0.0822 (model.md section 6). A buyer abandons
+    # n = 9 give P(W > 0) = 0.4253 and P(Ab) = 0.0822 (docs/validation.md). A buyer abandons
     # only before the reply starts, which with one message and concurrency 1 is the queue.
     scenario = build(single_queue(9, 120.0, {"dist": "exponential", "mean": "4min"},
                                   patience={"dist": "exponential", "mean": "5min"}, days=3))
@@ -288,7 +288,7 @@ def test_dropping_spent_patience_timers_changes_nothing(busy_runs, monkeypatch):
     # Timers whose buyer is already being answered are taken off the calendar in batches.
     # Forcing that after every few spent timers must give the same records as never doing it
     # (dropping a live timer would lose an abandonment).
-    from sim import engine
+    from sim.engine import desk as engine
 
     scenario, runs = busy_runs
     drops = []
@@ -317,7 +317,7 @@ def test_feeding_shifts_to_the_calendar_late_changes_nothing(busy_runs, monkeypa
     # are due, keeping their set-up insertion numbers. Feeding them one by one must give the
     # same records as feeding the whole day at once (the order of simultaneous events, e.g.
     # a break starting as a reply ends, would otherwise change).
-    from sim import engine
+    from sim.engine import desk as engine
 
     scenario, runs = busy_runs
     monkeypatch.setattr(engine, "_DUTY_FEED_S", 1e-9)

@@ -32,8 +32,7 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from sim import limits
-from sim.arrivals import rate_table
+from sim.engine import limits
 from sim.experiment import run_one
 from sim.scenario import (
     BASELINE,
@@ -41,6 +40,7 @@ from sim.scenario import (
     ScenarioError,
     load_document,
     load_scenario,
+    rate_table,
     resolve_variants,
 )
 

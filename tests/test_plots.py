@@ -1,4 +1,4 @@
-"""Tests for sim.plots: every figure is labelled, draws the numbers it claims, reads results
+"""Tests for sim.output.plots: every figure is labelled, draws the numbers it claims, reads results
 only, and copes with Chinese names whether or not a CJK font is installed."""
 
 import math
@@ -9,8 +9,8 @@ from matplotlib.figure import Figure
 
 import sim.engine
 import sim.experiment
-from sim import plots
 from sim.experiment import run
+from sim.output import plots
 from sim.scenario import scenario_from_dict
 
 
@@ -138,7 +138,7 @@ def test_texts_carry_the_cjk_fallback_family(figures):
 def test_without_a_cjk_font_plots_still_draw(results, monkeypatch):
     from matplotlib import font_manager
 
-    from sim.report import figure_png
+    from sim.output.report import figure_png
 
     plots.cjk_font.cache_clear()
     monkeypatch.setattr(font_manager.fontManager, "ttflist", [

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from sim import reference
+from sim.scenario import reference
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "scenario-reference.md"
 
@@ -16,7 +16,7 @@ def test_page_lists_every_model_field():
 
 def test_page_is_current():
     assert PAGE.read_text(encoding="utf-8") == reference.render(), (
-        "docs/scenario-reference.md is stale: run `python -m sim.reference > "
+        "docs/scenario-reference.md is stale: run `python -m sim.scenario.reference > "
         "docs/scenario-reference.md`"
     )
 

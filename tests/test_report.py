@@ -1,4 +1,4 @@
-"""Tests for sim.report and for what `supportsim run` writes: one self-contained HTML file with
+"""Tests for sim.output.report and for what `supportsim run` writes: one self-contained HTML file with
 every plot embedded, the metric and comparison tables, and the resolved scenario."""
 
 import base64
@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import plots
-from sim.cli import main_entry
+from sim.cli import main as main_entry
 from sim.experiment import run
-from sim.report import render_html
+from sim.output import plots
+from sim.output.report import render_html
 from sim.scenario import scenario_from_dict
 
 

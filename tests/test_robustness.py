@@ -28,8 +28,8 @@ from conftest import MINIMAL, REPO
 
 import sim.engine
 import sim.experiment
-from sim import limits
-from sim.cli import main_entry
+from sim.cli import main as main_entry
+from sim.engine import limits
 from sim.experiment import run
 from sim.scenario import ScenarioError, load_document, load_scenario, scenario_from_dict
 
@@ -223,7 +223,7 @@ def test_an_absurd_variant_is_refused_though_the_baseline_is_fine(tmp_path, caps
 
 def test_the_flag_accepts_what_the_limits_refuse(tmp_path, capsys):
     scenario = scenario_from_dict(absurd_volume(), source="absurd.yaml")
-    with pytest.raises(ScenarioError, match="--allow-large"):
+    with pytest.raises(ScenarioError, match="allow_large=True"):
         limits.check(scenario, source="absurd.yaml")
     work = limits.check(scenario, allow_large=True, source="absurd.yaml")
     assert work.messages > limits.MAX_MESSAGES_PER_RUN
@@ -343,8 +343,8 @@ def test_counts_csv_paths_are_resolved_inside_the_scenario_folder(tmp_path):
 #: SIGINT handling, so a SIGINT is a Ctrl-C for them.
 ZYGOTE = r"""
 import json, os, sys
-from sim.cli import main_entry
-import sim.report  # plotting too, before forking
+from sim.cli import main as main_entry
+import sim.output.report  # plotting too, before forking
 for line in sys.stdin:
     request = json.loads(line)
     pid = os.fork()
@@ -423,7 +423,7 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 def is_temporary(relative: str) -> bool:
-    """Names `sim.outputs` gives files being written: hidden, ending in .tmp."""
+    """Names `sim.output.files` gives files being written: hidden, ending in .tmp."""
     name = Path(relative).name
     return name.startswith(".") and name.endswith(".tmp")
 
@@ -528,7 +528,7 @@ def test_every_output_goes_through_the_atomic_writes():
             if name == "open" and any(isinstance(a, ast.Constant) and isinstance(a.value, str)
                                       and set(a.value) & set("wax") for a in node.args[1:]):
                 offences.append(f"{module.name}:{node.lineno}: open(..., write mode)")
-    assert not offences, "outputs written without sim.outputs:\n" + "\n".join(offences)
+    assert not offences, "outputs written without sim.output.files:\n" + "\n".join(offences)
 
 
 def exit_code(status: int) -> int:

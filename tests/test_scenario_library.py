@@ -11,10 +11,15 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from sim.arrivals import rate_table
+from sim.analysis.metrics import Tables, summarize
 from sim.engine import simulate
-from sim.metrics import Tables, summarize
-from sim.scenario import load_document, load_scenario, resolve_variants, scenario_from_dict
+from sim.scenario import (
+    load_document,
+    load_scenario,
+    rate_table,
+    resolve_variants,
+    scenario_from_dict,
+)
 from sim.units import ClockTime, format_clock
 
 SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))

@@ -13,10 +13,9 @@ import yaml
 from scipy import stats
 
 from sim.agents import duty_periods, headcount_at
-from sim.arrivals import rate_table
-from sim.cli import main_entry
-from sim.scenario import load_scenario, scenario_from_dict
-from sim.staffing import (
+from sim.cli import main as main_entry
+from sim.scenario import load_scenario, rate_table, scenario_from_dict
+from sim.tools.staffing import (
     Evaluator,
     TargetError,
     _Context,
@@ -131,7 +130,7 @@ def test_handling_time_takes_the_binding_constraint():
 
 
 def test_interval_counts_follow_the_metric_definitions(desk):
-    from sim.staffing import Target
+    from sim.tools.staffing import Target
 
     scenario = scenario_from_dict(SMALL)  # only its metric settings matter here
     edges = np.array([28800.0, 30600.0, 32400.0])  # 08:00, 08:30, 09:00

@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import sweep, sweep_plots
-from sim.cli import main_entry
+from sim.cli import main as main_entry
+from sim.cli.common import EXIT_TASKS_FAILED
 from sim.experiment import run, run_one
+from sim.output import sweep_plots
 from sim.scenario import load_scenario
+from sim.tools import sweep
 
 TINY = """\
 name: tiny
@@ -306,7 +308,7 @@ def test_sigkill_part_way_then_rerun_completes_without_recomputing(tmp_path, cap
     assert total == 36
     out = tmp_path / "out"
     tasks = out / "tasks"
-    proc = subprocess.Popen(_cli("sweep", str(spec), "--out", str(out), "--workers", "1",
+    proc = subprocess.Popen(_cli("sweep", str(spec), "--out", str(out), "--workers", "2",
                                  "--quiet", "--no-plots"),
                             start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -376,7 +378,7 @@ def test_failing_task_is_reported_with_its_parameters_and_others_finish(tmp_path
     code = main_entry(["sweep", str(spec), "--out", str(out), "--workers", "2", "--quiet",
                        "--no-plots"])
     err = capsys.readouterr().err
-    assert code == sweep.EXIT_TASKS_FAILED != 0
+    assert code == EXIT_TASKS_FAILED == 4
     attempts = log.read_text().split("\n")[:-1]
     assert sorted(attempts) == sorted(["2 0", "2 1", "6 0", "6 1"] + ["4 0", "4 1"] * 2)
     assert "2 task(s) failed twice" in err

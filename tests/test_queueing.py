@@ -1,6 +1,6 @@
-"""Tests for sim.analytic: published values, closed forms, independent numerics, properties.
+"""Tests for sim.analysis.queueing: published values, closed forms, independent numerics, properties.
 
-Expected numbers come from the literature (model.md section 6), textbook closed forms, or an
+Expected numbers come from the literature (listed in docs/validation.md), textbook closed forms, or an
 independent computation inside the test (matrix exponential, ODE solver, normal distribution).
 """
 
@@ -15,7 +15,7 @@ from scipy.integrate import solve_ivp
 from scipy.linalg import expm
 from scipy.stats import norm
 
-from sim.analytic import (
+from sim.analysis.queueing import (
     erlang_a,
     erlang_b,
     erlang_c,

@@ -1,4 +1,4 @@
-"""Statistics over replications: t-intervals, and paired differences under common random numbers."""
+"""Statistics over replications: the t-interval every CI of the tool is built from."""
 
 from __future__ import annotations
 
@@ -25,8 +25,3 @@ def t_interval(values, level: float = 0.95) -> tuple[float, float, float]:
     sd = float(data.std(ddof=1))
     half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
     return mean, mean - half, mean + half
-
-
-def half_width(values, level: float = 0.95) -> float:
-    _, low, high = t_interval(values, level)
-    return (high - low) / 2 if math.isfinite(low) else math.inf

@@ -20,14 +20,11 @@ interval) and MOL staffing, both simulated on the same replications.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import io
 import math
-import os
 import re
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,12 +33,19 @@ import pandas as pd
 import yaml
 from tqdm import tqdm
 
-from sim import analytic, metrics
-from sim.arrivals import Customers, rate_table, sample_customers, streams
+from sim.analysis import metrics, registry
+from sim.analysis import queueing as analytic
+from sim.analysis.stats import t_interval
+from sim.arrivals import Customers, sample_customers, streams
 from sim.engine import DeskRun
-from sim.outputs import atomic_write_bytes, atomic_write_text, write_csv
-from sim.scenario import Scenario, ScenarioError, Schedule, load_document, scenario_from_dict
-from sim.stats import t_interval
+from sim.output.files import atomic_write_bytes, atomic_write_text, write_csv
+from sim.parallel import SHARED, make_executor
+from sim.scenario import (
+    Scenario,
+    Schedule,
+    rate_table,
+    scenario_from_dict,
+)
 from sim.units import format_clock
 
 # --- targets ------------------------------------------------------------------------------------
@@ -51,26 +55,10 @@ class TargetError(ValueError):
     """A staffing target that cannot be used, with a message for the user."""
 
 
-@dataclass(frozen=True)
-class MetricSpec:
-    """A metric a staffing target may name: which way is better and what its values are."""
-
-    better: str  # "higher" or "lower"
-    unit: str  # "share" (0..1) or "seconds"
-    description: str
-
-
-TARGET_METRICS = {
-    "reply_rate_5min": MetricSpec(
-        "higher", "share",
-        "share of buyers none of whose messages waited over the Pinduoduo threshold (5 min)"),
-    "first_response_30s_rate": MetricSpec(
-        "higher", "share", "share of buyers whose first message was answered within 30 s"),
-    "abandon_rate": MetricSpec(
-        "lower", "share", "share of buyers reaching people who left before a reply"),
-    "first_response_mean_s": MetricSpec(
-        "lower", "seconds", "mean first response time of answered buyers"),
-}
+#: Metrics a staffing target may name: those `interval_counts` counts per interval. What each
+#: one is (its unit, which way is better) is its entry in `sim.analysis.registry`.
+TARGET_METRICS = ("reply_rate_5min", "first_response_30s_rate", "abandon_rate",
+                  "first_response_mean_s")
 
 _TARGET = re.compile(
     r"^\s*(?P<metric>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op>>=|<=|=>|=<|>|<|==|=)\s*"
@@ -80,11 +68,21 @@ _TARGET = re.compile(
 
 @dataclass(frozen=True)
 class Target:
-    """A bound on a per-interval metric, e.g. reply_rate_5min >= 0.95."""
+    """A bound on a per-interval metric, e.g. reply_rate_5min >= 0.95; `op` is the way the
+    metric's registry entry says is better."""
 
     metric: str
     op: str  # ">=" or "<="
     value: float
+
+    def __post_init__(self):
+        if self.metric not in TARGET_METRICS:
+            raise TargetError(f"{self.metric!r} is not a staffing target metric "
+                              f"({', '.join(TARGET_METRICS)})")
+        wanted = registry.bound(self.metric)
+        if self.op != wanted:
+            raise TargetError(f"{self.metric} is better when {registry.better(self.metric)}, "
+                              f"so its target is {self.metric}{wanted}VALUE")
 
     def met(self, estimate: float) -> bool:
         """Whether an estimate satisfies the target (no buyers, nothing to satisfy: True)."""
@@ -105,13 +103,16 @@ def parse_target(text: str) -> Target:
             f"cannot read target {text!r}: write METRIC>=VALUE or METRIC<=VALUE, e.g. "
             f"'reply_rate_5min>=0.95' (metrics: {known})")
     metric, op, percent = match["metric"], match["op"], match["percent"]
-    spec = TARGET_METRICS.get(metric)
-    if spec is None:
+    if not registry.is_metric(metric):
         raise TargetError(f"unknown metric {metric!r} in target {text!r}; known: {known}")
+    spec = registry.lookup(metric)
+    if metric not in TARGET_METRICS:
+        raise TargetError(f"target {text!r}: staffing has no per-interval count of {metric}; "
+                          f"targets may name {known}")
     op = {"=>": ">=", "=<": "<="}.get(op, op)
     if op not in (">=", "<="):
         raise TargetError(f"target {text!r}: use >= or <= (a target is a bound, not {op!r})")
-    wanted = ">=" if spec.better == "higher" else "<="
+    wanted = spec.bound
     if op != wanted:
         raise TargetError(
             f"target {text!r}: {metric} is better when {spec.better}, so the target is "
@@ -119,7 +120,7 @@ def parse_target(text: str) -> Target:
     value = float(match["value"])
     if percent:
         if spec.unit != "share":
-            raise TargetError(f"target {text!r}: {metric} is in seconds, not a percentage")
+            raise TargetError(f"target {text!r}: {metric} is in {spec.unit}, not a percentage")
         value /= 100.0
     if spec.unit == "share" and not 0.0 <= value <= 1.0:
         raise TargetError(
@@ -138,25 +139,18 @@ def interval_counts(tables: metrics.Tables, scenario: Scenario, target: Target,
     """Numerator and denominator of the target's metric per interval, by the interval the
     buyer arrived in, over buyers of `topics`, with the same definitions as `metrics.summarize`
     (offered waits, reported buyers out, bot replies counted only when the scenario says so)."""
+    bot_counts = scenario.bot.replies_count
+    if target.metric == "reply_rate_5min":
+        return metrics.interval_reply_counts(tables, edges_s, scenario.metrics.pinduoduo.threshold,
+                                             bot_counts, topics)
     conv = tables.conversations
     n_intervals = len(edges_s) - 1
-    arrival = conv["arrival_s"].to_numpy()
-    bins = np.searchsorted(edges_s, arrival, side="right") - 1
-    keep = (bins >= 0) & (bins < n_intervals) & conv["topic"].isin(topics).to_numpy()
+    bins, keep = metrics.arrival_intervals(conv, edges_s)
+    keep &= conv["topic"].isin(topics).to_numpy()
     reported = conv["reported"].to_numpy()
-    bot_counts = scenario.bot.replies_count
     numerator = np.zeros(len(conv))
     counted = np.zeros(len(conv), dtype=bool)
-    if target.metric == "reply_rate_5min":
-        msgs = metrics.counted_messages(tables, bot_counts)
-        msgs = msgs[~msgs["reported"].to_numpy()]
-        late = (msgs["offered_wait_s"].to_numpy() > scenario.metrics.pinduoduo.threshold) \
-            | msgs["left"].to_numpy()
-        per_buyer = pd.Series(late).groupby(msgs["conversation"].to_numpy()).any()
-        ids = per_buyer.index.to_numpy()
-        counted[ids] = True
-        numerator[ids] = ~per_buyer.to_numpy()
-    elif target.metric in ("first_response_30s_rate", "first_response_mean_s"):
+    if target.metric in ("first_response_30s_rate", "first_response_mean_s"):
         first = metrics.first_responses(tables, bot_counts)
         ids = first["conversation"].to_numpy()
         replied = first["replied"].to_numpy()
@@ -225,7 +219,10 @@ def clock_key(seconds: float, day0) -> str:
 
 
 class _Context:
-    """What a worker needs to run candidates: fixed scenario, streams and metric settings."""
+    """What a worker needs to run candidates: fixed scenario, streams and metric settings.
+
+    The executor gives every worker its own copy once (`shared=`), so the buyers each worker
+    draws stay cached there for every later candidate."""
 
     def __init__(self, scenario: Scenario, target: Target, groups: list[str],
                  topics: dict[str, list[str]], edges_s: np.ndarray, seed: int):
@@ -256,53 +253,41 @@ class _Context:
         return np.array([c[0] for c in counts]), np.array([c[1] for c in counts])
 
 
-_WORKER: _Context | None = None
-
-
-def _init_worker(context: _Context) -> None:
-    global _WORKER
-    _WORKER = context
-
-
-def _run_in_worker(args) -> tuple[np.ndarray, np.ndarray]:
-    headcounts, replication = args
-    assert _WORKER is not None
-    return _WORKER.run(headcounts, replication)
+def _run_candidate(context: _Context, headcounts: dict[str, tuple[int, ...]],
+                   replication: int) -> tuple[np.ndarray, np.ndarray]:
+    """One task: a candidate on one replication, with the worker's copy of the context."""
+    return context.run(headcounts, replication)
 
 
 class Evaluator:
-    """Runs candidate schedules on fixed replications (common random numbers), with a cache."""
+    """Runs candidate schedules on fixed replications (common random numbers), with a cache.
 
-    def __init__(self, context: _Context, replications: int, workers: int = 1):
+    The replications of a candidate run on `sim.parallel.make_executor(workers, dask)`
+    (default: in this process), which gives each worker the context once."""
+
+    def __init__(self, context: _Context, replications: int, workers: int | None = 1,
+                 dask: str | None = None):
         self.context = context
         self.replications = replications
         self.cache: dict[tuple, Evaluation] = {}
         self.runs = 0
-        self._pool = None
-        if workers > 1 and replications > 1:
-            self._pool = ProcessPoolExecutor(max_workers=min(workers, replications),
-                                             initializer=_init_worker, initargs=(context,))
+        self._executor = make_executor(workers, dask, shared=context, tasks=replications)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+        self._executor.close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.close()
+        self._executor.__exit__(*exc)
 
     def __call__(self, headcounts: dict[str, np.ndarray]) -> Evaluation:
         key = tuple((g, tuple(int(n) for n in headcounts[g])) for g in self.context.groups)
         if key not in self.cache:
             frozen = dict(key)
-            tasks = [(frozen, r) for r in range(self.replications)]
-            if self._pool is None:
-                results = [self.context.run(frozen, r) for r in range(self.replications)]
-            else:
-                results = list(self._pool.map(_run_in_worker, tasks))
+            results = self._executor.map(
+                _run_candidate, [(SHARED, frozen, r) for r in range(self.replications)])
             self.runs += self.replications
             self.cache[key] = Evaluation(np.array([r[0] for r in results]),
                                          np.array([r[1] for r in results]))
@@ -320,12 +305,7 @@ def group_topics(scenario: Scenario, group: str) -> list[str]:
 
 
 def _bot_active(scenario: Scenario, times_s: np.ndarray) -> np.ndarray:
-    bot = scenario.bot
-    if not bot.enabled:
-        return np.zeros(len(times_s), dtype=bool)
-    if not bot.hours:
-        return np.ones(len(times_s), dtype=bool)
-    return np.any([metrics.in_window(times_s, w) for w in bot.hours], axis=0)
+    return np.array([scenario.bot.active_at(float(t)) for t in times_s], dtype=bool)
 
 
 def group_arrival_rates(scenario: Scenario, group: str) -> np.ndarray:
@@ -457,7 +437,7 @@ class StaffingResult:
         pooled = self.evaluation.estimate()
         sipp, mol = self.sipp_evaluation.estimate(), self.mol_evaluation.estimate()
         day0 = self.scenario.horizon.day0
-        share = TARGET_METRICS[self.target.metric].unit == "share"
+        share = registry.is_share(self.target.metric)
         for k, group in enumerate(self.groups):
             for i, start in enumerate(self.edges_s[:-1]):
                 _, low, high = t_interval(values[:, k, i])
@@ -502,10 +482,14 @@ def staffable_groups(scenario: Scenario, wanted: list[str] | None) -> list[str]:
 
 def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | None = None, *,
                   replications: int | None = None, seed: int | None = None,
-                  all_day: bool = False, workers: int = 1, max_passes: int = 4,
-                  max_agents: int | None = None, progress: bool = False) -> StaffingResult:
+                  all_day: bool = False, workers: int | None = 1, dask: str | None = None,
+                  max_passes: int = 4, max_agents: int | None = None,
+                  progress: bool = False) -> StaffingResult:
     """The fewest agents per interval (per group) meeting `target` in every counted interval,
-    by simulation under common random numbers (see the module docstring for the method)."""
+    by simulation under common random numbers (see the module docstring for the method).
+
+    Each candidate's replications run on `sim.parallel.make_executor(workers, dask)` (default:
+    in this process); the result is the same on every executor."""
     target = parse_target(target) if isinstance(target, str) else target
     groups = staffable_groups(scenario, groups)
     replications = replications or scenario.replications
@@ -532,7 +516,7 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
     current = {g: mol[g].astype(np.int64).copy() for g in groups}
     cells = [(i, k) for i in range(n_intervals) for k in range(len(groups)) if counted[k, i]]
     converged, passes = False, 0
-    with Evaluator(context, replications, workers) as evaluate, \
+    with Evaluator(context, replications, workers, dask) as evaluate, \
             tqdm(total=len(cells) * max_passes, desc=f"staff {scenario.name}", unit="interval",
                  disable=not progress, leave=False) as bar:
         state = evaluate(current)
@@ -754,63 +738,3 @@ def format_report(result: StaffingResult) -> str:
                      f"{result.missed(evaluation)}")
     lines.extend(f"note: {note}" for note in result.notes)
     return "\n".join(lines)
-
-
-# --- command line ---------------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenario", type=Path, help="scenario YAML file")
-    parser.add_argument("--target", required=True, metavar="EXPR",
-                        help="e.g. 'reply_rate_5min>=0.95', 'first_response_30s_rate>=0.8', "
-                             "'abandon_rate<=0.05', 'first_response_mean_s<=20'")
-    parser.add_argument("--group", action="append", dest="groups", metavar="G",
-                        help="staff this group (repeatable; default: every scheduled group)")
-    parser.add_argument("--out", type=Path,
-                        help="output folder (default out/<scenario name>/staffing/)")
-    parser.add_argument("--replications", type=int, metavar="R",
-                        help="replications per candidate (default: the scenario's)")
-    parser.add_argument("--seed", type=int, help="override the scenario's seed")
-    parser.add_argument("--all-day", action="store_true",
-                        help="count every interval, not only the metric's counted hours")
-    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                        metavar="N",
-                        help="worker processes for the replications (default: 2)")
-    parser.add_argument("--max-passes", type=int, default=4, metavar="N",
-                        help="search passes (default 4)")
-    parser.add_argument("--max-agents", type=int, metavar="N",
-                        help="give up when an interval needs more agents than this")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def main(args: argparse.Namespace) -> int:
-    from sim.cli import UsageError
-
-    try:
-        target = parse_target(args.target)
-    except TargetError as exc:
-        raise UsageError(str(exc)) from None
-    for option in ("replications", "workers", "max_passes", "max_agents"):
-        value = getattr(args, option)
-        if value is not None and value < 1:
-            raise UsageError(f"--{option.replace('_', '-')} must be at least 1")
-    if args.seed is not None and args.seed < 0:
-        raise UsageError("--seed must be >= 0")
-    document, path = load_document(args.scenario)
-    scenario = scenario_from_dict(document, source=str(path), base_dir=path.parent)
-    try:
-        result = find_staffing(scenario, target, args.groups, replications=args.replications,
-                               seed=args.seed, all_day=args.all_day, workers=args.workers,
-                               max_passes=args.max_passes, max_agents=args.max_agents,
-                               progress=not args.quiet)
-    except (TargetError, StaffingError) as exc:
-        raise UsageError(f"{path}: {exc}") from None
-    out_dir = args.out or Path("out") / scenario.name / "staffing"
-    try:
-        written = write_outputs(result, document, path, out_dir)
-    except ScenarioError as exc:  # the written scenario must load; say so plainly if not
-        raise UsageError(f"cannot write a runnable staffed scenario: {exc}") from None
-    print(format_report(result))
-    print(f"\nwrote {', '.join(p.name for p in written)} to {out_dir}/")
-    return 0
-

@@ -7,28 +7,25 @@ document before validation, so a variant is exactly as checked as the baseline.
 
 from __future__ import annotations
 
-import copy
-import csv
 import datetime as dt
-import io
-import math
-import re
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from sim.distributions import COUNT_KINDS, Distribution, NonNegativeSeconds, PositiveSeconds
+from sim.scenario.distributions import (
+    COUNT_KINDS,
+    Distribution,
+    NonNegativeSeconds,
+    PositiveSeconds,
+)
 from sim.units import DAY_S, ClockTime, parse_duration
 
 BASELINE = "baseline"
@@ -39,10 +36,6 @@ Probability = Annotated[float, Field(ge=0, le=1)]
 #: Relative weights (topic shares, profile values): normalised by their sum, so bounded only
 #: to keep that sum finite.
 Weight = Annotated[float, Field(ge=0, le=1e12)]
-
-
-class ScenarioError(Exception):
-    """A scenario (or a file it names) that cannot be used, with a message for its author."""
 
 
 class Frozen(BaseModel):
@@ -402,6 +395,27 @@ class Bot(Frozen):
         default=False, description="answer every first message at once, even off bot hours"
     )
 
+    @property
+    def hours_s(self) -> tuple[tuple[float, float], ...]:
+        """The bot's daily windows as (start, end) seconds of the day; empty means all day."""
+        return tuple((w.start.seconds_of_day, w.end.seconds_of_day) for w in self.hours)
+
+    def active_at(self, t_s: float) -> bool:
+        """Whether the bot answers a conversation arriving at `t_s`."""
+        return bot_active(self.enabled, self.hours_s, t_s)
+
+
+def bot_active(enabled: bool, hours_s: tuple[tuple[float, float], ...], t_s: float) -> bool:
+    """The one bot-hours rule: on, and inside one of its daily windows (none: all day).
+
+    A plain function of precomputed windows so the engine can call it once per arrival."""
+    if not enabled:
+        return False
+    if not hours_s:
+        return True
+    tod = t_s % DAY_S
+    return any(lo <= tod < hi for lo, hi in hours_s)
+
 
 class Routing(Frozen):
     """How waiting conversations meet agents."""
@@ -563,349 +577,3 @@ class Scenario(Frozen):
     @property
     def variant_names(self) -> list[str]:
         return [BASELINE, *self.variants]
-
-
-# ---------------------------------------------------------------------------------------------
-# Loading
-
-
-class _SafeLoader(yaml.SafeLoader):
-    """The safe loader, refusing duplicate keys (a silent overwrite hides typos) and reading an
-    unquoted `10:00` as the clock time it means, not as YAML 1.1's base-60 integer 600."""
-
-    def construct_object(self, node, deep=False):
-        try:
-            return super().construct_object(node, deep=deep)
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
-            # PyYAML's constructors raise plain Python errors for some malformed scalars
-            # (an empty '!!int', a bad '!!timestamp', a tag on the wrong kind of node).
-            raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read this value ({type(exc).__name__}: {str(exc)[:60]})",
-                node.start_mark) from None
-
-
-_SafeLoader.yaml_implicit_resolvers = {
-    key: list(value) for key, value in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_CLOCK_LIKE = re.compile(r"^[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?$")
-for _digit in "0123456789":
-    _SafeLoader.yaml_implicit_resolvers.setdefault(_digit, []).insert(
-        0, ("tag:yaml.org,2002:str", _CLOCK_LIKE)
-    )
-
-
-def _construct_mapping(loader, node, deep=False):
-    seen = set()
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            continue  # `<<: *anchor` merges defaults that the node's own keys may override
-        key = loader.construct_object(key_node, deep=deep)
-        try:
-            duplicate = key in seen
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a key must be a plain value, not a list or mapping",
-                key_node.start_mark) from None
-        if duplicate:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {str(key)[:40]!r}", key_node.start_mark
-            )
-        seen.add(key)
-    loader.flatten_mapping(node)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep)
-
-
-def _construct_int(loader, node):
-    try:
-        return yaml.SafeLoader.construct_yaml_int(loader, node)
-    except ValueError:  # e.g. more digits than Python converts
-        raise yaml.constructor.ConstructorError(
-            None, None, "number too large", node.start_mark) from None
-
-
-_SafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_SafeLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-
-
-_DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[\w-]+)+$")
-
-
-def _printable(part: object) -> str:
-    """A path part as it can be quoted on one line (keys may hold line breaks or be huge)."""
-    text = str(part)
-    if not text or not text.isprintable() or len(text) > 40:
-        text = repr(text[:37] + "..." if len(text) > 40 else text)
-    return text
-
-
-def _format_errors(source: str, exc: ValidationError, prefix: str = "") -> str:
-    """One line per problem: `file: field.path: what is wrong`."""
-    lines = []
-    for error in exc.errors():
-        parts = [_printable(part) for part in error["loc"] if not _is_union_tag(part)]
-        message = error["msg"].removeprefix("Value error, ")
-        head, sep, rest = message.partition(": ")
-        if sep and _DOTTED.match(head):
-            # A cross-field check names the path it concerns, relative to where it ran.
-            parts.append(head)
-            message = rest
-        if error["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling; see docs/scenario-reference.md)"
-        elif error["type"] == "missing":
-            message = "required field is missing"
-        path = prefix + ".".join(parts) if parts else (prefix.rstrip(" ->.") or "(top level)")
-        if len(message) > 300:
-            message = message[:297] + "..."
-        lines.append(f"{source}: {path}: {message}")
-    return "\n".join(dict.fromkeys(lines))
-
-
-def _is_union_tag(part) -> bool:
-    # Discriminated unions add the tag ('exponential', ...) and pydantic's function names to the
-    # location; they say nothing to a scenario author.
-    return isinstance(part, str) and (
-        part
-        in {
-            "exponential",
-            "lognormal",
-            "gamma",
-            "deterministic",
-            "uniform",
-            "empirical",
-            "geometric",
-            "poisson",
-        }
-        or part.startswith(("function-", "constrained-", "lax-", "json-or-python"))
-        or part in {"int", "float", "str"}
-    )
-
-
-def _deepest_line(text: str, limit: int = 100) -> int:
-    """Line where flow brackets first nest deeper than `limit` (for the error message)."""
-    depth = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        for char in line:
-            depth += (char in "[{") - (char in "]}")
-            if depth > limit:
-                return number
-    return 1
-
-
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file with the safe loader; errors name the file and the line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc}") from None
-    try:
-        return yaml.load(text, Loader=_SafeLoader)
-    except RecursionError:
-        raise ScenarioError(
-            f"{path}: not valid YAML (line {_deepest_line(text)}): nesting too deep") from None
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
-        # PyYAML's constructors raise plain Python errors for some malformed scalars
-        # (an empty '!!int', a bad '!!timestamp', a tag on the wrong kind of node).
-        raise ScenarioError(
-            f"{path}: not valid YAML: a value cannot be read ({type(exc).__name__}: "
-            f"{str(exc)[:80]})") from None
-    except yaml.YAMLError as exc:
-        where = ""
-        mark = getattr(exc, "problem_mark", None)
-        if mark is not None:
-            where = f" (line {mark.line + 1}, column {mark.column + 1})"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        if "python/" in str(exc) or "could not determine a constructor" in str(exc):
-            problem = "tags such as !!python/... are not allowed in scenario files"
-        raise ScenarioError(f"{path}: not valid YAML{where}: {problem}") from None
-
-
-#: Mappings whose keys are names the author chose; a dotted path may not invent one midway.
-_NAMED_COLLECTIONS = {"groups": "group", "topics": "topic", "reply_time_by_topic": "topic"}
-
-
-def set_dotted(document: dict, dotted: str, value: Any, source: str) -> None:
-    """Set `a.b.c` in a nested dict/list document; every parent must exist."""
-    parts = dotted.split(".")
-    node: Any = document
-    for depth, part in enumerate(parts[:-1]):
-        where = ".".join(parts[: depth + 1])
-        if isinstance(node, dict) and part in node and isinstance(node[part], (dict, list)):
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part not in node:
-            parent = parts[depth - 1] if depth else ""
-            if parent in _NAMED_COLLECTIONS:
-                known = ", ".join(sorted(node)) or "none"
-                raise ScenarioError(
-                    f"{source}: {dotted}: there is no {_NAMED_COLLECTIONS[parent]} {part!r} "
-                    f"(known: {known}); to add one, set {where} to a whole mapping"
-                )
-            node[part] = {}  # a section left to its defaults in the baseline
-            node = node[part]
-        else:
-            raise ScenarioError(f"{source}: {dotted}: {where} is not a section that can be set")
-    last = parts[-1]
-    if isinstance(node, list):
-        if not (last.isdigit() and int(last) < len(node)):
-            raise ScenarioError(f"{source}: {dotted}: {last} is not an index of the list")
-        node[int(last)] = value
-    else:
-        node[last] = value
-
-
-def _validate(document: Any, source: str, base_dir: Path, prefix: str = "") -> Scenario:
-    try:
-        return Scenario.model_validate(document, context={"base_dir": base_dir})
-    except ValidationError as exc:
-        raise ScenarioError(_format_errors(source, exc, prefix)) from None
-
-
-def read_mapping(path: Path, what: str = "scenario") -> dict:
-    """A YAML file that must hold a mapping at the top level (a scenario, a sweep spec)."""
-    document = read_yaml(path)
-    if document is None:
-        raise ScenarioError(f"{path}: the file is empty")
-    if not isinstance(document, dict):
-        raise ScenarioError(f"{path}: expected a mapping of {what} fields at the top level")
-    return document
-
-
-def load_document(path: str | Path) -> tuple[dict, Path]:
-    """The raw YAML mapping of a scenario file."""
-    path = Path(path)
-    return read_mapping(path), path
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, validate and return a scenario; every variant is validated too."""
-    document, path = load_document(path)
-    return scenario_from_dict(document, source=str(path), base_dir=path.parent)
-
-
-def scenario_from_dict(
-    document: dict, source: str = "<scenario>", base_dir: Path | None = None
-) -> Scenario:
-    """Validate a scenario given as a mapping (as from YAML); checks every variant."""
-    base_dir = base_dir or Path.cwd()
-    scenario = _validate(document, source, base_dir)
-    if scenario.arrivals.counts_csv is not None:
-        # Read the file now so a bad row fails at load time, and pin its absolute path so the
-        # resolved scenario no longer depends on where it was loaded from.
-        csv_spec = scenario.arrivals.counts_csv
-        try:
-            read_counts_csv(csv_spec, base_dir, scenario.arrivals.interval,
-                            scenario.horizon.day0)
-        except ScenarioError as exc:
-            raise ScenarioError(f"{source}: arrivals.counts_csv: {exc}") from None
-        document = copy.deepcopy(document)
-        document["arrivals"]["counts_csv"]["path"] = str((base_dir / csv_spec.path).resolve())
-        scenario = _validate(document, source, base_dir)
-    _check_arrivals(scenario, source)
-    for name in scenario.variants:
-        variant_document(document, name, source, base_dir)
-    return scenario
-
-
-def _check_arrivals(scenario: Scenario, source: str, prefix: str = "") -> None:
-    """Build the rate table once at load time, so a missing day or a short table fails now
-    with the file's name rather than in the middle of a run."""
-    from sim.arrivals import rate_table  # arrivals builds on this module
-
-    try:
-        rate_table(scenario)
-    except ScenarioError as exc:
-        raise ScenarioError(f"{source}: {prefix}{exc}") from None
-
-
-def variant_document(document: dict, name: str, source: str, base_dir: Path) -> Scenario:
-    """The scenario of variant `name`: the baseline with that variant's overrides applied."""
-    if name == BASELINE:
-        return _validate(document, source, base_dir)
-    overrides = document.get("variants", {}).get(name)
-    if overrides is None:
-        raise ScenarioError(f"{source}: no variant named {name!r}")
-    if not isinstance(overrides, dict):
-        raise ScenarioError(f"{source}: variants.{name}: expected a mapping of dotted paths")
-    derived = copy.deepcopy({k: v for k, v in document.items() if k != "variants"})
-    for dotted, value in overrides.items():
-        if not isinstance(dotted, str) or dotted.split(".")[0] in ("variants", "name"):
-            raise ScenarioError(f"{source}: variants.{name}: {dotted!r} cannot be overridden")
-        set_dotted(derived, dotted, copy.deepcopy(value), f"{source}: variants.{name}")
-    prefix = f"variants.{name} -> "
-    scenario = _validate(derived, source, base_dir, prefix=prefix)
-    _check_arrivals(scenario, source, prefix)
-    return scenario
-
-
-def resolve_variants(
-    scenario: Scenario, source: str = "<scenario>", base_dir: Path | None = None
-) -> dict[str, Scenario]:
-    """Every variant of a scenario as a full scenario, baseline first."""
-    document = scenario.model_dump(mode="json", by_alias=True)
-    base_dir = base_dir or Path.cwd()
-    return {
-        name: variant_document(document, name, source, base_dir) for name in scenario.variant_names
-    }
-
-
-def read_counts_csv(
-    spec: ArrivalCSV, base_dir: Path, interval_s: float, day0: dt.date | None, confine: bool = True
-) -> list[tuple[float, float]]:
-    """Rows (start_s, count) of a historical counts file, checked line by line.
-
-    With `confine`, the file must lie inside `base_dir` (the scenario's folder), so a scenario
-    passed around cannot make the simulator read arbitrary files.
-    """
-    path = (base_dir / spec.path).resolve()
-    try:
-        if confine:
-            path.relative_to(base_dir.resolve())
-    except ValueError:
-        raise ScenarioError(
-            f"{spec.path} must stay inside the scenario's folder; copy the file next to it"
-        ) from None
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot open arrivals.counts_csv: {exc.strerror}") from None
-    try:
-        # utf-8-sig: spreadsheet programs often save CSV with a byte-order mark.
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ScenarioError(f"{path}: line {line}: not UTF-8 text") from None
-    rows: list[tuple[float, float]] = []
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        header = set(reader.fieldnames or [])
-        rows_read = list(enumerate(reader, start=2))
-    except csv.Error as exc:
-        raise ScenarioError(f"{path}: not a readable CSV file: {str(exc)[:80]}") from None
-    missing = {"start", spec.column} - header
-    if missing:
-        raise ScenarioError(f"{path}: line 1: missing column(s) {', '.join(sorted(missing))}")
-    for line, row in rows_read:
-        try:
-            start = ClockTime.parse(row["start"]).seconds(day0)
-            count = float(row[spec.column])
-        except (ValueError, TypeError) as exc:
-            raise ScenarioError(f"{path}: line {line}: {exc}") from None
-        if not (count >= 0 and math.isfinite(count)):
-            raise ScenarioError(
-                f"{path}: line {line}: count must be >= 0 and finite, got {count}")
-        if rows:
-            step = start - rows[-1][0]
-            if step <= 0:
-                raise ScenarioError(f"{path}: line {line}: times out of order")
-            if abs(step - interval_s) > 1e-6:
-                raise ScenarioError(
-                    f"{path}: line {line}: rows are {step:.0f}s apart but "
-                    f"arrivals.interval is {interval_s:.0f}s"
-                )
-        rows.append((start, count))
-    if not rows:
-        raise ScenarioError(f"{path}: line 1: no rows after the header")
-    return rows

@@ -4,7 +4,7 @@ They read results only and never simulate. Figures are plain `matplotlib.figure.
 objects (no pyplot state), drawn by the Agg renderer when saved, and displayed inline by
 Jupyter when returned from a cell::
 
-    from sim import plots
+    from sim.output import plots
     plots.first_response_cdf(results)
 
 Chinese names (groups, variants) need a font with the glyphs: the first installed one of
@@ -27,8 +27,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
 from scipy import stats
 
-from sim import compare
-from sim.stats import t_interval
+from sim.analysis import compare, registry
+from sim.analysis.stats import t_interval
 from sim.units import DAY_S
 
 #: Fonts with Chinese glyphs, in order of preference (Linux, macOS, Windows names).
@@ -279,9 +279,10 @@ def _whisker(mean: float, low: float, high: float) -> tuple[float, float]:
 
 def occupancy_by_group(results) -> Figure:
     """Occupancy (typing time over time on duty) per agent group and variant, 95% CIs."""
-    columns = [c for c in results.per_replication.columns
-               if c.startswith("occupancy_")]
-    groups = [c.removeprefix("occupancy_") for c in columns] + ["all groups"]
+    family = registry.FAMILIES["occupancy_<group>"]
+    by_column = {c: family.parameter(c) for c in results.per_replication.columns}
+    columns = [c for c, group in by_column.items() if group is not None]
+    groups = [by_column[c] for c in columns] + ["all groups"]
     columns = columns + ["occupancy"]
     variants = list(results.variants)
     colours = _colours(results)
@@ -307,23 +308,18 @@ def occupancy_by_group(results) -> Figure:
     return fig
 
 
-def _metric_axis(ax, metric: str) -> str:
-    """Formats an axis for a metric and returns its unit for the label."""
-    if metric.endswith("_s"):
-        return "s"
-    if "rate" in metric or metric.startswith("occupancy"):
-        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-        return "%"
-    if metric in ("cost", "lost_gmv"):
-        return "money"
-    if metric == "agent_hours":
-        return "hours"
-    return "count"
+def _metric_axis(axis, metric: str) -> str:
+    """Formats an axis (ax.xaxis or ax.yaxis) for a metric's unit and returns the unit for the
+    label."""
+    unit = registry.unit(metric)
+    if unit.percent:
+        axis.set_major_formatter(PercentFormatter(1.0))
+    return unit.axis
 
 
 def _key_panel_metrics(results) -> list[str]:
     preset = results.scenario.metrics.preset
-    wanted = [compare.PRESET_METRICS[preset][0], "reply_rate_5min", "first_response_30s_rate",
+    wanted = [registry.headline(preset), "reply_rate_5min", "first_response_30s_rate",
               "first_response_mean_s", "abandon_rate", "cost", "lost_orders"]
     present = set(results.per_replication.columns)
     return [m for m in dict.fromkeys(wanted) if m in present][:6]
@@ -348,10 +344,10 @@ def key_metrics(results) -> Figure:
             ax.set_yticks(y, variants)
             ax.set_ylim(-0.6, len(variants) - 0.4)
             ax.margins(x=0.15)
-            unit = _metric_axis(ax, metric)
+            unit = _metric_axis(ax.xaxis, metric)
             ax.set_xlabel(f"{metric} ({unit})")
             ax.set_ylabel("variant")
-            ax.set_title(compare.metric_label(metric))
+            ax.set_title(registry.label(metric))
         for ax in axes[len(metrics):]:
             ax.set_visible(False)
         fig.suptitle(_title(results, f"key metrics per variant (mean and 95% CI over "
@@ -362,7 +358,7 @@ def key_metrics(results) -> Figure:
 def cost_vs_reply_rate(results) -> Figure:
     """Each variant's cost against its reply rate (the preset's headline rate), 95% CIs."""
     preset = results.scenario.metrics.preset
-    rate = compare.PRESET_METRICS[preset][0]
+    rate = registry.headline(preset)
     colours = _colours(results)
     with _style():
         fig = _figure(7.0, 5.0)
@@ -376,9 +372,9 @@ def cost_vs_reply_rate(results) -> Figure:
                         fmt="o", ms=7, capsize=4, color=colours[variant], label=variant)
             ax.annotate(variant, (cost[0], reply[0]), xytext=(6, 6), textcoords="offset points")
         ax.margins(0.2)
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        unit = _metric_axis(ax.yaxis, rate)
         ax.set_xlabel("cost over the horizon (currency of hourly_cost; agent hours and standby)")
-        ax.set_ylabel(f"{compare.metric_label(rate)} (%)")
+        ax.set_ylabel(f"{registry.label(rate)} ({unit})")
         ax.set_title(_title(results, "cost against reply rate (95% CI; up and left is better)"))
         ax.legend(title="variant", loc="best")
     return fig
@@ -413,13 +409,13 @@ def paired_differences(results, baseline: str | None = None,
             ax.set_yticks(y, variants)
             ax.set_ylim(-0.6, len(variants) - 0.4)
             ax.margins(x=0.2)
-            unit = _metric_axis(ax, metric)
-            if unit == "%":
-                unit = "pp"
+            unit = registry.unit(metric)
+            axis_unit = "pp" if unit.percent else unit.axis
+            if unit.percent:
                 ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{100 * v:+.1f}"))
-            ax.set_xlabel(f"\u0394 {metric} ({unit})")
+            ax.set_xlabel(f"\u0394 {metric} ({axis_unit})")
             ax.set_ylabel("variant")
-            ax.set_title(compare.metric_label(metric))
+            ax.set_title(registry.label(metric))
         for ax in axes[len(metrics):]:
             ax.set_visible(False)
         confidence = float(comparison["confidence"].iloc[0])

@@ -6,7 +6,7 @@
 - `target_region`: where a target holds over two parameters (e.g. reply_rate_5min >= 0.95),
   with the contour of the mean and the contour where the CI bound meets the target.
 
-Every function takes the summary as a DataFrame (as returned by `sim.sweep.run_sweep` or read
+Every function takes the summary as a DataFrame (as returned by `sim.tools.sweep.run_sweep` or read
 back with `pandas.read_csv`) and returns a matplotlib `Figure`; `draw_all` writes PNG files.
 """
 
@@ -23,7 +23,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from sim.outputs import atomic_write_bytes
+from sim.analysis import registry
+from sim.output.files import atomic_write_bytes
 from sim.scenario import BASELINE
 
 SUMMARY_COLUMNS = ("variant", "metric", "mean", "ci_low", "ci_high", "replications")
@@ -83,7 +84,7 @@ def _axis_values(values: pd.Series) -> tuple[np.ndarray, list, bool]:
 
 
 def _format_axis(axis, metric: str) -> None:
-    if "rate" in metric or metric.startswith("occupancy"):
+    if registry.is_share(metric):
         axis.set_major_formatter(PercentFormatter(1.0))
 
 
@@ -162,7 +163,7 @@ def heatmap(summary: pd.DataFrame, metric: str, x: str, y: str, variant: str = B
         middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
         for (i, j), value in np.ndenumerate(means):
             if math.isfinite(value):
-                ax.text(j, i, _short(metric, value), ha="center", va="center", fontsize=8,
+                ax.text(j, i, registry.format_short(metric, value), ha="center", va="center", fontsize=8,
                         color="black" if value > middle else "white")
     ax.set_xticks(range(len(x_labels)), [str(v) for v in x_labels])
     ax.set_yticks(range(len(y_labels)), [str(v) for v in y_labels])
@@ -172,22 +173,22 @@ def heatmap(summary: pd.DataFrame, metric: str, x: str, y: str, variant: str = B
     return figure
 
 
-def _short(metric: str, value: float) -> str:
-    if "rate" in metric or metric.startswith("occupancy"):
-        return f"{100 * value:.1f}%"
-    return f"{value:.3g}"
-
-
 def target_region(summary: pd.DataFrame, metric: str, level: float, x: str, y: str,
-                  direction: str = "at_least", variant: str = BASELINE,
+                  direction: str | None = None, variant: str = BASELINE,
                   fixed: dict[str, Any] | None = None) -> Figure:
-    """Where `metric` meets `level` over two parameters.
+    """Where `metric` meets `level` over two parameters (`direction` at_least or at_most; by
+    default the one the metric's registry entry says is better).
 
     Shaded: the mean meets the target; solid line: the contour mean = level; dashed line: the
     contour where the 95% CI bound (ci_low for at_least, ci_high for at_most) meets it, i.e.
     the region where the target holds with confidence. Dots: the points run (filled = met).
     With a non-numeric parameter (e.g. routing.mode) only the dots are drawn.
     """
+    if direction is None:
+        direction = registry.target_direction(metric)
+        if direction is None:
+            raise ValueError(f"{metric} is better neither higher nor lower: give direction "
+                             "at_least or at_most")
     if direction not in ("at_least", "at_most"):
         raise ValueError(f"direction must be at_least or at_most, got {direction!r}")
     rows = select(summary, metric, variant, fixed)

@@ -11,26 +11,19 @@ its per-event bookkeeping. Records go straight into preallocated numpy columns.
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
 from heapq import heapify, heappop, heappush
 
 import numpy as np
-import pandas as pd
 import simpy
 
 from sim.agents import Agent, GroupState, duty_periods
-from sim.arrivals import Customers, rate_table, sample_customers, streams
+from sim.arrivals import Customers, sample_customers, streams
+from sim.engine.records import ABANDONED, DEFLECTED, SERVED, Records
 from sim.policies import Router, TopicQueues
-from sim.scenario import Scenario
-from sim.units import DAY_S
+from sim.scenario import Scenario, rate_table
+from sim.scenario.model import bot_active
 
-OPEN, DEFLECTED, SERVED, ABANDONED = 0, 1, 2, 3
 INF = float("inf")
-OUTCOMES = ("open", "deflected", "served", "abandoned")
-
-
-class ConservationError(RuntimeError):
-    """Arrived conversations do not add up to deflected + served + abandoned + open."""
 
 
 class Conversation:
@@ -70,152 +63,6 @@ class Conversation:
         self.phone = phone
         self.seen_agent = False
         self.timer = False  # a patience timer is on the calendar and can still fire
-
-
-@dataclass
-class Records:
-    """Everything a run observed, as columns. Times are seconds since day-0 midnight."""
-
-    topics: tuple[str, ...]
-    group_names: tuple[str, ...]
-    start_s: float
-    end_s: float
-    stop_s: float
-    # one row per conversation
-    arrival_s: np.ndarray
-    topic: np.ndarray
-    outcome: np.ndarray
-    via_bot: np.ndarray
-    bot_reply_s: np.ndarray
-    queued_s: np.ndarray
-    assigned_s: np.ndarray
-    end_at_s: np.ndarray
-    agent: np.ndarray
-    group: np.ndarray
-    on_duty_at_arrival: np.ndarray
-    reported: np.ndarray
-    n_messages: np.ndarray
-    msg_start: np.ndarray
-    # one row per planned human-phase message (unsent ones keep NaN times)
-    sent_s: np.ndarray
-    reply_s: np.ndarray
-    msg_agent: np.ndarray
-    work_s: np.ndarray
-    # one row per duty period
-    duty_agent: np.ndarray
-    duty_group: np.ndarray
-    duty_start_s: np.ndarray
-    duty_end_s: np.ndarray
-    duty_standby: np.ndarray
-    activations: np.ndarray  # per group: standby agents called in
-
-    def counts(self) -> dict[str, int]:
-        values = np.bincount(self.outcome, minlength=4)
-        return {"arrived": len(self.outcome), **dict(zip(OUTCOMES, map(int, values)))}
-
-    def check_conservation(self) -> None:
-        """Fail loudly unless arrived = deflected + served + abandoned + open at end."""
-        c = self.counts()
-        total = c["deflected"] + c["served"] + c["abandoned"] + c["open"]
-        if total != c["arrived"]:
-            raise ConservationError(
-                f"conservation broken: arrived {c['arrived']} != deflected {c['deflected']} + "
-                f"served {c['served']} + abandoned {c['abandoned']} + open {c['open']}"
-            )
-        answered = np.isfinite(self.reply_s)
-        if np.any(answered & ~np.isfinite(self.sent_s)) or np.any(
-            self.reply_s[answered] < self.sent_s[answered] - 1e-9
-        ):
-            raise ConservationError("a reply precedes its message")
-        # Each outcome must agree with what happened to the conversation's messages.
-        replies = np.add.reduceat(answered, self.msg_start) if len(self.msg_start) else answered
-        first_replied = answered[self.msg_start] if len(self.msg_start) else answered
-        queued = np.isfinite(self.queued_s)
-        ended = np.isfinite(self.end_at_s)
-        checks = {
-            "a served conversation has an unanswered message": (self.outcome == SERVED)
-            & (replies != self.n_messages),
-            "a deflected conversation reached people or skipped the bot": (
-                self.outcome == DEFLECTED
-            )
-            & (queued | ~self.via_bot),
-            "an abandoned conversation had its first message answered": (self.outcome == ABANDONED)
-            & first_replied,
-            "an open conversation has an end time": (self.outcome == OPEN) & ended,
-            "a closed conversation has no end time": (self.outcome != OPEN) & ~ended,
-        }
-        for problem, broken in checks.items():
-            if np.any(broken):
-                raise ConservationError(
-                    f"conservation broken: {problem} (conversation {np.flatnonzero(broken)[0]})"
-                )
-
-    def conversations(self) -> pd.DataFrame:
-        """One row per conversation."""
-        return pd.DataFrame(
-            {
-                "conversation": np.arange(len(self.arrival_s)),
-                "topic": pd.Categorical.from_codes(self.topic, self.topics),
-                "arrival_s": self.arrival_s,
-                "outcome": pd.Categorical.from_codes(self.outcome, OUTCOMES),
-                "via_bot": self.via_bot,
-                "bot_reply_s": self.bot_reply_s,
-                "queued_s": self.queued_s,
-                "assigned_s": self.assigned_s,
-                "end_s": self.end_at_s,
-                "agent": self.agent,
-                "group": pd.Categorical.from_codes(self.group, self.group_names),
-                "on_duty_at_arrival": self.on_duty_at_arrival,
-                "reported": self.reported,
-                "n_messages": self.n_messages,
-            }
-        )
-
-    def messages(self) -> pd.DataFrame:
-        """One row per sent message: bot-phase first messages and human-phase messages, in
-        conversation order, a conversation's bot-phase row (`seq` -1) before its own."""
-        conv = np.repeat(np.arange(len(self.n_messages)), self.n_messages)
-        sent = np.flatnonzero(np.isfinite(self.sent_s))
-        human_conv = conv[sent]
-        bot_conv = np.flatnonzero(self.via_bot | np.isfinite(self.bot_reply_s))
-        # Both kinds of row are already in conversation order: merge them by position rather
-        # than concatenate and sort (a bot row goes after the human rows of earlier
-        # conversations, a human row after the bot rows of its own and earlier ones).
-        bot_at = np.arange(len(bot_conv)) + np.searchsorted(human_conv, bot_conv, side="left")
-        human_at = np.arange(len(sent)) + np.searchsorted(bot_conv, human_conv, side="right")
-        rows = len(bot_conv) + len(sent)
-
-        def column(dtype, bot_values, human_values) -> np.ndarray:
-            out = np.empty(rows, dtype=dtype)
-            out[bot_at] = bot_values
-            out[human_at] = human_values
-            return out
-
-        conversation = column(np.int64, bot_conv, human_conv)
-        return pd.DataFrame(
-            {
-                "conversation": conversation,
-                "seq": column(np.int64, -1, sent - self.msg_start[human_conv]),
-                "by_bot": column(bool, True, False),
-                "sent_s": column(float, self.arrival_s[bot_conv], self.sent_s[sent]),
-                "reply_s": column(float, self.bot_reply_s[bot_conv], self.reply_s[sent]),
-                "agent": column(np.int64, -1, self.msg_agent[sent]),
-                "work_s": column(float, 0.0, self.work_s[sent]),
-                "topic": pd.Categorical.from_codes(self.topic[conversation], self.topics),
-            }
-        )
-
-    def duty(self) -> pd.DataFrame:
-        """One row per period an agent was on duty (including finishing after a shift)."""
-        return pd.DataFrame(
-            {
-                "agent": self.duty_agent,
-                "group": pd.Categorical.from_codes(self.duty_group, self.group_names),
-                "start_s": self.duty_start_s,
-                "end_s": self.duty_end_s,
-                "standby": self.duty_standby,
-            }
-        )
 
 
 class _Step:
@@ -349,7 +196,7 @@ class DeskRun:
     def _setup_bot(self) -> None:
         bot, c = self.scenario.bot, self.customers
         self.bot_on = bot.enabled
-        self.bot_windows = [(w.start.seconds_of_day, w.end.seconds_of_day) for w in bot.hours]
+        self.bot_windows = bot.hours_s
         deflect = np.array([bot.deflection.get(t, 0.0) for t in c.topics])
         self.deflected = _items(c.bot_u < deflect[c.topic])
         if bot.handling_time is not None:
@@ -358,12 +205,7 @@ class DeskRun:
             self.bot_handling_s = _items(np.zeros(c.count))
 
     def _bot_active(self, t: float) -> bool:
-        if not self.bot_on:
-            return False
-        if not self.bot_windows:
-            return True
-        tod = t % DAY_S
-        return any(lo <= tod < hi for lo, hi in self.bot_windows)
+        return bot_active(self.bot_on, self.bot_windows, t)
 
     def _schedule_duty(self) -> None:
         plan = []

@@ -6,18 +6,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.agents import duty_periods
-from sim.arrivals import rate_table
-from sim.scenario import Scenario, ScenarioError
+from sim.scenario import Scenario, ScenarioError, rate_table
 from sim.units import DAY_S
 
 MAX_MESSAGES_PER_RUN = 50_000_000
 MAX_HORIZON_DAYS = 31
 MAX_AGENTS = 200_000
 MAX_TOTAL_MESSAGES = 2_000_000_000
-OVERRIDE_FLAG = "--allow-large"
 #: Measured order of magnitude of engine cost, used only to phrase the estimate.
 SECONDS_PER_MESSAGE = 10e-6
 BYTES_PER_MESSAGE = 200
+
+
+class WorkloadError(ScenarioError):
+    """A scenario refused before simulating because its runs would be too large."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: refused before simulating: {'; '.join(problems)} "
+                         "(allow_large=True runs it anyway)")
+
+    def __reduce__(self):
+        return (type(self), (self.source, self.problems))
 
 
 @dataclass(frozen=True)
@@ -85,8 +96,5 @@ def check(
             f"(~{work.seconds * runs / 3600:,.1f} h) is over the {MAX_TOTAL_MESSAGES:,} limit"
         )
     if problems and not allow_large:
-        raise ScenarioError(
-            f"{source}: refused before simulating: {'; '.join(problems)} "
-            f"(pass {OVERRIDE_FLAG} to run it anyway)"
-        )
+        raise WorkloadError(source, problems)
     return work

@@ -1,6 +1,6 @@
 """The scenario reference, generated from the typed scenario model so it cannot drift.
 
-`python -m sim.reference > docs/scenario-reference.md` rewrites the page; a test fails when the
+`python -m sim.scenario.reference > docs/scenario-reference.md` rewrites the page; a test fails when the
 committed page differs from what the model says.
 """
 
@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from sim import distributions as dists
-from sim import scenario as model
+from sim.scenario import distributions as dists
+from sim.scenario import model
 
 UNITS = {
     "Seconds": "duration ('30s', '5min', '1h' or seconds)",
@@ -23,8 +23,8 @@ UNITS = {
 
 INTRO = """# Scenario reference
 
-Every field a scenario file may contain, generated from the typed model in `sim/scenario.py`
-(`python -m sim.reference > docs/scenario-reference.md`; a test keeps this page in step with the
+Every field a scenario file may contain, generated from the typed model in `sim/scenario/model.py`
+(`python -m sim.scenario.reference > docs/scenario-reference.md`; a test keeps this page in step with the
 model). Unknown keys are errors. Durations accept `30s`, `5min`, `1h`, `1h30min` or a number of
 seconds; clock times `HH:MM` (on day 0, or every day for daily things) or `YYYY-MM-DD HH:MM`.
 A distribution is a mapping with a `dist` key; see [Distributions](#distributions).

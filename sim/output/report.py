@@ -17,8 +17,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim import __version__, compare, plots
-from sim.outputs import atomic_write_bytes, atomic_write_text
+from sim import __version__
+from sim.analysis import compare, registry
+from sim.output import plots
+from sim.output.files import atomic_write_bytes, atomic_write_text
 
 PLOT_DPI = 110
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -105,7 +107,7 @@ def render_html(results, comparison: pd.DataFrame | None, images: dict[str, byte
     parts.append('<h2 id="metrics">Key metrics</h2>')
     parts.append(f"<p>Mean and 95% confidence interval over {results.replications} "
                  "replications.</p>")
-    parts.append(metrics_table(results.summary, compare.key_metrics(preset)))
+    parts.append(metrics_table(results.summary, registry.key_metrics(preset)))
     every = [m for m in dict.fromkeys(results.summary["metric"])]
     parts.append("<details><summary>All metrics</summary>"
                  + metrics_table(results.summary, every) + "</details>")
@@ -120,7 +122,7 @@ def render_html(results, comparison: pd.DataFrame | None, images: dict[str, byte
             f"variants met the same buyers), with its {100 * confidence:.4g}% confidence "
             f"interval{correction}. A verdict is given only when the interval excludes zero; "
             "rates are in percentage points (pp).</p>")
-        parts.append(comparison_table(comparison, compare.key_metrics(preset)))
+        parts.append(comparison_table(comparison, registry.key_metrics(preset)))
         parts.append("<details><summary>All metrics</summary>"
                      + comparison_table(comparison, None) + "</details>")
 
@@ -159,13 +161,13 @@ def metrics_table(summary: pd.DataFrame, metrics: list[str]) -> str:
                 cells.append("<td>-</td>")
                 continue
             entry = index.loc[(variant, metric)]
-            text = compare.format_value(metric, entry["mean"])
+            text = registry.format_value(metric, entry["mean"])
             if math.isfinite(entry["ci_low"]):
-                text += (f" [{compare.format_value(metric, entry['ci_low'])}, "
-                         f"{compare.format_value(metric, entry['ci_high'])}]")
+                text += (f" [{registry.format_value(metric, entry['ci_low'])}, "
+                         f"{registry.format_value(metric, entry['ci_high'])}]")
             cells.append(f"<td>{esc(text)}</td>")
         rows.append(f'<tr><td class="name">{esc(metric)}</td>'
-                    f'<td class="name">{esc(compare.metric_label(metric))}</td>'
+                    f'<td class="name">{esc(registry.label(metric))}</td>'
                     + "".join(cells) + "</tr>")
     rows.append("</tbody></table>")
     return "".join(rows)
@@ -181,14 +183,14 @@ def comparison_table(comparison: pd.DataFrame, metrics: list[str] | None) -> str
     for row in frame.itertuples(index=False):
         interval = "-"
         if math.isfinite(row.ci_low):
-            interval = (f"[{compare.format_difference(row.metric, row.ci_low)}, "
-                        f"{compare.format_difference(row.metric, row.ci_high)}]")
+            interval = (f"[{registry.format_difference(row.metric, row.ci_low)}, "
+                        f"{registry.format_difference(row.metric, row.ci_high)}]")
         kind = {compare.BETTER: "better", compare.WORSE: "worse"}.get(row.verdict, "neutral")
         rows.append(
             f'<tr><td class="name">{esc(row.variant)}</td><td class="name">{esc(row.metric)}</td>'
-            f"<td>{esc(compare.format_value(row.metric, row.baseline_mean))}</td>"
-            f"<td>{esc(compare.format_value(row.metric, row.variant_mean))}</td>"
-            f"<td>{esc(compare.format_difference(row.metric, row.difference))}</td>"
+            f"<td>{esc(registry.format_value(row.metric, row.baseline_mean))}</td>"
+            f"<td>{esc(registry.format_value(row.metric, row.variant_mean))}</td>"
+            f"<td>{esc(registry.format_difference(row.metric, row.difference))}</td>"
             f"<td>{esc(interval)}</td>"
             f'<td class="name {kind}">{esc(row.verdict)}</td></tr>')
     rows.append("</tbody></table>")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.scenario import Scenario, Window
+from sim.scenario import Scenario, Window, interval_grid
 from sim.units import DAY_S
 
 #: Metrics written by `supportsim run` (others are reported too); names say what and the unit.
@@ -136,10 +136,13 @@ def _first_answer_rate(first: pd.DataFrame, threshold_s: float, window: Window |
 
 
 def turns(tables: Tables, bot_counts: bool) -> pd.DataFrame:
-    """Taobao turns: a buyer's question up to the shop's first answer after it.
+    """Taobao turns: the buyer's messages since the shop last replied, answered by the shop's
+    first reply after the turn opened.
 
-    Follow-ups sent before that answer belong to the same turn. The turn's response time is
-    the time from its first message to the first reply in the conversation at or after it.
+    Follow-ups sent before that reply belong to the same turn. A message sent at the same
+    instant as a reply to an earlier message opens the next turn, which that reply does not
+    answer; a reply that took no time (an automatic greeting) answers its own message's turn.
+    The turn's response time runs from its first message to its answer.
     """
     return _turns(counted_messages(tables, bot_counts))
 
@@ -150,9 +153,10 @@ def _turns(msgs: pd.DataFrame) -> pd.DataFrame:
     conv = msgs["conversation"].to_numpy()
     sent = msgs["sent_s"].to_numpy()
     reply = msgs["reply_s"].to_numpy()
-    next_answer = _next_answer(conv, sent, reply)
+    next_answer, replies_before = _reply_order(conv, sent, reply)
     first_in_conv = np.r_[True, conv[1:] != conv[:-1]][:len(conv)]
-    starts = first_in_conv | np.r_[False, sent[1:] >= next_answer[:-1]][:len(conv)]
+    # A message opens a turn when a reply came between it and the buyer's previous message.
+    starts = first_in_conv | np.r_[False, replies_before[1:] > replies_before[:-1]][:len(conv)]
     answered = np.isfinite(next_answer)
     response = np.where(answered, next_answer - sent, msgs["offered_wait_s"].to_numpy())
     frame = pd.DataFrame({
@@ -165,21 +169,35 @@ def _turns(msgs: pd.DataFrame) -> pd.DataFrame:
     return frame[starts].reset_index(drop=True)
 
 
-def _next_answer(conv: np.ndarray, sent: np.ndarray, reply: np.ndarray) -> np.ndarray:
-    """For each message, the first reply time in its conversation at or after it was sent
-    (inf if none). Sends and replies are merged in time order, a send before a reply at the
-    same instant, and the earliest reply is carried backwards within each conversation."""
-    has_reply = np.isfinite(reply)
-    n = len(sent)
+def _reply_order(conv: np.ndarray, sent: np.ndarray, reply: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Sends and replies of messages sorted by (conversation, sent), merged in time order.
+
+    At one instant a reply to an earlier message comes before the messages sent then, and a
+    reply that took no time comes straight after its own message. Returns, for each message,
+    the time of the first reply after it in its conversation (inf if none) and the number of
+    replies before it (counted over all conversations: only differences between consecutive
+    messages of one conversation mean anything).
+    """
+    has_reply = np.flatnonzero(np.isfinite(reply))
+    n, m = len(sent), len(has_reply)
+    position = np.arange(n)
+    instant = reply[has_reply] <= sent[has_reply]
     event_conv = np.r_[conv, conv[has_reply]]
     event_time = np.r_[sent, reply[has_reply]]
-    event_kind = np.r_[np.zeros(n, dtype=np.int8), np.ones(int(has_reply.sum()), dtype=np.int8)]
+    event_tie = np.r_[2 * position, np.where(instant, 2 * has_reply + 1, -1)]
+    is_reply = np.r_[np.zeros(n, dtype=np.int64), np.ones(m, dtype=np.int64)]
+    order = np.lexsort((event_tie, event_time, event_conv))
+    before = np.empty(n + m, dtype=np.int64)
+    before[order] = np.cumsum(is_reply[order])
+    # The earliest reply at or after each event, carried backwards within each conversation;
+    # a send is no reply, so for a send that is the first reply after it.
     answer = np.r_[np.full(n, np.inf), reply[has_reply]]
-    order = np.lexsort((event_kind, event_time, event_conv))[::-1]
-    carried = pd.Series(answer[order]).groupby(event_conv[order]).cummin().to_numpy()
-    result = np.empty(len(event_time))
-    result[order] = carried
-    return result[:n]
+    backwards = order[::-1]
+    carried = pd.Series(answer[backwards]).groupby(event_conv[backwards]).cummin().to_numpy()
+    next_answer = np.empty(n + m)
+    next_answer[backwards] = carried
+    return next_answer[:n], before[:n]
 
 
 def turn_response_rate(tables: Tables, threshold_s: float, window: Window | None,
@@ -198,15 +216,20 @@ def _turn_rate(frame: pd.DataFrame, threshold_s: float, window: Window | None) -
 
 def sessions(tables: Tables, gap_s: float) -> pd.DataFrame:
     """JD sessions: a buyer's conversations, joined when one starts within `gap_s` of the
-    previous one's end. Without a `buyer` column every conversation is its own buyer."""
+    session's close, the latest end of its conversations so far (a conversation still open
+    never closes its session). Without a `buyer` column every conversation is its own buyer."""
     conv = tables.conversations
     buyer = conv["buyer"].to_numpy() if "buyer" in conv else conv["conversation"].to_numpy()
     order = np.lexsort((conv["arrival_s"].to_numpy(), buyer))
     buyer = buyer[order]
     arrival = conv["arrival_s"].to_numpy()[order]
     end = conv["end_s"].to_numpy()[order]
-    prev_end = np.r_[-np.inf, np.where(np.isfinite(end), end, np.inf)[:-1]]
-    new = np.r_[True, buyer[1:] != buyer[:-1]] | (arrival - prev_end > gap_s)
+    end = np.where(np.isfinite(end), end, np.inf)
+    # The latest end over all the buyer's earlier conversations is the current session's
+    # close: a conversation that opens a session ends after every earlier one.
+    latest = pd.Series(end).groupby(buyer).cummax().to_numpy()
+    close = np.r_[-np.inf, latest[:-1]]
+    new = np.r_[True, buyer[1:] != buyer[:-1]] | (arrival - close > gap_s)
     session = np.cumsum(new) - 1
     return pd.DataFrame({
         "conversation": conv["conversation"].to_numpy()[order],
@@ -412,24 +435,57 @@ def summarize(tables: Tables, scenario: Scenario, activations: dict[str, int] | 
     return result
 
 
-def interval_edges(scenario: Scenario) -> np.ndarray:
-    """Reporting intervals: the arrival interval grid over the horizon."""
-    step = scenario.arrivals.interval
-    start, end = scenario.horizon.start_s, scenario.horizon.end_s
-    edges = np.arange(np.floor(start / step) * step, end + step, step)
-    edges = np.clip(edges, start, end)
-    return np.unique(edges)
+def arrival_intervals(conversations: pd.DataFrame, edges_s: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The interval of `edges_s` each conversation arrived in, and whether it arrived inside
+    the grid at all."""
+    bins = np.searchsorted(edges_s, conversations["arrival_s"].to_numpy(), side="right") - 1
+    return bins, (bins >= 0) & (bins < len(edges_s) - 1)
+
+
+def interval_reply_counts(tables: Tables, edges_s: np.ndarray, threshold_s: float,
+                          bot_counts: bool, topics: list[str] | None = None
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Buyers replied in time and buyers counted, per interval of `edges_s`, by the interval
+    the buyer arrived in: the per-interval reply rate is their ratio.
+
+    The whole-day rule: every counted message is judged, and one whose offered wait exceeds
+    `threshold_s`, or which went unanswered because the buyer left, makes the buyer unreplied.
+    Reported buyers are out, and so are bot-only buyers when bot replies do not count.
+    `topics` keeps only buyers of those topics (None: every buyer).
+    """
+    return _interval_reply_counts(tables.conversations, counted_messages(tables, bot_counts),
+                                  edges_s, threshold_s, topics)
+
+
+def _interval_reply_counts(conv: pd.DataFrame, msgs: pd.DataFrame, edges_s: np.ndarray,
+                           threshold_s: float, topics: list[str] | None
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    n = len(edges_s) - 1
+    bins, inside = arrival_intervals(conv, edges_s)
+    if topics is not None:
+        inside &= conv["topic"].isin(topics).to_numpy()
+    msgs = msgs[~msgs["reported"].to_numpy()]
+    late = (msgs["offered_wait_s"].to_numpy() > threshold_s) | msgs["left"].to_numpy()
+    buyer_late = pd.Series(late).groupby(msgs["conversation"].to_numpy()).any()
+    buyers = buyer_late.index.to_numpy()
+    buyer_ok = np.zeros(len(conv))
+    has_buyer = np.zeros(len(conv), dtype=bool)
+    buyer_ok[buyers] = ~buyer_late.to_numpy()
+    has_buyer[buyers] = True
+    mask = inside & has_buyer
+    replied = np.bincount(bins[mask], weights=buyer_ok[mask], minlength=n)[:n]
+    counted = np.bincount(bins[mask], minlength=n)[:n].astype(float)
+    return replied, counted
 
 
 def interval_series(tables: Tables, scenario: Scenario) -> pd.DataFrame:
     """Per-interval series: arrivals, people needed, queue, agents on duty, reply rates,
     abandonment and occupancy, by the interval a buyer arrived in (or a time-average)."""
-    edges = interval_edges(scenario)
+    edges = interval_grid(scenario)
     lengths = np.diff(edges)
     conv = tables.conversations
-    arrival = conv["arrival_s"].to_numpy()
-    bins = np.searchsorted(edges, arrival, side="right") - 1
-    inside = (bins >= 0) & (bins < len(lengths))
+    bins, inside = arrival_intervals(conv, edges)
     n = len(lengths)
 
     def per_interval(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -441,18 +497,9 @@ def interval_series(tables: Tables, scenario: Scenario) -> pd.DataFrame:
     reached = per_interval(ones, inside & np.isfinite(queued))
     abandoned = per_interval(ones, inside & (conv["outcome"].to_numpy() == "abandoned"))
 
-    pdd = scenario.metrics.pinduoduo
     msgs_counted = counted_messages(tables, scenario.bot.replies_count)
-    msgs = msgs_counted[~msgs_counted["reported"].to_numpy()]
-    late = (msgs["offered_wait_s"].to_numpy() > pdd.threshold) | msgs["left"].to_numpy()
-    buyer_late = pd.Series(late).groupby(msgs["conversation"].to_numpy()).any()
-    buyers = buyer_late.index.to_numpy()
-    buyer_ok = np.zeros(len(conv))
-    has_buyer = np.zeros(len(conv), dtype=bool)
-    buyer_ok[buyers] = ~buyer_late.to_numpy()
-    has_buyer[buyers] = True
-    counted = per_interval(ones, inside & has_buyer)
-    replied_ok = per_interval(buyer_ok, inside & has_buyer)
+    replied_ok, counted = _interval_reply_counts(
+        conv, msgs_counted, edges, scenario.metrics.pinduoduo.threshold, None)
 
     first = _first_responses(msgs_counted)
     fr = np.full(len(conv), np.nan)

@@ -13,23 +13,16 @@ again skips tasks whose file exists. `sweep_summary.csv` is rebuilt from those f
 
 from __future__ import annotations
 
-import argparse
 import copy
 import hashlib
 import io
 import itertools
 import json
 import math
-import os
-import signal
 import sys
-import threading
-import time
 import types
 import typing
-import uuid
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import CancelledError
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -41,10 +34,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tqdm import tqdm
 
 import sim
-from sim import limits
-from sim.cli import UsageError, format_value, positive_int
+from sim.analysis import registry
+from sim.engine import limits
 from sim.experiment import run_one, summarize_replications
-from sim.outputs import atomic_write_bytes, write_csv
+from sim.output.files import atomic_write_bytes, write_csv
+from sim.parallel import make_executor
 from sim.scenario import (
     Scenario,
     ScenarioError,
@@ -64,7 +58,6 @@ TASK_FORMAT = 1
 NOT_IN_RUN = {"description", "replications", "variants"}
 #: The metric the terminal table and the plots show when the spec names none.
 HEADLINE_METRIC = "reply_rate_5min"
-EXIT_TASKS_FAILED = 1
 
 #: What each task calls: `runner(scenario, replication, seed) -> (metrics, series, tables)`,
 #: like `sim.experiment.run_one`. Replaceable, e.g. by tests that need a task to fail.
@@ -79,13 +72,39 @@ class _Strict(BaseModel):
 
 
 class Target(_Strict):
-    """A requirement on a metric, e.g. reply_rate_5min at least 0.95 (drawn as a contour)."""
+    """A requirement on a metric, e.g. reply_rate_5min at least 0.95 (drawn as a contour).
+
+    `direction` defaults to the way the metric's entry in `sim.analysis.registry` says is
+    better (at_least for a rate, at_most for a wait or a cost) and may not go against it; a
+    metric better neither way (e.g. occupancy) needs one. A name the registry does not know is
+    reported once the runs are done (`check_metric_names`), with the names they report.
+    """
 
     metric: str
     value: float
-    direction: Literal["at_least", "at_most"] = "at_least"
+    direction: Literal["at_least", "at_most"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _direction_from_registry(cls, data):
+        if not (isinstance(data, dict) and isinstance(data.get("metric"), str)
+                and registry.is_metric(data["metric"])):
+            return data
+        metric, given = data["metric"], data.get("direction")
+        better = registry.target_direction(metric)
+        if given is None:
+            if better is None:
+                raise ValueError(f"{metric} is better neither higher nor lower: give "
+                                 "direction: at_least or at_most")
+            return {**data, "direction": better}
+        if better is not None and given != better:
+            raise ValueError(f"{metric} is better when {registry.better(metric)}, so the "
+                             f"target's direction is {better}")
+        return data
 
     def holds(self, value: float) -> bool:
+        if self.direction is None:
+            raise ValueError(f"target on {self.metric!r} has no direction")
         return value >= self.value if self.direction == "at_least" else value <= self.value
 
 
@@ -362,7 +381,7 @@ def load_plan(spec_path: str | Path, replications: int | None = None,
 
     Raises `ScenarioError` naming the spec file and the field for an unknown parameter path,
     an empty grid, a value the scenario rejects, an unknown variant, a point whose runs would
-    be absurdly large (`sim.limits`, unless `allow_large`), and so on.
+    be absurdly large (`sim.engine.limits`, unless `allow_large`), and so on.
     """
     spec_path = Path(spec_path)
     spec = load_spec(spec_path)
@@ -507,123 +526,6 @@ def _execute(runner: Callable, scenario: Scenario, replication: int, seed: int
     return {name: float(value) for name, value in values.items()}
 
 
-# --- executors ------------------------------------------------------------------------------
-
-
-def _init_worker() -> None:
-    """Set up a pool worker: Ctrl-C is the coordinator's to handle (it stops the pool and keeps
-    finished files), and a worker whose coordinator died (e.g. SIGKILL) exits instead of
-    lingering as an orphan blocked on the task queue."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="supportsim-parent-watch", daemon=True).start()
-
-
-class LocalPool:
-    """A `ProcessPoolExecutor` over this machine's cores."""
-
-    def __init__(self, workers: int):
-        self.workers = workers
-        self._pool = self._start()
-
-    def _start(self):
-        from concurrent.futures import ProcessPoolExecutor
-
-        return ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker)
-
-    def describe(self) -> str:
-        return f"{self.workers} local process{'es' if self.workers != 1 else ''}"
-
-    def submit(self, fn: Callable, *args, key: str):
-        return self._pool.submit(fn, *args)
-
-    def as_completed(self, futures) -> Iterator:
-        from concurrent.futures import as_completed
-
-        return as_completed(futures)
-
-    def restart_if_broken(self, errors: list[BaseException]) -> None:
-        """A worker that died (killed, out of memory) breaks the whole pool: start a new one."""
-        from concurrent.futures.process import BrokenProcessPool
-
-        if any(isinstance(e, BrokenProcessPool) for e in errors):
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._start()
-
-    def abort(self, futures) -> None:
-        # The pool cancels the queued tasks itself (cancelling them from here races with its
-        # own bookkeeping). Tasks in flight would otherwise run to the end before the
-        # interpreter can exit, and their results would not be written anyway: stop them.
-        processes = list((getattr(self._pool, "_processes", None) or {}).values())
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-
-
-class DaskExecutor:
-    """Tasks on a Dask cluster: `local` starts a `LocalCluster`, else `tcp://host:port`."""
-
-    def __init__(self, address: str, workers: int):
-        import logging
-
-        from distributed import Client, LocalCluster
-
-        self.address = address
-        self._cluster = None
-        if address == "local":
-            # Worker processes inherit an ignored SIGINT, so Ctrl-C reaches only this process,
-            # which then closes the cluster (instead of every worker printing a traceback).
-            main_thread = threading.current_thread() is threading.main_thread()
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
-            try:
-                self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
-                                             processes=True, dashboard_address=None,
-                                             silence_logs=logging.ERROR)
-            finally:
-                if main_thread:
-                    signal.signal(signal.SIGINT, previous)
-            self._client = Client(self._cluster)
-        else:
-            try:
-                self._client = Client(address, timeout="20s")
-            except (OSError, TimeoutError) as exc:
-                raise UsageError(f"--dask {address}: cannot reach the scheduler: {exc}") from None
-
-    def describe(self) -> str:
-        threads = sum(self._client.nthreads().values())
-        where = "a local Dask cluster" if self._cluster else f"Dask at {self.address}"
-        return f"{where} ({threads} worker thread{'s' if threads != 1 else ''})"
-
-    def submit(self, fn: Callable, *args, key: str):
-        return self._client.submit(fn, *args, key=key, pure=False)
-
-    def as_completed(self, futures) -> Iterator:
-        from distributed import as_completed
-
-        return iter(as_completed(list(futures)))
-
-    def restart_if_broken(self, errors: list[BaseException]) -> None:
-        """Dask reschedules the tasks of a lost worker itself."""
-
-    def abort(self, futures) -> None:
-        self._client.cancel(list(futures))
-        self.close()
-
-    def close(self) -> None:
-        self._client.close()
-        if self._cluster is not None:
-            self._cluster.close()
-
-
 # --- running --------------------------------------------------------------------------------
 
 
@@ -653,8 +555,10 @@ def run_sweep(plan: Plan, out_dir: str | Path, workers: int | None = None,
               runner: Callable | None = None) -> Outcome:
     """Run every task of `plan` not already in `out_dir/tasks/`, then write the summary.
 
-    A failed task is retried once (after the first pass), then reported in the outcome while
-    the others go on. Interrupting (Ctrl-C) keeps every file already written.
+    The tasks run on `sim.parallel.make_executor(workers, dask)`: `workers=None` means every
+    core, `workers=1` this process. A failed task is retried once (after the first pass), then
+    reported in the outcome while the others go on. Interrupting (Ctrl-C) keeps every file
+    already written.
     """
     out_dir = Path(out_dir)
     runner = runner or DEFAULT_RUNNER
@@ -665,8 +569,7 @@ def run_sweep(plan: Plan, out_dir: str | Path, workers: int | None = None,
     done = len(plan.tasks) - len(todo)
     outcome = Outcome(total=len(plan.tasks), skipped=done, computed=0)
     if todo:
-        executor = DaskExecutor(dask, workers or os.cpu_count() or 1) if dask else \
-            LocalPool(workers or os.cpu_count() or 1)
+        executor = make_executor(workers, dask, tasks=len(todo))
         try:
             tasks_dir.mkdir(parents=True, exist_ok=True)   # once the executor is up
             _say(progress, f"sweep {plan.spec_path.name}: {_count(len(plan.points), 'point')} x "
@@ -678,9 +581,9 @@ def run_sweep(plan: Plan, out_dir: str | Path, workers: int | None = None,
                       desc=plan.spec_path.stem, disable=not progress, dynamic_ncols=True) as bar:
                 failed = _run_pass(plan, executor, runner, todo, out_dir, bar, outcome, "first")
                 if failed:
-                    executor.restart_if_broken([error for _, error in failed])
                     for task, error in failed[:5]:
-                        _report(bar, f"retrying {_where(plan, task)}: {_error_text(error)}")
+                        _report(bar, f"retrying {describe_task(plan, task)}: "
+                                     f"{_error_text(error)}")
                     if len(failed) > 5:
                         _report(bar, f"retrying {len(failed) - 5} more failed tasks")
                     failed = _run_pass(plan, executor, runner, [t for t, _ in failed], out_dir,
@@ -704,37 +607,34 @@ def run_sweep(plan: Plan, out_dir: str | Path, workers: int | None = None,
 
 def _run_pass(plan: Plan, executor, runner: Callable, tasks: list[Task], out_dir: Path, bar,
               outcome: Outcome, attempt: str) -> list[tuple[Task, BaseException]]:
-    """Submit `tasks`, write each result as it arrives; the tasks that raised."""
-    # Dask keys must be unique on a shared scheduler, also across concurrent sweeps.
-    session = uuid.uuid4().hex[:8]
-    futures = {executor.submit(_execute, runner, t.scenario, t.replication, t.seed,
-                               key=f"supportsim-{session}-{attempt}-{t.key}"): t for t in tasks}
+    """Run `tasks`, write each result as it arrives; the tasks that raised.
+
+    The executor handles Ctrl-C (stops the workers; the files written so far stay) and a worker
+    that dies (restarts the pool and runs its tasks again once)."""
     failed: list[tuple[Task, BaseException]] = []
-    pending = set(futures)
-    try:
-        for future in executor.as_completed(futures):
-            pending.discard(future)
-            task = futures[future]
-            try:
-                values = future.result()
-            except (Exception, CancelledError) as exc:  # noqa: BLE001 - reported per task
-                failed.append((task, exc))
-                bar.set_postfix(failed=len(failed), refresh=False)
-                continue
-            write_task(task_path(out_dir, task.key), task, values)
-            if outcome.computed == 0:
-                for where, name in unknown_metrics(plan, values):
-                    _report(bar, f"warning: {plan.spec_path}: {where}: the first finished run "
-                                 f"reports no metric {name!r}")
-            outcome.computed += 1
-            bar.update()
-    except BaseException:
-        executor.abort(pending)
-        raise
+
+    def finished(index: int, values: dict[str, float] | None, error: BaseException | None
+                 ) -> None:
+        task = tasks[index]
+        if error is not None:
+            failed.append((task, error))
+            bar.set_postfix(failed=len(failed), refresh=False)
+            return
+        write_task(task_path(out_dir, task.key), task, values)
+        if outcome.computed == 0:
+            for where, name in unknown_metrics(plan, values):
+                _report(bar, f"warning: {plan.spec_path}: {where}: the first finished run "
+                             f"reports no metric {name!r}")
+        outcome.computed += 1
+        bar.update()
+
+    executor.run_each(_execute, [(runner, t.scenario, t.replication, t.seed) for t in tasks],
+                      finished, keys=[f"{attempt}-{t.key}" for t in tasks])
     return failed
 
 
-def _where(plan: Plan, task: Task) -> str:
+def describe_task(plan: Plan, task: Task) -> str:
+    """Where a task stands in the sweep: its points, variants, replication and seed."""
     runs = plan.runs_of(task.key)
     places = "; ".join(f"point {plan.describe_point(r.point)} variant {r.variant}" for r in runs)
     return f"{places} replication {task.replication} (seed {task.seed})"
@@ -820,55 +720,6 @@ def build_summary(plan: Plan, out_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     return pd.concat(frames, ignore_index=True), known
 
 
-# --- supportsim sweep -----------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", type=Path, help="sweep spec YAML file (see docs/sweeps.md)")
-    parser.add_argument("--out", type=Path,
-                        help="output folder (default out/<spec name>/); rerun to resume")
-    parser.add_argument("--workers", type=positive_int,
-                        help="local processes, or LocalCluster workers (default: all cores)")
-    parser.add_argument("--dask", metavar="ADDRESS|local",
-                        help="run on a Dask scheduler (tcp://host:8786) or a LocalCluster")
-    parser.add_argument("--replications", type=positive_int,
-                        help="override the spec's replications")
-    parser.add_argument(limits.OVERRIDE_FLAG, action="store_true", dest="allow_large",
-                        help="run points whose runs exceed the size limits of sim/limits.py")
-    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def main(args: argparse.Namespace) -> int:
-    if args.dask and args.dask != "local" and "://" not in args.dask:
-        raise UsageError(f"--dask {args.dask}: expected 'local' or an address such as "
-                         "tcp://host:8786")
-    plan = load_plan(args.spec, replications=args.replications, allow_large=args.allow_large)
-    out_dir = args.out or Path("out") / args.spec.stem
-    outcome = run_sweep(plan, out_dir, workers=args.workers, dask=args.dask,
-                        progress=not args.quiet)
-    print(format_table(plan, outcome.summary))
-    written = [SUMMARY_FILE]
-    if not args.no_plots and outcome.summary is not None and len(outcome.summary):
-        from sim import sweep_plots
-
-        paths = sweep_plots.draw_all(outcome.summary, plan.parameters, out_dir / "plots",
-                                     settings=plan.spec.plots, target=plan.spec.target,
-                                     metrics=plan.spec.metrics)
-        if paths:
-            written.append(f"{len(paths)} PNG plots in plots/")
-    print(f"\n{outcome.computed} tasks run, {outcome.skipped} reused; wrote "
-          f"{', '.join(written)} to {out_dir}/")
-    if outcome.failures:
-        print(f"error: {len(outcome.failures)} task(s) failed twice; the summary leaves them "
-              f"out (listed in {out_dir / FAILURES_FILE}); run again to retry them:",
-              file=sys.stderr)
-        for failure in outcome.failures:
-            print(f"  {_where(plan, failure.task)}: {failure.error}", file=sys.stderr)
-        return EXIT_TASKS_FAILED
-    return 0
-
-
 def format_table(plan: Plan, summary: pd.DataFrame | None, limit: int = 40) -> str:
     """The headline metric per point and variant, mean [95% CI], for the terminal."""
     if summary is None or summary.empty:
@@ -882,10 +733,10 @@ def format_table(plan: Plan, summary: pd.DataFrame | None, limit: int = 40) -> s
     header = [*plan.parameters, "variant", metric, "reps"]
     cells = [header]
     for _, row in rows.head(limit).iterrows():
-        text = format_value(metric, row["mean"])
+        text = registry.format_value(metric, row["mean"])
         if math.isfinite(row["ci_low"]):
-            text += f" [{format_value(metric, row['ci_low'])}, " \
-                    f"{format_value(metric, row['ci_high'])}]"
+            text += f" [{registry.format_value(metric, row['ci_low'])}, " \
+                    f"{registry.format_value(metric, row['ci_high'])}]"
         cells.append([*(str(row[p]) for p in plan.parameters), str(row["variant"]), text,
                       str(int(row["replications"]))])
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]

@@ -25,11 +25,8 @@ an earlier quick grid with 6 replications per case).
 
 from __future__ import annotations
 
-import argparse
 import io
 import math
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -37,11 +34,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from sim.analytic import erlang_a, erlang_c
+from sim.analysis.queueing import erlang_a, erlang_c
+from sim.analysis.stats import t_interval
 from sim.engine import ABANDONED, simulate
-from sim.outputs import atomic_write_bytes, write_csv
+from sim.output.files import atomic_write_bytes, write_csv
+from sim.parallel import make_executor
 from sim.scenario import Scenario, scenario_from_dict
-from sim.stats import t_interval
 
 SYSTEMS = ("M/M/c", "M/M/c+M", "chat")
 
@@ -278,22 +276,20 @@ def case_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
 
 
-def _task(args) -> tuple[int, dict[str, float]]:
-    index, case, replication, seed, factor = args
-    return index, replicate(case, replication, seed, factor)
-
-
 # --- the grid -------------------------------------------------------------------------------
 
 
 def run_grid(cases: list[Case] | None = None, *, quick: bool = True, seed: int = DEFAULT_SEED,
-             replications: int | None = None, workers: int = 1,
-             service_time_factor: float = 1.0, progress: bool = False) -> pd.DataFrame:
+             replications: int | None = None, workers: int | None = 1,
+             dask: str | None = None, service_time_factor: float = 1.0,
+             progress: bool = False) -> pd.DataFrame:
     """Simulate every case and compare with theory; one row per (case, metric).
 
     `cases` defaults to the quick or full grid; `replications` overrides every case's;
     `service_time_factor` != 1 mis-configures the simulated desk on purpose (theory unchanged).
-    Columns: see `COLUMNS`; `status` is PASS or FAIL.
+    The replications run on `sim.parallel.make_executor(workers, dask)` (default: in this
+    process); the table is the same on every executor. Columns: see `COLUMNS`; `status` is
+    PASS or FAIL.
     """
     if cases is None:
         cases = quick_grid() if quick else full_grid()
@@ -301,23 +297,18 @@ def run_grid(cases: list[Case] | None = None, *, quick: bool = True, seed: int =
         if replications < 2:
             raise ValueError("a confidence interval needs at least 2 replications")
         cases = [replace(c, replications=replications) for c in cases]
-    tasks = [(i, case, r, case_seed(seed, i), service_time_factor)
-             for i, case in enumerate(cases) for r in range(case.replications)]
-    # Longest first, so the last worker is not left alone with the biggest case.
-    tasks.sort(key=lambda task: -task[1].customers * (3 if task[1].system == "chat" else 1))
+    runs = [(i, r) for i, case in enumerate(cases) for r in range(case.replications)]
+    # Longest first, so the last worker is not left alone with the biggest case (a stable
+    # sort: each case's replications stay in order).
+    runs.sort(key=lambda run: -cases[run[0]].customers
+              * (3 if cases[run[0]].system == "chat" else 1))
+    tasks = [(cases[i], r, case_seed(seed, i), service_time_factor) for i, r in runs]
     results: dict[int, list[dict[str, float]]] = {i: [] for i in range(len(cases))}
-    with tqdm(total=len(tasks), desc="validate", unit="run", disable=not progress,
-              leave=False) as bar:
-        if workers <= 1:
-            for task in tasks:
-                index, values = _task(task)
-                results[index].append(values)
-                bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for index, values in pool.map(_task, tasks):
-                    results[index].append(values)
-                    bar.update()
+    with make_executor(workers, dask, tasks=len(tasks)) as executor, \
+            tqdm(total=len(tasks), desc="validate", unit="run", disable=not progress,
+                 leave=False) as bar:
+        for (index, _), values in zip(runs, executor.map(replicate, tasks, progress=bar)):
+            results[index].append(values)
     rows = []
     checks = sum(len(METRICS[case.system]) for case in cases)
     each_level = 1.0 - (1.0 - FAMILY_LEVEL) / checks
@@ -431,51 +422,6 @@ def write_outputs(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     plot(table).savefig(buffer, format="png", dpi=110)
     atomic_write_bytes(png_path, buffer.getvalue())
     return [csv_path, png_path]
-
-
-# --- command line -----------------------------------------------------------------------------
-
-#: Exit code when the command ran but a check failed (0 ok, 2 bad input as everywhere).
-EXIT_FAILED_CHECK = 3
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true",
-                        help="a handful of cases (seconds) instead of the full grid (minutes)")
-    parser.add_argument("--out", type=Path, default=Path("out") / "validation",
-                        help="output folder (default out/validation/)")
-    parser.add_argument("--replications", type=int, metavar="R",
-                        help="replications per case (default: per case)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
-    parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
-                        metavar="N",
-                        help="worker processes (default: the cores, at most 4)")
-    parser.add_argument("--service-time-factor", type=float, default=1.0, metavar="F",
-                        help="multiply the simulated service time, theory unchanged: a "
-                             "deliberate mis-configuration to see the checks fail")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def main(args: argparse.Namespace) -> int:
-    from sim.cli import UsageError
-
-    if args.replications is not None and args.replications < 2:
-        raise UsageError("--replications: a confidence interval needs at least 2")
-    if args.workers < 1:
-        raise UsageError("--workers must be at least 1")
-    if args.seed < 0:
-        raise UsageError("--seed must be >= 0")
-    if not (math.isfinite(args.service_time_factor) and args.service_time_factor > 0):
-        raise UsageError("--service-time-factor must be a positive number")
-    table = run_grid(quick=args.quick, seed=args.seed, replications=args.replications,
-                     workers=args.workers, service_time_factor=args.service_time_factor,
-                     progress=not args.quiet)
-    written = write_outputs(table, args.out)
-    print(format_table(table))
-    print(f"\nwrote {', '.join(p.name for p in written)} to {args.out}/")
-    if (table["censored"] > 0).any():
-        print("note: some counted buyers were still waiting at the end (censored waits)")
-    return 0 if (table["status"] == "PASS").all() else EXIT_FAILED_CHECK
 
 
 def cases_frame(cases: list[Case]) -> pd.DataFrame:

@@ -1,0 +1,103 @@
+"""`supportsim`: the command line, a thin shell over the Python API.
+
+One module per command (`sim.cli.run`, `sim.cli.compare`, ...), each with `HELP`,
+`add_arguments(parser)` and `main(args) -> exit code`. This package is the only code that knows
+argparse and exit codes; library errors are mapped to exit codes here (see `sim.cli.common`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+
+from sim.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_CODES_TEXT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    UsageError,
+)
+
+#: Sub-command names and the modules implementing them.
+COMMANDS = {
+    "run": "sim.cli.run",
+    "compare": "sim.cli.compare",
+    "sweep": "sim.cli.sweep",
+    "validate": "sim.cli.validate",
+    "staff": "sim.cli.staff",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="supportsim",
+        description="Simulate an online shop's chat service desk and report platform metrics.",
+        epilog=EXIT_CODES_TEXT,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP,
+                                 epilog=EXIT_CODES_TEXT)
+        module.add_arguments(command)
+        command.set_defaults(handler=module.main)
+    return parser
+
+
+def _bad_input_errors() -> tuple[type[BaseException], ...]:
+    """Library errors that mean the input was wrong (exit 2), each raised by its own module."""
+    from sim.experiment import PrecisionError
+    from sim.parallel import ExecutorError
+    from sim.scenario import ScenarioError
+    from sim.tools.staffing import StaffingError, TargetError
+
+    return (UsageError, ScenarioError, ExecutorError, TargetError, StaffingError,
+            PrecisionError)
+
+
+def _message(exc: BaseException) -> str:
+    from sim.engine.limits import WorkloadError
+
+    if isinstance(exc, WorkloadError):
+        return (f"{exc.source}: refused before simulating: {'; '.join(exc.problems)} "
+                "(pass --allow-large to run it anyway)")
+    return str(exc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse `argv`, run the command, and turn what happened into an exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except _bad_input_errors() as exc:
+        print(f"error: {_message(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        from sim.output.files import written
+
+        if written:
+            kept = ", ".join(str(p) for p in dict.fromkeys(written))
+            print(f"\ninterrupted: kept these complete files: {kept}; no file is left "
+                  "half-written", file=sys.stderr)
+        else:
+            print("\ninterrupted: nothing was written (no file is left half-written)",
+                  file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the last line of defence, reported plainly
+        print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if os.environ.get("SUPPORTSIM_DEBUG"):
+            traceback.print_exc()
+        else:
+            print("(set SUPPORTSIM_DEBUG=1 to see the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def console() -> None:
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""What every sub-command shares: exit codes, argument checks, the executor options, and the
+mapping from library errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+
+#: Exit codes of every command (listed in the README).
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+EXIT_CHECK_FAILED = 3  # a validation check or a target was not met
+EXIT_TASKS_FAILED = 4  # some sweep tasks failed twice; the rest were written
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_TEXT = ("exit codes: 0 ok, 1 internal error, 2 bad input, 3 a validation or target "
+                   "check failed, 4 some sweep tasks failed, 130 interrupted")
+
+ALLOW_LARGE_FLAG = "--allow-large"
+
+
+class UsageError(Exception):
+    """Bad command-line input (exit code 2)."""
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def at_least_two(text: str) -> int:
+    """argparse type: a replication count a confidence interval can be built from."""
+    value = non_negative_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number >= 2 (a CI needs two replications), got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def replications_or_auto(text: str) -> int | str:
+    """argparse type: a whole number >= 1, or 'auto'."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number >= 1 or 'auto', got {text!r}") from None
+
+
+def relative_precision(text: str) -> float:
+    """argparse type: a share of the mean between 0 and 1, as 0.01 or 1%."""
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a share of the mean such as 0.01 or 1%, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a share of the mean between 0 and 1 (e.g. 0.01 or 1%), got {text!r}")
+    return value
+
+
+def dask_address(text: str) -> str:
+    """argparse type: 'local' or a scheduler address such as tcp://host:8786."""
+    if text != "local" and "://" not in text:
+        raise argparse.ArgumentTypeError(
+            f"expected 'local' or an address such as tcp://host:8786, got {text!r}")
+    return text
+
+
+def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    """--workers and --dask, the same on every command that runs simulations: by default every
+    core this process may use (never more workers than tasks; one worker runs in-process)."""
+    parser.add_argument("--workers", type=positive_int, metavar="N",
+                        help="local worker processes, or LocalCluster workers with --dask local "
+                             "(default: every core; 1 runs in this process)")
+    parser.add_argument("--dask", type=dask_address, metavar="ADDRESS|local",
+                        help="run on a Dask scheduler (tcp://host:8786) or a LocalCluster")
+
+
+def add_allow_large(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(ALLOW_LARGE_FLAG, action="store_true", dest="allow_large",
+                        help="run even when the work estimate is over the safety limits "
+                             "(see docs/robustness.md)")
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -1,0 +1,27 @@
+"""`supportsim compare`: run a scenario like `run`, leading with the paired comparison."""
+
+from __future__ import annotations
+
+import argparse
+
+from sim.analysis.registry import key_metrics
+from sim.cli import run as run_command
+from sim.cli.common import EXIT_OK
+from sim.output.tables import format_comparison
+
+HELP = "compare a scenario's variants against a baseline"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    run_command.add_arguments(parser)
+    parser.add_argument("--all-metrics", action="store_true",
+                        help="print every metric, not only the key ones (the CSV has them all)")
+
+
+def main(args: argparse.Namespace) -> int:
+    output = run_command.execute(args, need_variants=True)
+    preset = output.results.scenario.metrics.preset
+    shown = None if args.all_metrics else key_metrics(preset)
+    print(format_comparison(output.comparison, shown))
+    run_command.print_footer(output)
+    return EXIT_OK

@@ -1,0 +1,148 @@
+"""`supportsim run`: every variant x replication of one scenario, summary with CIs, files."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sim.analysis.compare import compare
+from sim.analysis.registry import key_metrics
+from sim.cli.common import (
+    EXIT_OK,
+    UsageError,
+    add_allow_large,
+    add_executor_arguments,
+    add_quiet,
+    at_least_two,
+    non_negative_int,
+    relative_precision,
+    replications_or_auto,
+)
+from sim.experiment import PrecisionError, Results, run
+from sim.output.files import write_csv
+from sim.output.tables import format_comparison, format_summary
+from sim.scenario import load_scenario
+
+HELP = "run one scenario: every variant x replication, summary and CIs"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", type=Path, help="scenario YAML file")
+    parser.add_argument("--out", type=Path, help="output folder (default out/<scenario name>/)")
+    parser.add_argument("--replications", type=replications_or_auto, metavar="N|auto",
+                        help="override replications; 'auto' adds replications until the CI of "
+                             "--precision-metric is narrow enough (see --precision)")
+    parser.add_argument("--precision", type=relative_precision, metavar="SHARE",
+                        help="with --replications auto: target 95%% CI half-width as a share of "
+                             "the mean (default 0.01, i.e. 1%%; '2%%' also accepted)")
+    parser.add_argument("--precision-metric", metavar="METRIC",
+                        help="with --replications auto: the metric whose CI decides "
+                             "(default reply_rate_5min)")
+    parser.add_argument("--max-replications", type=at_least_two, metavar="N",
+                        help="with --replications auto: stop here even if not precise enough "
+                             "(default 100)")
+    parser.add_argument("--seed", type=non_negative_int, help="override the scenario's seed")
+    parser.add_argument("--variant", action="append", dest="variants",
+                        help="run only this variant (repeatable; default: all)")
+    parser.add_argument("--baseline", metavar="NAME",
+                        help="the variant others are compared with (default: baseline, or the "
+                             "first --variant when baseline is not run)")
+    parser.add_argument("--records", action="store_true",
+                        help="also write per-conversation and per-message Parquet records")
+    parser.add_argument("--no-report", action="store_true",
+                        help="skip plots/ and report.html (CSV files only)")
+    add_executor_arguments(parser)
+    add_allow_large(parser)
+    add_quiet(parser)
+
+
+@dataclass
+class RunOutput:
+    """What `execute` ran and wrote, for `run` and `compare` to print."""
+
+    results: Results
+    comparison: pd.DataFrame | None
+    out_dir: Path
+    written: list[Path]
+
+
+def execute(args: argparse.Namespace, need_variants: bool = False) -> RunOutput:
+    """Load, run, compare and write everything `run` and `compare` write (no printing)."""
+    auto = args.replications == "auto"
+    if not auto:
+        given = [flag for flag, value in (("--precision", args.precision),
+                                          ("--precision-metric", args.precision_metric),
+                                          ("--max-replications", args.max_replications))
+                 if value is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} only apply with --replications auto")
+    scenario = load_scenario(args.scenario)
+    names = list(dict.fromkeys(args.variants or scenario.variant_names))
+    if args.variants and (args.baseline or need_variants):
+        # Naming a baseline (or asking to compare) means comparing against it: run it too.
+        reference = args.baseline or "baseline"
+        names = [reference] + [n for n in names if n != reference]
+    unknown = [v for v in names if v not in scenario.variant_names]
+    if unknown:
+        raise UsageError(f"{args.scenario}: unknown variant(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(scenario.variant_names)}")
+    baseline = args.baseline or ("baseline" if "baseline" in names else names[0])
+    if baseline not in names:
+        raise UsageError(f"{args.scenario}: --baseline {baseline!r} is not a variant of the "
+                         f"scenario (known: {', '.join(scenario.variant_names)})")
+    if need_variants and len(names) < 2:
+        raise UsageError(f"{args.scenario}: nothing to compare: only {names[0]!r} would run; "
+                         "add variants under `variants:` or name more with --variant")
+    out_dir = args.out or Path("out") / scenario.name
+    options = {}
+    if auto:
+        options = {"precision": 0.01 if args.precision is None else args.precision,
+                   "precision_metric": args.precision_metric or "reply_rate_5min",
+                   "max_replications": args.max_replications or 100}
+    try:
+        results = run(scenario, replications=args.replications, seed=args.seed,
+                      variants=names if args.variants else None, keep_records=args.records,
+                      progress=not args.quiet, allow_large=args.allow_large,
+                      source=str(args.scenario), workers=args.workers, dask=args.dask,
+                      **options)
+    except KeyError as exc:
+        raise UsageError(str(exc).strip("'\"")) from None
+    except PrecisionError as exc:
+        raise UsageError(str(exc)) from None
+    written = results.write(out_dir, records=args.records)
+    comparison = None
+    if len(results.variants) > 1:
+        comparison = compare(results, baseline=baseline)
+        write_csv(out_dir / "comparison.csv", comparison)
+        written.append(out_dir / "comparison.csv")
+    if not args.no_report:
+        from sim.output.report import write_report  # matplotlib only when a report is wanted
+
+        written += write_report(results, out_dir, comparison)
+    return RunOutput(results, comparison, out_dir, written)
+
+
+def print_footer(output: RunOutput) -> None:
+    """How the replications stopped (with --replications auto) and which files were written."""
+    if output.results.stopping:
+        print(f"\n{output.results.stopping}")
+    names = []
+    for path in output.written:
+        relative = path.relative_to(output.out_dir)
+        name = f"{relative.parent}/*{path.suffix}" if relative.parent != Path(".") else path.name
+        names.append(name)
+    print(f"\nwrote {', '.join(dict.fromkeys(names))} to {output.out_dir}/")
+
+
+def main(args: argparse.Namespace) -> int:
+    output = execute(args)
+    preset = output.results.scenario.metrics.preset
+    print(format_summary(output.results.summary, preset))
+    if output.comparison is not None:
+        print()
+        print(format_comparison(output.comparison, key_metrics(preset)))
+    print_footer(output)
+    return EXIT_OK

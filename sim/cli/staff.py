@@ -1,0 +1,70 @@
+"""`supportsim staff`: the least headcount per interval that meets a target, by simulation."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sim.cli.common import (
+    EXIT_OK,
+    UsageError,
+    add_executor_arguments,
+    add_quiet,
+    non_negative_int,
+    positive_int,
+)
+from sim.scenario import ScenarioError, load_document, scenario_from_dict
+from sim.tools.staffing import (
+    StaffingError,
+    TargetError,
+    find_staffing,
+    format_report,
+    parse_target,
+    write_outputs,
+)
+
+HELP = "find the minimal headcount per interval for a target"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", type=Path, help="scenario YAML file")
+    parser.add_argument("--target", required=True, metavar="EXPR",
+                        help="e.g. 'reply_rate_5min>=0.95', 'first_response_30s_rate>=0.8', "
+                             "'abandon_rate<=0.05', 'first_response_mean_s<=20'")
+    parser.add_argument("--group", action="append", dest="groups", metavar="G",
+                        help="staff this group (repeatable; default: every scheduled group)")
+    parser.add_argument("--out", type=Path,
+                        help="output folder (default out/<scenario name>/staffing/)")
+    parser.add_argument("--replications", type=positive_int, metavar="R",
+                        help="replications per candidate (default: the scenario's)")
+    parser.add_argument("--seed", type=non_negative_int, help="override the scenario's seed")
+    parser.add_argument("--all-day", action="store_true",
+                        help="count every interval, not only the metric's counted hours")
+    parser.add_argument("--max-passes", type=positive_int, default=4, metavar="N",
+                        help="search passes (default 4)")
+    parser.add_argument("--max-agents", type=positive_int, metavar="N",
+                        help="give up when an interval needs more agents than this")
+    add_executor_arguments(parser)
+    add_quiet(parser)
+
+
+def main(args: argparse.Namespace) -> int:
+    target = parse_target(args.target)
+    document, path = load_document(args.scenario)
+    scenario = scenario_from_dict(document, source=str(path), base_dir=path.parent)
+    try:
+        result = find_staffing(scenario, target, args.groups, replications=args.replications,
+                               seed=args.seed, all_day=args.all_day,
+                               workers=args.workers, dask=args.dask,
+                               max_passes=args.max_passes, max_agents=args.max_agents,
+                               progress=not args.quiet)
+    except (TargetError, StaffingError) as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    out_dir = args.out or Path("out") / scenario.name / "staffing"
+    try:
+        written = write_outputs(result, document, path, out_dir)
+    except ScenarioError as exc:  # the written scenario must load; say so plainly if not
+        raise UsageError(f"cannot write a runnable staffed scenario: {exc}") from None
+    print(format_report(result))
+    print(f"\nwrote {', '.join(p.name for p in written)} to {out_dir}/")
+    return EXIT_OK

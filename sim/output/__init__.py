@@ -1,0 +1,1 @@
+"""Files, tables, plots and reports: they read results and never simulate."""

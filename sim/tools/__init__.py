@@ -1,0 +1,2 @@
+"""Tools built on experiments: parameter sweeps, the staffing search, validation against
+queueing theory."""
