@@ -1,5 +1,6 @@
-"""Metric definitions on small hand-built tables: every expected number is worked out by hand
-from the platform rules in docs (domain.md), never taken from the code under test."""
+"""Metric definitions on small hand-built tables and deterministic runs: every expected number
+is worked out by hand from the platform rules in docs/metrics.md, never taken from the code
+under test."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import MINIMAL, Desk, clock
+from conftest import MINIMAL, Desk, build, clock, single_queue
 
-from sim import metrics
+from sim.analysis import metrics
 from sim.engine import simulate
-from sim.scenario import Window, load_scenario, scenario_from_dict
+from sim.scenario import Window, interval_grid, load_scenario, scenario_from_dict
 
 PDD_WINDOW = Window(start="08:00", end="23:00")
 
@@ -72,6 +73,24 @@ def test_window_edges(desk):
     assert inside.tolist() == [True, True, False]
     assert reply_rate(desk) == 0.0
 
+
+
+def test_only_messages_sent_in_the_counted_hours_are_judged(desk):
+    # Counted hours 08:00-23:00. The 22:50 message is answered in 60 s; the 23:01 one waits
+    # 400 s, but it was sent after 23:00, so it does not make the buyer unreplied.
+    desk.buyer(clock("22:50"), [(clock("22:50"), clock("22:51")),
+                                (clock("23:01"), clock("23:01") + 400)])
+    assert reply_rate(desk) == 1.0
+    # The whole-day rule judges the 23:01 message too: 400 s > 300 s.
+    assert reply_rate(desk, window=None) == 0.0
+
+
+def test_a_late_message_in_the_counted_hours_is_not_undone_by_a_fast_one_after(desk):
+    # The 22:50 message waits 400 s (> 5 min) inside the counted hours; the 23:01 one is
+    # answered in 30 s: the buyer is unreplied.
+    desk.buyer(clock("22:50"), [(clock("22:50"), clock("22:50") + 400),
+                                (clock("23:01"), clock("23:01:30"))])
+    assert reply_rate(desk) == 0.0
 
 def test_window_applies_every_day_of_a_multi_day_horizon(desk):
     day = 86400.0
@@ -180,6 +199,87 @@ def test_taobao_turns_of_different_buyers_do_not_mix(desk):
     assert turns["answered"].tolist() == [False, True]
 
 
+
+TAOBAO_WINDOW = Window(start="08:00", end="24:00")
+
+
+def test_taobao_a_message_sent_as_the_reply_goes_out_waits_for_the_next_reply(desk):
+    # No think time: the buyer's second message goes out at +200, the instant the first
+    # reply does. It opens a second turn, answered by the next reply at +400 (200 s), not by
+    # the reply sent with it (0 s). Both turns take 200 s > 180 s.
+    t = clock("10:00")
+    desk.buyer(t, [(t, t + 200), (t + 200, t + 400)])
+    turns = metrics.turns(desk.tables(), bot_counts=True)
+    assert turns["start_s"].tolist() == [t, t + 200]
+    assert turns["response_s"].tolist() == [200.0, 200.0]
+    assert metrics.turn_response_rate(desk.tables(), 180.0, TAOBAO_WINDOW, True) == 0.0
+
+
+def test_taobao_a_hand_over_at_the_bot_reply_instant_opens_a_turn_for_the_person(desk):
+    # The bot answers at +10, and the conversation reaches people at that same instant; the
+    # person replies 200 s later. Turns: the bot's (10 s) and the person's (200 s).
+    t = clock("10:00")
+    desk.buyer(t, [(t + 10, t + 210)], bot_reply_s=t + 10)
+    turns = metrics.turns(desk.tables(), bot_counts=True)
+    assert turns["start_s"].tolist() == [t, t + 10]
+    assert turns["response_s"].tolist() == [10.0, 200.0]
+    assert metrics.turn_response_rate(desk.tables(), 180.0, TAOBAO_WINDOW, True) == 0.5
+
+
+def test_taobao_an_instant_greeting_answers_only_the_message_it_greets(desk):
+    # An automatic greeting answers the first message at once (0 s); the message that reaches
+    # people at that instant is a new turn, answered by the person 250 s later.
+    t = clock("10:00")
+    desk.buyer(t, [(t, t + 250)], bot_reply_s=t)
+    turns = metrics.turns(desk.tables(), bot_counts=True)
+    assert turns["response_s"].tolist() == [0.0, 250.0]
+    assert turns["answered"].tolist() == [True, True]
+    assert metrics.turn_response_rate(desk.tables(), 180.0, TAOBAO_WINDOW, True) == 0.5
+
+
+def test_taobao_a_message_sent_as_the_last_reply_goes_out_is_an_unanswered_turn(desk):
+    # The second message goes out at +100 with the first reply and is never answered: the
+    # buyer leaves at +500 after waiting 400 s.
+    t = clock("10:00")
+    desk.buyer(t, [(t, t + 100), (t + 100, None)], outcome="abandoned", end_s=t + 500)
+    turns = metrics.turns(desk.tables(), bot_counts=True)
+    assert turns["answered"].tolist() == [True, False]
+    assert turns["response_s"].tolist() == [100.0, 400.0]
+
+
+def _timed_desk(messages: int, bot: dict | None = None) -> dict:
+    """A desk where nobody queues: 20 agents, a few buyers an hour 10:00-20:00, every reply
+    typed in exactly 200 s, the next message sent the instant the reply goes out."""
+    document = single_queue(20, 0, {"dist": "deterministic", "value": "200s"},
+                            messages=messages)
+    document["arrivals"]["rates_per_hour"] = [0] * 10 + [6] * 10 + [0] * 4
+    if bot is not None:
+        document["bot"] = bot
+    return document
+
+
+def test_taobao_rate_with_no_think_time_and_200s_replies_is_zero():
+    scenario = build(_timed_desk(messages=2))
+    tables = metrics.Tables.from_records(simulate(scenario, 0, seed=3))
+    waits = tables.messages["reply_s"] - tables.messages["sent_s"]
+    assert len(tables.conversations) > 20 and (waits == 200.0).all()
+    # Every turn is one message answered 200 s later: none within 3 min.
+    assert metrics.summarize(tables, scenario)["taobao_response_rate_3min"] == 0.0
+
+
+def test_taobao_rate_when_the_hand_over_lands_on_the_bot_reply_is_one_half():
+    # The bot answers in 10 s; it spends 4 s and hands over in 6 s, so the buyer reaches people
+    # as the bot's answer goes out. Per buyer: the bot's turn in 10 s, the person's in 200 s.
+    bot = {"enabled": True, "reply_delay": "10s", "handover_delay": "6s",
+           "handling_time": {"dist": "deterministic", "value": "4s"}}
+    scenario = build(_timed_desk(messages=1, bot=bot))
+    tables = metrics.Tables.from_records(simulate(scenario, 0, seed=3))
+    conv = tables.conversations
+    assert len(conv) > 20
+    assert ((conv["queued_s"] - conv["arrival_s"]) == 10.0).all()
+    assert ((conv["bot_reply_s"] - conv["arrival_s"]) == 10.0).all()
+    assert metrics.summarize(tables, scenario)["taobao_response_rate_3min"] == 0.5
+
 # --- JD sessions ----------------------------------------------------------------------------------
 
 
@@ -219,6 +319,31 @@ def test_jd_a_buyer_back_within_10_minutes_continues_the_session():
     assert rate == pytest.approx(2 / 3)
     assert offline == 0
 
+
+
+def test_jd_a_session_closes_at_the_latest_end_of_its_conversations():
+    desk = Desk()
+    # Buyer 9: a long conversation 10:00-10:30 and, inside it, a short one 10:05-10:10. A third
+    # starts at 10:38, 8 minutes after the session's close (10:30) though 28 after the
+    # previous conversation's end: it continues the session, whose first answer took 10 s.
+    desk.buyer(clock("10:00"), [(clock("10:00"), clock("10:00:10")),
+                                (clock("10:29"), clock("10:30"))], buyer=9)
+    desk.buyer(clock("10:05"), [(clock("10:05"), clock("10:05:20")),
+                                (clock("10:09"), clock("10:10"))], buyer=9)
+    desk.buyer(clock("10:38"), chain(clock("10:38"), [300]), buyer=9)
+    # Buyer 10: the same, but back at 12:41, 11 minutes after the close: a new session, whose
+    # first answer took 300 s.
+    desk.buyer(clock("12:00"), [(clock("12:00"), clock("12:00:10")),
+                                (clock("12:29"), clock("12:30"))], buyer=10)
+    desk.buyer(clock("12:05"), [(clock("12:05"), clock("12:05:20")),
+                                (clock("12:09"), clock("12:10"))], buyer=10)
+    desk.buyer(clock("12:41"), chain(clock("12:41"), [300]), buyer=10)
+    joined = metrics.sessions(desk.tables(), gap_s=600.0)
+    assert joined["conversation"].tolist() == [0, 1, 2, 3, 4, 5]
+    assert joined["session"].tolist() == [0, 0, 0, 1, 1, 2]
+    rate, offline = jd_rate(desk)
+    assert rate == pytest.approx(2 / 3)
+    assert offline == 0
 
 def test_jd_without_a_buyer_column_every_conversation_is_a_session():
     desk = Desk()
@@ -313,6 +438,72 @@ def test_interval_series_counts_arrivals_per_interval(minimal_scenario):
     assert series["agents_on_duty"].tolist() == [1.0] * 8
     assert pd.isna(series["reply_rate_5min"].iloc[2])
 
+
+
+def _reply_count_desk(topics=("presale", "order")) -> Desk:
+    desk = Desk(topics=topics)
+    other = topics[1]
+    # 08:00-08:30
+    desk.buyer(clock("08:05"), [(clock("08:05"), clock("08:05:10")),
+                                (clock("08:10"), clock("08:10") + 400)])  # 400 s: late
+    desk.buyer(clock("08:20"), chain(clock("08:20"), [60]))  # in time
+    desk.buyer(clock("08:25"), [], outcome="deflected", bot_reply_s=clock("08:25") + 2,
+               end_s=clock("08:26"))  # bot only: answered in 2 s
+    # 08:30-09:00
+    desk.buyer(clock("08:40"), chain(clock("08:40"), [900]), reported=True)  # never counted
+    desk.buyer(clock("08:45"), chain(clock("08:45"), [420]), topic=other)  # 420 s
+    desk.buyer(clock("08:50"), [(clock("08:50"), None)], outcome="abandoned",
+               end_s=clock("08:51"))  # left unanswered
+    # after the grid
+    desk.buyer(clock("09:10"), chain(clock("09:10"), [900]))
+    return desk
+
+
+def test_interval_reply_counts_count_buyers_by_arrival_interval():
+    tables = _reply_count_desk().tables()
+    edges = np.array([clock("08:00"), clock("08:30"), clock("09:00")])
+    replied, buyers = metrics.interval_reply_counts(tables, edges, 300.0, bot_counts=False)
+    # 08:00: the 400 s buyer is late, the 60 s one in time, the bot-only one out.
+    # 08:30: the reported buyer is out; the 420 s one is late, the leaver unreplied.
+    assert replied.tolist() == [1.0, 0.0] and buyers.tolist() == [2.0, 2.0]
+    replied, buyers = metrics.interval_reply_counts(tables, edges, 300.0, bot_counts=True)
+    assert replied.tolist() == [2.0, 0.0] and buyers.tolist() == [3.0, 2.0]
+    # A 7.5-minute threshold: 400 s and 420 s are in time; the leaver still is not.
+    replied, buyers = metrics.interval_reply_counts(tables, edges, 450.0, bot_counts=False)
+    assert replied.tolist() == [2.0, 1.0] and buyers.tolist() == [2.0, 2.0]
+    replied, buyers = metrics.interval_reply_counts(tables, edges, 300.0, bot_counts=False,
+                                                    topics=["presale"])
+    assert replied.tolist() == [1.0, 0.0] and buyers.tolist() == [2.0, 1.0]
+
+
+def test_interval_series_reply_rate_is_replied_over_counted_buyers(minimal_scenario):
+    # The minimal scenario: 08:00-12:00 on a 30-minute grid, bot replies do not count, 5 min.
+    desk = _reply_count_desk(topics=("presale", "aftersale"))
+    desk.on_duty(0, clock("08:00"), clock("12:00"))
+    series = metrics.interval_series(
+        desk.tables(stop_s=clock("12:30"), start_s=clock("08:00"), end_s=clock("12:00")),
+        minimal_scenario)
+    rates = series["reply_rate_5min"].tolist()
+    assert rates[:3] == [0.5, 0.0, 0.0]  # 1 of 2, 0 of 2, and the 09:10 buyer waited 900 s
+    assert all(math.isnan(r) for r in rates[3:])
+
+
+def test_interval_series_grid_is_clipped_to_an_off_grid_horizon():
+    document = yaml.safe_load(MINIMAL.read_text())
+    document["horizon"] = {"start": "08:10", "end": "11:45", "drain": "30min"}
+    scenario = scenario_from_dict(document)
+    desk = Desk(topics=("presale", "aftersale"))
+    for t in ("08:20", "08:31", "11:40"):
+        desk.buyer(clock(t), chain(clock(t), [10]))
+    desk.on_duty(0, clock("08:10"), clock("11:45"))
+    series = metrics.interval_series(
+        desk.tables(stop_s=clock("12:15"), start_s=clock("08:10"), end_s=clock("11:45")),
+        scenario)
+    starts = ["08:10", "08:30", "09:00", "09:30", "10:00", "10:30", "11:00", "11:30"]
+    assert series["interval_start_s"].tolist() == [clock(t) for t in starts]
+    assert series["interval_end_s"].tolist() == [clock(t) for t in starts[1:]] + [clock("11:45")]
+    assert np.array_equal(series["interval_start_s"].to_numpy(), interval_grid(scenario)[:-1])
+    assert series["arrivals"].tolist() == [1, 1, 0, 0, 0, 0, 0, 1]
 
 def test_a_run_without_buyers_gives_undefined_rates_not_a_crash():
     document = yaml.safe_load(MINIMAL.read_text())
