@@ -122,7 +122,9 @@ class Router:
 
     def agent_for(self, conv, now: float) -> Agent | None:
         """The agent a newly waiting conversation goes to, if any is free for it."""
-        overflowed = now - conv.queued_s >= self.overflow_after_s
+        # Compared as the overflow check's own due time (queued + wait), so the check finds
+        # the conversation overflowed at that instant whatever the rounding of a difference.
+        overflowed = now >= conv.queued_s + self.overflow_after_s
         groups = self.all_groups[conv.topic] if overflowed else self.primary[conv.topic]
         return self.pick(groups, self.phone[conv.topic])
 
@@ -138,12 +140,12 @@ class Router:
             head = queues.head(t)
             if head is not None and (agent.open == 0 or not self.phone[t]):
                 candidates.append((t, head))
-        limit = now - self.overflow_after_s
+        wait = self.overflow_after_s
         for t in self.takes_late[group.index]:
             head = queues.head(t)
             if (
                 head is not None
-                and head.queued_s <= limit
+                and head.queued_s + wait <= now
                 and (agent.open == 0 or not self.phone[t])
             ):
                 candidates.append((t, head))

@@ -15,7 +15,7 @@ from scripted import HOUR, T0, customers, desk, det, group, play
 
 from sim.agents import Agent, GroupState, duty_periods, headcount_at
 from sim.engine import SERVED, DeskRun, simulate
-from sim.scenario import Group, Schedule
+from sim.scenario import Group, ScenarioError, Schedule
 
 
 def _scenario(schedule: dict, horizon=("00:00", "24:00")):
@@ -72,15 +72,15 @@ def test_a_daily_24h_shift_is_one_continuous_period():
     assert periods == [(0, 0, 48)]
 
 
-@pytest.mark.xfail(strict=True, reason="every daily repetition of an undated shift reuses the "
-                   "same agent slots, so repetitions of a shift longer than 24 h that overlap "
-                   "are merged into one agent instead of counting twice")
-def test_overlapping_repetitions_of_a_daily_shift_longer_than_a_day_add_up():
-    sc = _scenario({"shifts": [{"start": "08:00", "length": "30h", "agents": 1}]},
+def test_a_daily_shift_longer_than_a_day_is_refused_and_a_dated_one_is_not():
+    # Day 0's repetition of a 30 h daily shift would still be on when day 1's starts.
+    with pytest.raises(ScenarioError, match="daily shift .* lasts at most 24h"):
+        _scenario({"shifts": [{"start": "08:00", "length": "30h", "agents": 1}]},
+                  horizon=("2026-11-10 00:00", "2026-11-12 00:00"))
+    sc = _scenario({"shifts": [{"start": "2026-11-10 08:00", "length": "30h", "agents": 1}]},
                    horizon=("2026-11-10 00:00", "2026-11-12 00:00"))
     periods = duty_periods(sc.groups["team"].schedule, sc)
-    # Day 0's shift runs 08:00 to day 1 14:00, day 1's from day 1 08:00: both on at 10:00.
-    assert headcount_at(periods, [34 * HOUR]) == [2]
+    assert headcount_at(periods, [7 * HOUR, 8 * HOUR, 37.99 * HOUR, 38 * HOUR]) == [0, 1, 1, 0]
 
 
 # --- duty periods from a headcount table --------------------------------------------------------

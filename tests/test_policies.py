@@ -339,10 +339,6 @@ def test_a_helper_ranks_its_own_and_overflowed_topics_by_the_discipline(discipli
     assert records.assigned_s[2] == T0 + r1_at
 
 
-@pytest.mark.xfail(strict=True, reason="the overflow check due at queued_s + overflow_after "
-                   "tests now - queued_s >= overflow_after, which float rounding can make false "
-                   "at that very instant (e.g. overflow_after 0.1 s or 60.3 s); then a free "
-                   "agent of another group never takes the conversation unless it frees again")
 @pytest.mark.parametrize("after", [0.1, 60.3])
 def test_overflow_happens_at_a_threshold_that_is_not_a_whole_number_of_seconds(after):
     records = play(_overflow_desk(after), [(T0, "q"), (T0 + 10, "q")])
@@ -350,9 +346,6 @@ def test_overflow_happens_at_a_threshold_that_is_not_a_whole_number_of_seconds(a
     assert records.assigned_s[1] == pytest.approx(T0 + 10 + after, abs=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="a conversation handed back at a shift end before it "
-                   "has waited overflow_after gets no overflow check: another group's agent, "
-                   "free the whole time, never takes it")
 def test_a_conversation_handed_back_before_the_overflow_wait_still_overflows():
     # Own's agent (hand_back, two windows, 10 s replies) works until T0+30. X (q, two
     # messages, 60 s think) is answered at T0+10 and handed back at T0+30. The engine counts

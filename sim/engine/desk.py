@@ -591,11 +591,16 @@ class DeskRun:
         self._release_if_done(agent)
 
     def _requeue(self, conv: Conversation) -> None:
-        other = self.router.agent_for(conv, self.env._now)
+        now = self.env._now
+        other = self.router.agent_for(conv, now)
         if other is not None:
             self._assign(other, conv)
         else:
             self.queues.push(conv, front=True)
+            due = conv.queued_s + self.router.overflow_after_s
+            if self.overflow_on and self.router.overflow[conv.topic] and due > now:
+                # Handed back before its overflow wait is over: check again when it is.
+                self._call_at(due, self._overflow, conv)
 
     def _release_if_done(self, agent: Agent) -> None:
         if agent.leaving and not agent.conversations and agent.typing is None:

@@ -121,7 +121,9 @@ class Empirical(_Dist):
         return float(np.mean(self.values))
 
     def from_uniform(self, u):
-        values = np.asarray(self.values, dtype=float)
+        # Sorted, so this is the quantile function: the same uniform is the same quantile in
+        # every group, whatever order the values were listed in.
+        values = np.sort(np.asarray(self.values, dtype=float))
         index = np.minimum((np.asarray(u) * len(values)).astype(np.int64), len(values) - 1)
         return values[index]
 
@@ -152,7 +154,9 @@ class Poisson(_Dist):
         return self.mean
 
     def from_uniform(self, u):
-        return 1.0 + stats.poisson.ppf(np.asarray(u, dtype=float), self.mean - 1.0)
+        # ppf(0) is -1: a uniform of exactly 0 (which numpy can draw) is the lowest count, 1.
+        return 1.0 + np.maximum(stats.poisson.ppf(np.asarray(u, dtype=float), self.mean - 1.0),
+                                0.0)
 
 
 Distribution = Annotated[

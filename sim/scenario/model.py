@@ -256,6 +256,10 @@ class Shift(Frozen):
     def _fits(self):
         if self.length > 2 * DAY_S:
             raise ValueError("a shift longer than 48h is surely a typo")
+        if self.start.date is None and self.length > DAY_S:
+            # Each day's repetition would still be on duty when the next one starts.
+            raise ValueError("a daily shift (a start without a date) lasts at most 24h; give "
+                             "the start a date for a longer one")
         for brk in self.breaks:
             if brk.after + brk.length > self.length:
                 raise ValueError(
