@@ -55,7 +55,7 @@ def metrics_hash(scenario, records) -> tuple[str, dict[str, float]]:
             return (metrics.summarize(tables, scenario, activations),
                     metrics.interval_series(tables, scenario))
 
-    values, series = replication_metrics(scenario, records)
+    values, series = replication_metrics(scenario, records)[:2]
     digest = hashlib.sha256()
     digest.update(json.dumps(values, sort_keys=True, default=float).encode())
     digest.update(series.to_csv(index=False).encode())

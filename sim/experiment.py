@@ -173,8 +173,9 @@ def wait_distributions(tables: metrics.Tables, scenario: Scenario,
     return result
 
 
-def _simulate_one(scenario: Scenario, replication: int, seed: int):
-    records = simulate(scenario, replication, seed)
+def replication_metrics(scenario: Scenario, records) -> tuple[dict[str, float], pd.DataFrame,
+                                                             metrics.Tables]:
+    """Every scalar metric, the interval series and the tables of one run's records."""
     tables = metrics.Tables.from_records(records)
     activations = dict(zip(records.group_names, map(int, records.activations)))
     values = metrics.summarize(tables, scenario, activations)
@@ -182,20 +183,20 @@ def _simulate_one(scenario: Scenario, replication: int, seed: int):
     return values, series, tables
 
 
+def run_one(scenario: Scenario, replication: int, seed: int, keep_records: bool = False
+            ) -> tuple[dict[str, float], pd.DataFrame, metrics.Tables | None]:
+    """One replication of one (resolved) scenario: its metrics, interval series and tables."""
+    values, series, tables = replication_metrics(scenario, simulate(scenario, replication, seed))
+    return values, series, (tables if keep_records else None)
+
+
 def _replicate(variants: dict[str, Scenario], name: str, replication: int, seed: int,
                keep_records: bool):
     """One task of `run`, in a worker: a variant's replication, reduced to what `run` keeps."""
     variant = variants[name]
-    values, series, tables = _simulate_one(variant, replication, seed)
+    values, series, tables = run_one(variant, replication, seed, keep_records=True)
     shares = wait_distributions(tables, variant)
     return values, series, shares, (tables if keep_records else None)
-
-
-def run_one(scenario: Scenario, replication: int, seed: int, keep_records: bool = False
-            ) -> tuple[dict[str, float], pd.DataFrame, metrics.Tables | None]:
-    """One replication of one (resolved) scenario: its metrics, interval series and tables."""
-    values, series, tables = _simulate_one(scenario, replication, seed)
-    return values, series, (tables if keep_records else None)
 
 
 def variant_seed(seed: int, variant: str, common_random_numbers: bool = True) -> int:
