@@ -54,6 +54,7 @@ from sim.tools.roster import (
     RosterError,
     RosterProgram,
     clock_label,
+    format_duration,
     requirement_from_headcounts,
     shifts_schedule,
     span_label,
@@ -291,12 +292,12 @@ def _check_requirement(requirement: Requirement, scenario: Scenario, groups: lis
     where = requirement.source
     if requirement.day0 != scenario.horizon.day0 or len(requirement.edges_s) != len(edges_s) \
             or not np.allclose(requirement.edges_s, edges_s):
+        given = span_label(requirement.edges_s[0], requirement.edges_s[-1], requirement.day0)
+        wanted = span_label(edges_s[0], edges_s[-1], scenario.horizon.day0)
         raise RosterError(
-            f"{where}: its intervals ({requirement.label(0)} to "
-            f"{requirement.label(requirement.n_intervals - 1)}) are not the scenario's "
-            f"({clock_label(edges_s[0], scenario.horizon.day0)} to "
-            f"{clock_label(edges_s[-1], scenario.horizon.day0)}, "
-            f"{scenario.arrivals.interval / 60:g}min)")
+            f"{where}: its intervals ({given} in {format_duration(requirement.interval_s)} "
+            f"steps) are not the scenario's ({wanted} in "
+            f"{format_duration(scenario.arrivals.interval)} steps)")
     missing = [g for g in groups if g not in requirement.agents]
     if missing:
         raise RosterError(f"{where}: no requirement for group(s) {', '.join(missing)}")

@@ -31,7 +31,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from sim.scenario import ScenarioError, read_mapping
 from sim.scenario.checks import format_errors
@@ -140,16 +140,22 @@ class ShiftKind(Frozen):
         None, description="cost per hour on duty (breaks unpaid); default: the scenario "
         "group's hourly_cost")
 
-    @model_validator(mode="after")
-    def _sizes(self):
-        lengths = self.length_values()
-        if not lengths:
-            raise ValueError("lengths: give at least one length")
-        if max(lengths) > MAX_SHIFT_S:
-            raise ValueError("lengths: a shift longer than 48h is surely a typo")
-        if not self.start_values():
-            raise ValueError("starts: give at least one start time")
-        return self
+    @field_validator("lengths")
+    @classmethod
+    def _lengths(cls, value):
+        values = value.values() if isinstance(value, LengthRange) else value
+        if not values:
+            raise ValueError("give at least one length")
+        if max(values) > MAX_SHIFT_S:
+            raise ValueError("a shift longer than 48h is surely a typo")
+        return value
+
+    @field_validator("starts")
+    @classmethod
+    def _starts(cls, value):
+        if not value:
+            raise ValueError("give at least one start time")
+        return value
 
     def length_values(self) -> list[float]:
         values = self.lengths.values() if isinstance(self.lengths, LengthRange) else self.lengths
@@ -178,13 +184,14 @@ class GroupRules(Frozen):
         0.0, description="share of rostered agents missing (absence, meetings, training): "
         "the simulation check drops each rostered agent's shift with this probability")
 
-    @model_validator(mode="after")
-    def _names(self):
-        names = [kind.name for kind in self.shifts]
+    @field_validator("shifts")
+    @classmethod
+    def _names(cls, value):
+        names = [kind.name for kind in value]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
-            raise ValueError(f"shifts: names must differ ({', '.join(repeated)} repeated)")
-        return self
+            raise ValueError(f"names must differ ({', '.join(repeated)} repeated)")
+        return value
 
 
 class RosterRules(Frozen):
