@@ -163,11 +163,6 @@ def test_a_rate_is_needed_without_a_scenario_to_default_to():
     assert roster.cost() == 30
 
 
-def test_format_duration_writes_what_the_scenario_reads():
-    assert [format_duration(s) for s in (28800, 30600, 2700, 90, 0)] == [
-        "8h", "8h30min", "45min", "1min30s", "0s"]
-
-
 # --- optimality -------------------------------------------------------------------------------
 
 

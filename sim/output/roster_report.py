@@ -14,6 +14,7 @@ from sim import __version__
 from sim.analysis import registry
 from sim.output.report import _CSS
 from sim.output.roster_plots import coverage, gantt
+from sim.units import format_duration
 
 _CAPTIONS = {"roster_coverage": coverage, "roster_shifts": gantt}
 
@@ -48,7 +49,7 @@ def render_roster_html(roster, plan, images: dict[str, bytes]) -> str:
         parts.append(f'<p class="{"meta" if plan.met else "note"}"><strong>Target '
                      f"{esc(str(plan.target))} {verdict}</strong> in every counted interval "
                      f"when the roster is simulated ({plan.replications} replications, seed "
-                     f"{plan.seed}, the staffing search's buyers).</p>")
+                     f"{plan.seed}, the same buyers in every round).</p>")
         parts.append(_plan_section(plan))
     else:
         parts.append(f'<p class="meta">Cheapest shifts covering {esc(roster.requirement.source)}'
@@ -74,11 +75,26 @@ def render_roster_html(roster, plan, images: dict[str, bytes]) -> str:
     if plan is not None:
         parts.append('<h2 id="intervals">Per interval</h2>')
         parts.append(_interval_table(plan))
-        rules = plan.rules.model_dump(mode="json", by_alias=True, exclude_none=True)
+        rules = _durations(plan.rules.model_dump(mode="json", by_alias=True,
+                                                 exclude_none=True))
         parts.append('<h2 id="rules">Shift rules</h2>')
         parts.append(f"<pre>{esc(yaml.safe_dump(rules, sort_keys=False, width=100))}</pre>")
     parts.append(f'<p class="meta">supportsim {esc(__version__)}</p></body></html>')
     return "\n".join(parts) + "\n"
+
+
+_DURATIONS = {"lengths", "every", "length", "earliest", "latest", "min_shift", "from", "to"}
+
+
+def _durations(value, key: str | None = None):
+    """The rules as written in a file: seconds back to '8h', '30min'."""
+    if isinstance(value, dict):
+        return {k: _durations(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_durations(v, key) for v in value]
+    if key in _DURATIONS and isinstance(value, float):
+        return format_duration(value)
+    return value
 
 
 def _plan_section(plan) -> str:
@@ -93,11 +109,14 @@ def _plan_section(plan) -> str:
               "every counted interval that misses the target.</p>"),
              _table(["round", "cost", "shifts", "hours on duty",
                      f"counted intervals missing (of {int(plan.counted.sum())})"], rows)]
-    facts = [f"headcount table (the requirement at the cheapest rate): {headcount:,.0f}",
-             f"first roster: {plan.first.cost():,.0f}", f"final roster: {final:,.0f}"]
+    first = plan.first.cost()
+    facts = [f"headcount table (the requirement at each group's cheapest rate): {headcount:,.0f}",
+             f"first roster: {first:,.0f}", f"final roster: {final:,.0f}"]
     if headcount > 0:
-        facts.append(f"price of the shift rules: {final - headcount:+,.0f} "
-                     f"({100 * (final - headcount) / headcount:+.1f}%)")
+        facts.append(f"price of the shift rules (first roster over the table): "
+                     f"{first - headcount:+,.0f} ({100 * (first - headcount) / headcount:+.1f}%)")
+    facts.append(f"added by the simulation check (final over first roster): "
+                 f"{final - first:+,.0f}")
     shrink = [f"{g} {100 * s:g}%" for g, s in plan.shrinkage.items() if s]
     if shrink:
         facts.append("shrinkage: " + ", ".join(shrink) + " of rostered agents missing, drawn "

@@ -39,7 +39,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from sim.scenario import Schedule, Shift
 from sim.scenario.model import Break
 from sim.tools.roster_rules import GroupRules, RosterError, RosterRules, ShiftKind
-from sim.units import DAY_S, ClockTime, format_clock
+from sim.units import DAY_S, ClockTime, format_clock, format_duration
 
 __all__ = ["Pattern", "Requirement", "Roster", "RosterError", "RosterProgram",
            "format_duration", "read_requirements", "requirement_from_headcounts",
@@ -51,16 +51,6 @@ INTERVALS_S = (900.0, 1800.0, 3600.0)
 MAX_DAY_PATTERNS = 4096
 #: Default time limit of one integer program, seconds.
 TIME_LIMIT_S = 60.0
-
-
-def format_duration(seconds: float) -> str:
-    """A duration as the scenario files write it: '8h', '8h30min', '45min', '90s'."""
-    seconds = round(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = (f"{hours}h" if hours else "") + (f"{minutes}min" if minutes else "")
-    text += f"{secs}s" if secs else ""
-    return text or "0s"
 
 
 def clock_label(seconds: float, day0: dt.date | None) -> str:
