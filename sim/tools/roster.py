@@ -676,6 +676,22 @@ class RosterProgram:
             raise RosterError(f"{self.source}: no roster meets the rules: {'; '.join(problems)}")
         return Roster(requirement, solved, time.perf_counter() - began)
 
+    def relaxation_cost(self, agents: dict[str, np.ndarray] | None = None) -> float:
+        """The program's LP relaxation (integrality dropped): a lower bound on the cost of
+        any roster under the rules, and what solving the program costs at least."""
+        requirement = self.requirement if agents is None else self.requirement.with_agents(agents)
+        total = 0.0
+        for group, program in self.groups.items():
+            constraints, width, _, n_z = self._constraints(program, requirement.agents[group])
+            costs = np.r_[[p.cost for p in program.patterns], np.zeros(n_z)]
+            result = milp(costs, integrality=np.zeros(width), bounds=Bounds(0, np.inf),
+                          constraints=constraints, options={"time_limit": self.time_limit_s})
+            if result.x is None:
+                raise RosterError(f"{self.source}: group {group}: no fractional roster either "
+                                  f"({result.message})")
+            total += float(result.fun)
+        return total
+
     # The program: minimise c.x over x integer >= 0 (and z for working-day patterns) s.t.
     #   required <= cover x <= seats; starts x <= max_starts;
     #   per day d: shifts starting on d <= agents working on d (= sum of z over patterns

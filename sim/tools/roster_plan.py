@@ -9,9 +9,11 @@
    (the same buyers, messages, think times, reply lengths and patience), with each group's
    shrinkage: every rostered agent misses their shift with that probability, drawn per
    replication;
-4. where the target fails in a counted interval, that interval's requirement rises by one
-   agent and the program is solved again, until the target holds in every counted interval or
-   `max_rounds` is reached (the misses are then listed).
+4. where the target fails in a counted interval, that interval's requirement rises above the
+   agents the roster had on duty there, and the program is solved again, until the target
+   holds in every counted interval or `max_rounds` is reached (the misses are then listed).
+   The rise is one agent, and grows when the same interval misses round after round: 1, 1,
+   2, 2, 3, ... agents.
 
 A roster is not the headcount table it covers: shifts overshoot in quiet hours, breaks and
 shift ends send agents away with chats open, and a queue built in one interval carries into
@@ -352,6 +354,7 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
                             time_limit_s)
     context = _CheckContext(scenario, target, groups, edges, seed, shrinkage)
     required = {g: requirement.agents[g].copy() for g in groups}
+    streak = np.zeros(counted.shape, dtype=np.int64)  # consecutive rounds each cell missed
     rounds: list[Round] = []
     notes: list[str] = []
     program_s = simulation_s = 0.0
@@ -390,8 +393,13 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
             bar.update()
             if not misses.any():
                 break
+            # A missed cell needs more agents than the roster had there (which may be more
+            # than it required); missing again, it rises faster (1, 1, 2, 2, 3, ... agents a
+            # round), so a deep shortfall takes few rounds and a shallow one is not overshot.
+            streak = np.where(misses, streak + 1, 0)
             for k, g in enumerate(groups):
-                required[g] = required[g] + misses[k].astype(np.int64)
+                had = np.maximum(required[g], roster.groups[g].on_duty)
+                required[g] = np.where(misses[k], had + (streak[k] + 1) // 2, required[g])
         bar.total = bar.n
         bar.refresh()
         plan = RosterPlan(scenario, target, rules, groups, edges, counted, requirement, rounds,
