@@ -22,6 +22,7 @@ from sim.tools.roster_plan import (
     SHRINKAGE_STREAM,
     plan_roster,
     present_agents,
+    raise_requirement,
     rostered_scenario,
     write_plan_outputs,
 )
@@ -141,14 +142,13 @@ def test_shrinkage_misses_agents_but_never_buyers(strict):
 def test_the_first_roster_covers_the_table_yet_misses_and_rounds_raise_where_it_failed(strict):
     assert len(strict.rounds) > 1 and strict.rounds[0].misses.any()
     assert np.all(strict.first.groups["team"].on_duty >= REQUIRED)
-    streak = np.zeros(8, dtype=int)
     for before, after in itertools.pairwise(strict.rounds):
-        # Raised only where the round missed, above the agents it had on duty there: by 1,
-        # 1, 2, 2, ... on consecutive misses.
-        streak = np.where(before.misses[0], streak + 1, 0)
-        had = np.maximum(before.required["team"], before.roster.groups["team"].on_duty)
-        expected = np.where(before.misses[0], had + (streak + 1) // 2, before.required["team"])
-        assert np.array_equal(after.required["team"], expected)
+        # Raised only where the round missed, and above the agents it had on duty there.
+        missed = before.misses[0]
+        assert np.array_equal(after.required["team"][~missed], before.required["team"][~missed])
+        assert np.all(after.required["team"][missed]
+                      > np.maximum(before.required["team"], before.roster.groups["team"].on_duty
+                                   )[missed])
         assert after.roster.cost() >= before.roster.cost()
     assert strict.met and not strict.rounds[-1].misses.any()
     assert strict.final.cost() >= strict.first.cost() >= strict.headcount_cost()
@@ -175,6 +175,20 @@ def test_final_roster_meets_the_target_and_one_agent_fewer_in_the_tightest_does_
         num, den = num + n[few.interval], den + d[few.interval]
     assert num / den == pytest.approx(few.estimate_after)
     assert not target.met(num / den)
+
+
+def test_raising_goes_above_what_was_on_duty_faster_on_repeated_misses_and_back_on_regress():
+    never = np.iinfo(np.int64).max
+    required = np.array([[3, 3, 3, 3, 3]])
+    on_duty = np.array([[3, 5, 3, 3, 4]])
+    misses = np.array([[True, True, True, True, False]])
+    streak = np.array([[1, 1, 3, 4, 0]])
+    held_with = np.array([[never, never, never, 6, 4]])
+    raised = raise_requirement(required, on_duty, misses, streak, held_with)
+    # Interval 0: one above the 3 on duty. 1: one above the 5 it had (not the 3 required).
+    # 2: third miss in a row, two above. 3: it held with 6 before and had 3 now: back to 6.
+    # 4: held, unchanged.
+    assert raised.tolist() == [[4, 6, 5, 6, 3]]
 
 
 def test_a_round_limit_reports_the_misses(desk):

@@ -740,7 +740,7 @@ class RosterProgram:
         result = milp(costs, integrality=np.ones(width), bounds=Bounds(0, np.inf),
                       constraints=constraints,
                       options={"time_limit": self.time_limit_s, "disp": False})
-        if result.x is None:
+        if result.x is None or not np.all(np.isfinite(result.x)):
             if result.status == 2:
                 raise _Infeasible(self._explain(program, required))
             raise _Infeasible(f"the integer program stopped without a roster ({result.message})")

@@ -9,11 +9,9 @@
    (the same buyers, messages, think times, reply lengths and patience), with each group's
    shrinkage: every rostered agent misses their shift with that probability, drawn per
    replication;
-4. where the target fails in a counted interval, that interval's requirement rises above the
-   agents the roster had on duty there, and the program is solved again, until the target
-   holds in every counted interval or `max_rounds` is reached (the misses are then listed).
-   The rise is one agent, and grows when the same interval misses round after round: 1, 1,
-   2, 2, 3, ... agents.
+4. where the target fails in a counted interval, that interval's requirement rises
+   (`raise_requirement`) and the program is solved again, until the target holds in every
+   counted interval or `max_rounds` is reached (the misses are then listed).
 
 A roster is not the headcount table it covers: shifts overshoot in quiet hours, breaks and
 shift ends send agents away with chats open, and a queue built in one interval carries into
@@ -76,7 +74,7 @@ from sim.tools.staffing import (
 #: the key never equals one of the buyers' streams.
 SHRINKAGE_STREAM = 0x524F5354
 #: Default most rounds of program + simulation.
-MAX_ROUNDS = 10
+MAX_ROUNDS = 30
 
 
 def present_agents(agents: int, shrinkage: float, seed: int, replication: int, group: str,
@@ -309,6 +307,22 @@ def _check_requirement(requirement: Requirement, scenario: Scenario, groups: lis
                        {g: requirement.agents[g] for g in groups}, where, counted)
 
 
+def raise_requirement(required: np.ndarray, on_duty: np.ndarray, misses: np.ndarray,
+                      streak: np.ndarray, held_with: np.ndarray) -> np.ndarray:
+    """The next round's requirement (arrays groups x intervals).
+
+    A missed cell needs more agents than the roster had on duty there, which may be more than
+    it required: it rises above that, by 1, 1, 2, 2, 3, ... agents over consecutive misses
+    (`streak`), so a deep shortfall takes few rounds and a shallow one is not overshot. A cell
+    that held in an earlier round with more agents (`held_with`: the fewest on duty it held
+    with) and misses now because a re-solved roster gave it fewer returns to that number
+    first. Cells that held keep their requirement."""
+    had = np.maximum(required, on_duty)
+    regressed = (held_with < np.iinfo(np.int64).max) & (on_duty < held_with)
+    step = np.where(regressed, np.maximum(held_with, required), had + (streak + 1) // 2)
+    return np.where(misses, step, required).astype(np.int64)
+
+
 def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
                 requirement: Requirement | None = None, replications: int | None = None,
                 seed: int | None = None, all_day: bool = False, workers: int | None = 1,
@@ -355,6 +369,7 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
     context = _CheckContext(scenario, target, groups, edges, seed, shrinkage)
     required = {g: requirement.agents[g].copy() for g in groups}
     streak = np.zeros(counted.shape, dtype=np.int64)  # consecutive rounds each cell missed
+    held_with = np.full(counted.shape, np.iinfo(np.int64).max)  # fewest on duty that held
     rounds: list[Round] = []
     notes: list[str] = []
     program_s = simulation_s = 0.0
@@ -393,13 +408,13 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
             bar.update()
             if not misses.any():
                 break
-            # A missed cell needs more agents than the roster had there (which may be more
-            # than it required); missing again, it rises faster (1, 1, 2, 2, 3, ... agents a
-            # round), so a deep shortfall takes few rounds and a shallow one is not overshot.
+            on_duty = np.array([roster.groups[g].on_duty for g in groups])
+            held = counted & ~misses
+            held_with = np.where(held, np.minimum(held_with, on_duty), held_with)
             streak = np.where(misses, streak + 1, 0)
-            for k, g in enumerate(groups):
-                had = np.maximum(required[g], roster.groups[g].on_duty)
-                required[g] = np.where(misses[k], had + (streak[k] + 1) // 2, required[g])
+            raised = raise_requirement(np.array([required[g] for g in groups]), on_duty,
+                                       misses, streak, held_with)
+            required = {g: raised[k] for k, g in enumerate(groups)}
         bar.total = bar.n
         bar.refresh()
         plan = RosterPlan(scenario, target, rules, groups, edges, counted, requirement, rounds,
