@@ -1,5 +1,7 @@
 """Tests for the shift rules file: what it accepts, and how it refuses what it cannot use."""
 
+from pathlib import Path
+
 import pytest
 
 from sim.cli import main as main_entry
@@ -114,3 +116,23 @@ def test_cli_refuses_bad_rules_with_exit_2_and_one_line(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert code == 2
     assert error == f"error: {rules}: groups.team.shifts.0.starts: required field is missing"
+
+
+def test_the_bundled_double11_rules_fit_the_scenario():
+    from sim.scenario import load_scenario, rate_table
+    from sim.tools.roster import enumerate_patterns
+
+    root = Path(__file__).resolve().parents[1]
+    scenario = load_scenario(root / "scenarios" / "double11.yaml")
+    rules = read_rules(root / "scenarios" / "rules" / "double11.yaml")
+    assert set(rules.groups) == {"presale_team", "aftersale_team"}
+    edges = rate_table(scenario).edges_s
+    for name, group in rules.groups.items():
+        assert group.shrinkage == 0.05
+        patterns = enumerate_patterns(name, group, edges, scenario.horizon.day0,
+                                      scenario.groups[name].hourly_cost)
+        # Nov 11: 48 half-hour starts x (4 lengths under 6h without a break + 9 lengths from
+        # 6h to 10h x 5 break starts, 3h to 5h on the half hour), every one on duty in the grid.
+        on_the_sale_day = [p for p in patterns if p.start_s >= 86400]
+        assert len(on_the_sale_day) == 48 * (4 + 9 * 5)
+        assert {p.hourly_cost for p in patterns} == {35.0}
