@@ -207,6 +207,7 @@ def test_the_rostered_scenario_reproduces_the_verified_figures(exact, folder, tm
     out = tmp_path / "out"
     write_plan_outputs(exact, document, path, out)
     rostered = load_scenario(out / "rostered.yaml")
+    assert rostered.groups["team"].schedule == exact.final.schedule("team")
     # Variants changing the replaced schedule are dropped; others stay.
     assert list(rostered.variants) == ["slower"]
     # roster.yaml pasted by hand into the original scenario gives the same scenario.

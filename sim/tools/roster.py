@@ -12,7 +12,7 @@ requirement in every interval:
   max_starts, and, when the rules limit the team or the consecutive working days, enough
   agents to work those shifts (one shift a day each); `scipy.optimize.milp` (HiGHS) solves it.
 
-`plan_roster` then checks the roster by simulation (`sim.tools.roster_check`). This module is
+`sim.tools.roster_plan` then checks the roster by simulation. This module is
 the program and the roster; it never simulates.
 
 Times are seconds since midnight of day 0 (the horizon's first date). On an undated horizon
@@ -51,11 +51,6 @@ INTERVALS_S = (900.0, 1800.0, 3600.0)
 MAX_DAY_PATTERNS = 4096
 #: Default time limit of one integer program, seconds.
 TIME_LIMIT_S = 60.0
-
-
-def clock_label(seconds: float, day0: dt.date | None) -> str:
-    """'HH:MM', or 'YYYY-MM-DD HH:MM' on a dated horizon."""
-    return format_clock(seconds, day0)
 
 
 def span_label(start_s: float, end_s: float, day0: dt.date | None) -> str:
@@ -119,20 +114,6 @@ class Requirement:
 
     def agent_hours(self, group: str) -> float:
         return float(np.sum(self.agents[group] * np.diff(self.edges_s)) / 3600.0)
-
-    def table(self) -> pd.DataFrame:
-        """The requirement in the columns `read_requirements` reads."""
-        rows = []
-        for group in self.groups:
-            for i in range(self.n_intervals):
-                row = {"group": group, "interval_start_s": self.edges_s[i],
-                       "interval_end_s": self.edges_s[i + 1],
-                       "clock": clock_label(self.edges_s[i], self.day0)}
-                if self.counted is not None:
-                    row["counted"] = bool(self.counted[group][i])
-                row["required"] = int(self.agents[group][i])
-                rows.append(row)
-        return pd.DataFrame(rows)
 
 
 def requirement_from_headcounts(headcounts: dict[str, np.ndarray], edges_s: np.ndarray,
@@ -276,8 +257,8 @@ def read_requirements(path: str | Path) -> Requirement:
     if len(gaps):
         i = gaps[0] + 1
         line = by_group[groups[0]][starts[i]][0]
-        raise RosterError(f"{path}: line {line}: {clock_label(starts[i], day0)} does not follow "
-                          f"{clock_label(starts[i - 1], day0)} on a {format_duration(width)} "
+        raise RosterError(f"{path}: line {line}: {format_clock(starts[i], day0)} does not follow "
+                          f"{format_clock(starts[i - 1], day0)} on a {format_duration(width)} "
                           "grid (the intervals must be contiguous)")
     edges = np.append(starts, starts[-1] + width)
     if day0 is None and edges[-1] > DAY_S + 1e-6:
@@ -421,7 +402,7 @@ def enumerate_patterns(group: str, rules: GroupRules, edges_s: np.ndarray,
                                   "requirement's grid)")
         for start in kind.start_values():
             if not _on_grid(start - first, step):
-                raise RosterError(f"{source}: {where}.starts: {clock_label(start, None)} is not "
+                raise RosterError(f"{source}: {where}.starts: {format_clock(start, None)} is not "
                                   f"on the requirement's {format_duration(step)} grid")
         if day0 is None:
             days = [0]
@@ -560,8 +541,8 @@ class Roster:
             for pattern, agents in roster.shifts:
                 rows.append({
                     "group": group, "kind": pattern.kind,
-                    "start": clock_label(pattern.start_s, self.day0),
-                    "end": clock_label(pattern.end_s, self.day0),
+                    "start": format_clock(pattern.start_s, self.day0),
+                    "end": format_clock(pattern.end_s, self.day0),
                     "length_h": pattern.length_s / 3600.0,
                     "breaks": pattern.describe_breaks(self.day0),
                     "agents": agents, "duty_hours": pattern.duty_s / 3600.0,
@@ -657,9 +638,6 @@ class RosterProgram:
             day_patterns = _day_patterns(len(calendar_days), limit)
         return _GroupProgram(group, rules, patterns, cover, starts, day_of, calendar_days,
                              day_patterns)
-
-    def patterns(self, group: str) -> list[Pattern]:
-        return self.groups[group].patterns
 
     def solve(self, agents: dict[str, np.ndarray] | None = None) -> Roster:
         """The cheapest roster covering `agents` per interval (default: the requirement's)."""

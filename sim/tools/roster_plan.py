@@ -53,7 +53,6 @@ from sim.tools.roster import (
     Roster,
     RosterError,
     RosterProgram,
-    clock_label,
     format_duration,
     requirement_from_headcounts,
     shifts_schedule,
@@ -69,6 +68,7 @@ from sim.tools.staffing import (
     interval_counts,
     parse_target,
 )
+from sim.units import format_clock
 
 #: First word of the spawn key of the shrinkage draws: no replication number reaches it, so
 #: the key never equals one of the buyers' streams.
@@ -268,7 +268,7 @@ class RosterPlan:
                 rows.append({
                     "group": group, "interval_start_s": self.edges_s[i],
                     "interval_end_s": self.edges_s[i + 1],
-                    "clock": clock_label(self.edges_s[i], day0),
+                    "clock": format_clock(self.edges_s[i], day0),
                     "counted": bool(self.counted[k, i]),
                     "required": int(self.requirement.agents[group][i]),
                     "required_final": int(final.required[group][i]),
@@ -507,8 +507,8 @@ def format_roster(roster: Roster) -> str:
                      f"{roster.cost(group):,.0f} ({result.status})")
         lines.append(f"  {'start':<17} {'end':<17} {'kind':<12} {'breaks':<14} {'agents':>6}")
         for pattern, agents in result.shifts:
-            lines.append(f"  {clock_label(pattern.start_s, roster.day0):<17} "
-                         f"{clock_label(pattern.end_s, roster.day0):<17} {pattern.kind:<12} "
+            lines.append(f"  {format_clock(pattern.start_s, roster.day0):<17} "
+                         f"{format_clock(pattern.end_s, roster.day0):<17} {pattern.kind:<12} "
                          f"{pattern.describe_breaks(roster.day0) or '-':<14} {agents:>6}")
     return "\n".join(lines)
 
