@@ -254,7 +254,8 @@ def test_outputs_hold_the_roster_coverage_and_report(exact, folder, tmp_path):
 
 
 def test_same_seed_same_roster_byte_for_byte_on_any_executor(folder, tmp_path):
-    files = ("roster.yaml", "roster.csv", "coverage.csv", "rostered.yaml")
+    files = ("roster.yaml", "roster.csv", "coverage.csv", "rostered.yaml", "roster.html",
+             "roster_shifts.png", "roster_coverage.png")
     outputs = []
     for workers in ("1", "2"):
         out = tmp_path / workers
