@@ -122,3 +122,14 @@ def format_clock(seconds: float, day0: dt.date | None = None) -> str:
     if day0 is not None:
         return f"{(day0 + dt.timedelta(days=day)).isoformat()} {text}"
     return text if day == 0 else f"day{day} {text}"
+
+
+def format_duration(seconds: float) -> str:
+    """A duration as scenario files write it: '8h', '8h30min', '45min', '1min30s'."""
+    seconds = round(seconds)
+    sign = "-" if seconds < 0 else ""
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}min" if minutes else "")
+    text += f"{secs}s" if secs else ""
+    return sign + (text or "0s")

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from sim.units import DAY_S, ClockTime, format_clock, parse_duration
+from sim.units import DAY_S, ClockTime, format_clock, format_duration, parse_duration
 
 DAY0 = dt.date(2026, 11, 10)
 
@@ -150,3 +150,13 @@ def test_format_clock_with_a_date_names_the_day():
     assert format_clock(20 * 3600, DAY0) == "2026-11-10 20:00"
     assert format_clock(DAY_S + 3600, DAY0) == "2026-11-11 01:00"
     assert format_clock(31 * DAY_S, DAY0) == "2026-12-11 00:00"
+
+
+@pytest.mark.parametrize("seconds", [28800, 30600, 2700, 90, 1, 0, 2 * DAY_S, -5400])
+def test_format_duration_reads_back_as_the_same_seconds(seconds):
+    assert parse_duration(format_duration(seconds)) == seconds
+
+
+def test_format_duration_writes_what_scenario_files_write():
+    assert [format_duration(s) for s in (28800, 30600, 2700, 90, 0)] == [
+        "8h", "8h30min", "45min", "1min30s", "0s"]

@@ -29,6 +29,7 @@ COMMANDS = {
     "sweep": "sim.cli.sweep",
     "validate": "sim.cli.validate",
     "staff": "sim.cli.staff",
+    "roster": "sim.cli.roster",
 }
 
 
@@ -53,10 +54,11 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
     from sim.experiment import PrecisionError
     from sim.parallel import ExecutorError
     from sim.scenario import ScenarioError
+    from sim.tools.roster_rules import RosterError
     from sim.tools.staffing import StaffingError, TargetError
 
     return (UsageError, ScenarioError, ExecutorError, TargetError, StaffingError,
-            PrecisionError)
+            PrecisionError, RosterError)
 
 
 def _message(exc: BaseException) -> str:
