@@ -10,6 +10,7 @@ import pytest
 from sim.analysis import metrics, registry
 from sim.analysis.compare import BETTER, HIGHER, WORSE, paired_differences
 from sim.analysis.registry import Metric, UnknownMetric
+from sim.analysis.targets import Target, TargetError
 from sim.engine import simulate
 from sim.output import sweep_plots
 from sim.scenario import ScenarioError, load_scenario, scenario_from_dict
@@ -206,7 +207,11 @@ def test_undefined_values_show_as_a_dash_and_short_formats():
         assert registry.format_value(metric, math.nan) == "-"
         assert registry.format_difference(metric, math.inf) == "-"
     assert registry.format_short("reply_rate_5min", 0.9567) == "95.7%"
-    assert registry.format_short("first_response_mean_s", 12.345) == "12.3"
+    assert registry.format_short("first_response_mean_s", 12.345) == "12.3s"
+    assert registry.format_short("first_response_mean_s", 1234.5) == "1,234s"
+    # Money and counts with thousands separators, not 3.07e+04.
+    assert registry.format_short("cost", 30712.4) == "30,712"
+    assert registry.format_short("lost_orders", 46.512) == "46.5"
     assert registry.unit("first_response_mean_s").axis == "s"
     assert registry.unit("deflection_rate").axis == "%"
     assert registry.is_share("occupancy") and not registry.is_share("cost")
@@ -221,19 +226,19 @@ def test_staffing_targets_are_registered_and_take_their_direction_from_the_regis
         target = staffing.parse_target(f"{name}{metric.bound}0.5")
         assert target.op == metric.bound
         wrong = {">=": "<=", "<=": ">="}[metric.bound]
-        with pytest.raises(staffing.TargetError, match=f"better when {metric.better}"):
+        with pytest.raises(TargetError, match=f"better when {metric.better}"):
             staffing.parse_target(f"{name}{wrong}0.5")
-        with pytest.raises(staffing.TargetError, match=f"better when {metric.better}"):
-            staffing.Target(name, wrong, 0.5)
+        with pytest.raises(TargetError, match=f"better when {metric.better}"):
+            Target(name, wrong, 0.5)
 
 
 def test_staffing_refuses_unknown_and_unstaffable_metrics():
-    with pytest.raises(staffing.TargetError, match="unknown metric 'reply_rate_5mins'"):
+    with pytest.raises(TargetError, match="unknown metric 'reply_rate_5mins'"):
         staffing.parse_target("reply_rate_5mins>=0.9")
     # Registered, but the search has no per-interval count of it.
-    with pytest.raises(staffing.TargetError, match="no per-interval count of cost"):
+    with pytest.raises(TargetError, match="no per-interval count of cost"):
         staffing.parse_target("cost<=1000")
-    with pytest.raises(staffing.TargetError, match="in seconds, not a percentage"):
+    with pytest.raises(TargetError, match="in seconds, not a percentage"):
         staffing.parse_target("first_response_mean_s<=20%")
 
 
@@ -241,7 +246,7 @@ def test_staffing_target_direction_follows_a_changed_registry_entry(monkeypatch)
     monkeypatch.setitem(registry.METRICS, "abandon_rate", Metric(
         "abandon_rate", "share", "higher", "abandonment rate", "a test entry", "flow"))
     assert staffing.parse_target("abandon_rate>=0.5").op == ">="
-    with pytest.raises(staffing.TargetError, match="better when higher"):
+    with pytest.raises(TargetError, match="better when higher"):
         staffing.parse_target("abandon_rate<=0.05")
 
 

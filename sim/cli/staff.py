@@ -13,10 +13,10 @@ from sim.cli.common import (
     non_negative_int,
     positive_int,
 )
+from sim.analysis.targets import TargetError
 from sim.scenario import ScenarioError, load_document, scenario_from_dict
 from sim.tools.staffing import (
     StaffingError,
-    TargetError,
     find_staffing,
     format_report,
     parse_target,
