@@ -161,7 +161,8 @@ def test_report_without_variants_has_no_comparison():
     single = run(scenario_from_dict(desk(variants={})), replications=2)
     text = render_html(single, None, {"key_metrics": b"\x89PNG fake"})
     page = parse(text)
-    assert [t["class"] for t in page.tables] == ["metrics", "metrics"]  # key + all metrics
+    # The headline (targets and cost; worst intervals), then key + all metrics.
+    assert [t["class"] for t in page.tables] == ["headline", "worst", "metrics", "metrics"]
     assert "Comparison with the baseline" not in text
     assert len(page.images) == 1
 

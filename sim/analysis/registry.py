@@ -429,8 +429,9 @@ def key_metrics(preset: str = "pinduoduo") -> list[str]:
     counted hours and over the whole day (a spike outside the counted hours shows only in the
     second), then the rest."""
     omitted = set(PRESET_OMITS.get(preset, []))
-    names = _preset(preset) + ["reply_rate_5min", "reply_rate_5min_allday"] + [
-        name for name in TABLE_METRICS if name not in omitted]
+    names = list(dict.fromkeys(_preset(preset) + ["reply_rate_5min"]))
+    names.insert(names.index("reply_rate_5min") + 1, "reply_rate_5min_allday")
+    names += [name for name in TABLE_METRICS if name not in omitted]
     return list(dict.fromkeys(names))
 
 

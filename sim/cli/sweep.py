@@ -11,9 +11,12 @@ from sim.cli.common import (
     EXIT_TASKS_FAILED,
     add_allow_large,
     add_executor_arguments,
+    add_no_warnings,
     add_quiet,
     positive_int,
+    print_scenario_warnings,
 )
+from sim.scenario import scenario_from_dict
 from sim.tools.sweep import (
     FAILURES_FILE,
     SUMMARY_FILE,
@@ -33,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replications", type=positive_int,
                         help="override the spec's replications")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    add_no_warnings(parser)
     add_executor_arguments(parser)
     add_allow_large(parser)
     add_quiet(parser)
@@ -40,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     plan = load_plan(args.spec, replications=args.replications, allow_large=args.allow_large)
+    base = scenario_from_dict(plan.base_document, source=str(plan.base_path),
+                              base_dir=plan.base_path.parent)
+    print_scenario_warnings(base, str(plan.base_path), args)
     out_dir = args.out or Path("out") / args.spec.stem
     outcome = run_sweep(plan, out_dir, workers=args.workers, dask=args.dask,
                         progress=not args.quiet)
