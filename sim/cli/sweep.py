@@ -57,7 +57,8 @@ def main(args: argparse.Namespace) -> int:
 
         paths = sweep_plots.draw_all(outcome.summary, plan.parameters, out_dir / "plots",
                                      settings=plan.spec.plots, target=plan.spec.target,
-                                     metrics=plan.spec.metrics)
+                                     metrics=plan.spec.metrics, labels=plan.spec.labels,
+                                     currency=base.metrics.currency)
         if paths:
             written.append(f"{len(paths)} PNG plots in plots/")
     print(f"\n{outcome.computed} tasks run, {outcome.skipped} reused; wrote "
