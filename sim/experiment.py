@@ -279,8 +279,8 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
     target is checked before anything runs (a `ScenarioError` names the field).
     """
     judged = merge(scenario_targets(scenario, source or scenario.name),
-                   [t for t in targets or [] if isinstance(t, Target)]
-                   + parse_targets([t for t in targets or [] if not isinstance(t, Target)]))
+                   [t if isinstance(t, Target) else parse_targets([t])[0]
+                    for t in targets or []])
     resolved = resolve_variants(scenario)
     if variants:
         unknown = [v for v in variants if v not in resolved]
