@@ -78,6 +78,11 @@ def test_the_cheapest_variant_meeting_every_target_is_picked():
     sentence = pick_sentence(found, scenario())
     assert sentence == ("Cheapest variant meeting every target: good_cheaper (cost 110.00 CNY); "
                         "also meeting them: good.")
+    # A rival whose mean cost lies inside the cheapest one's interval is said to be level.
+    rows = {**ROWS, "good": {**ROWS["good"], "cost": (110.5, 109.0, 112.0)}}
+    sentence = pick_sentence(headline(results(rows, TARGETS)), scenario())
+    assert sentence.endswith("also meeting them: good; good's cost is within good_cheaper's "
+                             "95% interval (up to 111.00).")
 
 
 def test_without_a_confident_winner_the_undecided_are_named():
@@ -87,7 +92,10 @@ def test_without_a_confident_winner_the_undecided_are_named():
     assert "undecided" in pick_sentence(found, scenario()) and "baseline" in \
         pick_sentence(found, scenario())
     missing = headline(results({"cheap_bad": ROWS["cheap_bad"]}, TARGETS))
-    assert pick_sentence(missing, scenario()) == "No variant meets every target."
+    # cheap_bad misses the rate and meets the wait: the sentence names what nobody meets.
+    assert pick_sentence(missing, scenario()) == ("No variant meets every target. "
+                                                  "reply_rate_5min >= 95.00%: missed by every "
+                                                  "variant.")
 
 
 def test_without_targets_nothing_is_picked_and_the_sentence_says_how_to_set_them():

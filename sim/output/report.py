@@ -55,6 +55,7 @@ td.met { color: #1a7a3c; font-weight: 600; }
 td.missed { color: #b8231a; font-weight: 600; }
 td.undecided { color: #a15c00; font-weight: 600; }
 p.pick { font-size: 1.05rem; font-weight: 600; }
+div.wide { overflow-x: auto; }
 """
 
 
@@ -230,7 +231,8 @@ def metrics_table(summary: pd.DataFrame, metrics: list[str], scenario=None) -> s
     esc = html.escape
     variants = list(dict.fromkeys(summary["variant"]))
     index = summary.set_index(["variant", "metric"])
-    rows = ['<table class="metrics"><thead><tr><th class="name">metric</th>'
+    rows = ['<div class="wide"><table class="metrics"><thead><tr>'
+            '<th class="name">metric</th>'
             '<th class="name">meaning</th>'
             + "".join(f"<th>{esc(v)}</th>" for v in variants) + "</tr></thead><tbody>"]
     for metric in metrics:
@@ -253,7 +255,7 @@ def metrics_table(summary: pd.DataFrame, metrics: list[str], scenario=None) -> s
         rows.append(f'<tr><td class="name">{esc(metric)}</td>'
                     f'<td class="name">{esc(meaning)}</td>'
                     + "".join(cells) + "</tr>")
-    rows.append("</tbody></table>")
+    rows.append("</tbody></table></div>")
     return "".join(rows)
 
 
@@ -261,7 +263,8 @@ def comparison_table(comparison: pd.DataFrame, metrics: list[str] | None) -> str
     """HTML table of paired differences with verdicts, key metrics first when given."""
     esc = html.escape
     frame = compare.select_metrics(comparison, metrics)
-    rows = [('<table class="comparison"><thead><tr><th class="name">variant</th>'
+    rows = [('<div class="wide"><table class="comparison"><thead><tr>'
+             '<th class="name">variant</th>'
              '<th class="name">metric</th><th>baseline</th><th>variant</th>'
              '<th>difference</th><th>CI</th><th class="name">verdict</th></tr></thead><tbody>')]
     for row in frame.itertuples(index=False):
@@ -277,7 +280,7 @@ def comparison_table(comparison: pd.DataFrame, metrics: list[str] | None) -> str
             f"<td>{esc(registry.format_difference(row.metric, row.difference))}</td>"
             f"<td>{esc(interval)}</td>"
             f'<td class="name {kind}">{esc(row.verdict)}</td></tr>')
-    rows.append("</tbody></table>")
+    rows.append("</tbody></table></div>")
     return "".join(rows)
 
 

@@ -9,6 +9,7 @@ import math
 import pandas as pd
 
 from sim.analysis.compare import select_metrics
+from sim.analysis.targets import MISSED
 from sim.analysis.registry import format_difference, format_short, format_value, key_metrics
 from sim.units import DAY_S
 
@@ -143,16 +144,26 @@ def pick_sentence(headline, scenario) -> str:
                 "or give --target, and this says which variant meets them.")
     currency = scenario.metrics.currency
     if headline.cheapest is not None:
+        mean, _low, high = headline.cost[headline.cheapest]
         others = [v for v in headline.meeting if v != headline.cheapest]
+        # Another variant whose mean cost lies inside the cheapest one's interval is not
+        # shown to cost more: say so rather than crown a winner by noise.
+        level = [v for v in others if math.isfinite(high) and headline.cost[v][0] <= high]
         also = f"; also meeting them: {', '.join(others)}" if others else ""
-        cost = format_value("cost", headline.cost[headline.cheapest][0])
+        if level:
+            costs = "s are" if len(level) > 1 else " is"
+            also += (f"; {', '.join(level)}'s cost{costs} within {headline.cheapest}'s 95% "
+                     f"interval (up to {format_value('cost', high)})")
         return (f"Cheapest variant meeting every target: {headline.cheapest} "
-                f"(cost {cost} {currency}){also}.")
+                f"(cost {format_value('cost', mean)} {currency}){also}.")
+    blocking = [t.describe() for t in headline.targets
+                if all(headline.verdict(v, t).status == MISSED for v in headline.variants)]
+    by_all = (f" {', '.join(blocking)}: missed by every variant." if blocking else "")
     if headline.undecided:
         return ("No variant meets every target with 95% confidence; undecided (an interval "
                 f"straddles a target, more replications would tell): "
-                f"{', '.join(headline.undecided)}.")
-    return "No variant meets every target."
+                f"{', '.join(headline.undecided)}.{by_all}")
+    return "No variant meets every target." + by_all
 
 
 def worst_rows(headline, scenario) -> list[list[str]]:

@@ -518,7 +518,8 @@ TargetText = Annotated[str, Field(min_length=3, max_length=200)]
 
 
 class Warnings(Frozen):
-    """Which scenario warnings to leave unsaid (they go to stderr; see `sim.lint`)."""
+    """Scenario warnings to leave unsaid: legal settings that are almost certainly mistakes,
+    printed on stderr before a run (docs/robustness.md, Scenario warnings)."""
 
     ignore: list[Literal[WARNING_CODES]] = Field(
         [], description="warning codes to silence: " + ", ".join(WARNING_CODES)
