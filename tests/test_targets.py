@@ -109,8 +109,7 @@ def test_scenario_targets_are_read_and_name_their_field():
     assert [str(t) for t in scenario_targets(scenario)] == ["reply_rate_5min>=0.95",
                                                              "first_response_mean_s<=30"]
     for bad, words in ((["reply_rate_5min>=0.95", "cost>=5"], "targets.1: target 'cost>=5'"),
-                       (["occupancy_nobody<=0.8"], "targets.0: 'occupancy_nobody' is not "
-                                                   "reported"),
+                       (["occupancy_nobody<=0.8"], "targets.0: 'occupancy_nobody' is not"),
                        (["cost<=5", "cost<=6"], "targets.1: cost <= is bounded twice")):
         document["targets"] = bad
         with pytest.raises(ScenarioError, match=words):

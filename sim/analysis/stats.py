@@ -26,6 +26,7 @@ from scipy import stats
 
 from sim.analysis import registry
 
+
 def t_interval(values, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and two-sided t confidence interval of independent replication values.
 

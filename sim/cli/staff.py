@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sim.analysis.targets import TargetError
 from sim.cli.common import (
     EXIT_OK,
     UsageError,
@@ -15,7 +16,6 @@ from sim.cli.common import (
     positive_int,
     print_scenario_warnings,
 )
-from sim.analysis.targets import TargetError
 from sim.scenario import ScenarioError, load_document, scenario_from_dict
 from sim.tools.staffing import (
     StaffingError,

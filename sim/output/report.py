@@ -200,9 +200,9 @@ def headline_html(results) -> str:
                      "they arrived in, every message judged, mean and 95% interval): a spike "
                      "outside the counted hours leaves the headline rate untouched and shows "
                      "only here.</p>")
-        cells = [f'<table class="worst"><thead><tr><th class="name">variant</th>'
-                 f"<th>worst interval in counted hours ({esc(headline.window)})</th>"
-                 "<th>worst interval outside counted hours</th></tr></thead><tbody>"]
+        cells = [('<table class="worst"><thead><tr><th class="name">variant</th>'
+                  f"<th>worst interval in counted hours ({esc(headline.window)})</th>"
+                  "<th>worst interval outside counted hours</th></tr></thead><tbody>")]
         for variant in headline.variants:
             cells.append(f'<tr><td class="name">{esc(variant)}</td>')
             for counted in (True, False):

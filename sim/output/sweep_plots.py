@@ -104,7 +104,7 @@ def parameter_label(path: str, labels: dict[str, str] | None = None) -> str:
     if labels and path in labels:
         return labels[path]
     parts = path.split(".")
-    words = lambda items: " ".join(items).replace("_", " ")  # noqa: E731
+    words = lambda items: " ".join(items).replace("_", " ")
     if parts[0] == "groups" and len(parts) >= 5 and parts[2:4] == ["schedule", "headcount"]:
         return f"{parts[1]} agents from {'.'.join(parts[4:])}"
     if parts[0] in ("groups", "topics") and len(parts) >= 3:

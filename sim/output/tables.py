@@ -9,8 +9,8 @@ import math
 import pandas as pd
 
 from sim.analysis.compare import select_metrics
-from sim.analysis.targets import MISSED
 from sim.analysis.registry import format_difference, format_short, format_value, key_metrics
+from sim.analysis.targets import MISSED
 from sim.units import DAY_S
 
 

@@ -34,8 +34,8 @@ from tqdm import tqdm
 
 from sim.analysis import metrics, registry, targets
 from sim.analysis import queueing as analytic
-from sim.analysis.targets import Target, TargetError
 from sim.analysis.stats import t_interval
+from sim.analysis.targets import Target, TargetError
 from sim.arrivals import Customers, sample_customers, streams
 from sim.engine import DeskRun
 from sim.output.files import atomic_write_bytes, atomic_write_text, write_csv
