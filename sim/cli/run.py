@@ -10,6 +10,7 @@ import pandas as pd
 
 from sim.analysis.compare import compare
 from sim.analysis.registry import key_metrics
+from sim.analysis.targets import scenario_targets
 from sim.cli.common import (
     EXIT_OK,
     UsageError,
@@ -85,6 +86,7 @@ def execute(args: argparse.Namespace, need_variants: bool = False) -> RunOutput:
         if given:
             raise UsageError(f"{', '.join(given)} only apply with --replications auto")
     scenario = load_scenario(args.scenario)
+    scenario_targets(scenario, str(args.scenario))  # refused before the warnings and the run
     print_scenario_warnings(scenario, str(args.scenario), args)
     names = list(dict.fromkeys(args.variants or scenario.variant_names))
     if args.variants and (args.baseline or need_variants):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.analysis.targets import TargetError
+from sim.analysis.targets import TargetError, scenario_targets
 from sim.cli.common import (
     EXIT_OK,
     UsageError,
@@ -55,6 +55,7 @@ def main(args: argparse.Namespace) -> int:
     target = parse_target(args.target)
     document, path = load_document(args.scenario)
     scenario = scenario_from_dict(document, source=str(path), base_dir=path.parent)
+    scenario_targets(scenario, str(path))  # a broken file is refused even if staff ignores them
     print_scenario_warnings(scenario, str(path), args)
     try:
         result = find_staffing(scenario, target, args.groups, replications=args.replications,

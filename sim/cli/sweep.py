@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sim.analysis.targets import scenario_targets
 from sim.cli.common import (
     EXIT_OK,
     EXIT_TASKS_FAILED,
@@ -46,6 +47,7 @@ def main(args: argparse.Namespace) -> int:
     plan = load_plan(args.spec, replications=args.replications, allow_large=args.allow_large)
     base = scenario_from_dict(plan.base_document, source=str(plan.base_path),
                               base_dir=plan.base_path.parent)
+    scenario_targets(base, str(plan.base_path))
     print_scenario_warnings(base, str(plan.base_path), args)
     out_dir = args.out or Path("out") / args.spec.stem
     outcome = run_sweep(plan, out_dir, workers=args.workers, dask=args.dask,
