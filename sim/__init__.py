@@ -15,10 +15,25 @@ The package reads as the data flow: `sim.scenario` -> `sim.arrivals`, `sim.agent
 (docs/architecture.md).
 """
 
+from pathlib import Path
+
+from sim.analysis.targets import scenario_targets
 from sim.engine import Records, simulate
 from sim.experiment import Results, run
-from sim.scenario import Scenario, ScenarioError, load_scenario, resolve_variants
+from sim.scenario import Scenario, ScenarioError, resolve_variants
+from sim.scenario import load_scenario as _load_scenario
 
 __all__ = ["Records", "Results", "Scenario", "ScenarioError", "load_scenario",
            "resolve_variants", "run", "simulate"]
 __version__ = "0.1.0"
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, validate and return a scenario file: every variant, and every target against the
+    metric registry (a bad one is a `ScenarioError` naming the file and `targets.N`).
+
+    `sim.scenario.load_scenario` does the same but for the targets, which only the analysis
+    layer can read (docs/architecture.md); `sim.run` checks them again before simulating."""
+    scenario = _load_scenario(path)
+    scenario_targets(scenario, str(path))
+    return scenario

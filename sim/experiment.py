@@ -18,11 +18,13 @@ from scipy import stats as scipy_stats
 from tqdm import tqdm
 
 from sim.analysis import metrics
-from sim.analysis.stats import t_interval
+from sim.analysis.stats import bounded_band, metric_interval, t_interval
+from sim.analysis.targets import Target, merge, parse_targets, scenario_targets
 from sim.engine import limits, simulate
 from sim.output.files import write_csv, write_parquet
 from sim.parallel import SHARED, make_executor
 from sim.scenario import BASELINE, Scenario, resolve_variants
+from sim.units import format_clock
 
 SUMMARY_COLUMNS = ["variant", "metric", "mean", "ci_low", "ci_high", "replications"]
 
@@ -60,7 +62,9 @@ class Results:
       wait of `WAIT_GRID_S`; see `wait_cdf`;
     - `stopped_by` / `stopping`: with `replications="auto"`, "precision" or "cap" and a
       sentence saying so;
-    - `common_random_numbers`, `seed`: how the random streams were drawn.
+    - `common_random_numbers`, `seed`: how the random streams were drawn;
+    - `targets`: what the results are judged against (the scenario's `targets:` and those
+      given to `run`), see `headline`.
     """
 
     scenario: Scenario
@@ -75,6 +79,14 @@ class Results:
     stopping: str = ""
     common_random_numbers: bool = True
     seed: int | None = None
+    targets: list[Target] = field(default_factory=list)
+
+    def headline(self):
+        """Whether each variant meets each target, the cheapest variant meeting them all, and
+        the worst intervals inside and outside the counted hours (`sim.analysis.headline`)."""
+        from sim.analysis.headline import headline
+
+        return headline(self)
 
     def metric(self, name: str, variant: str = "baseline") -> dict[str, float]:
         row = self.summary[(self.summary.variant == variant) & (self.summary.metric == name)]
@@ -106,12 +118,13 @@ class Results:
                 # A run without buyers has no distribution (NaN); all-NaN columns stay NaN.
                 warnings.simplefilter("ignore", RuntimeWarning)
                 mean = np.nanmean(runs, axis=0)
-                sd = np.nanstd(runs, axis=0, ddof=1)
-                half = scipy_stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
-            half = np.where(n > 1, half, np.nan)
+                se = np.nanstd(runs, axis=0, ddof=1) / np.sqrt(n)
+                t = scipy_stats.t.ppf(0.975, np.maximum(n - 1, 1))
+            # Shares: the band stays within [0, 1] (sim.analysis.stats.bounded_band).
+            low, high = bounded_band(mean, np.where(n > 1, se, np.nan), t, 0.0, 1.0)
             frames.append(pd.DataFrame({
                 "variant": variant, "wait_s": WAIT_GRID_S, "share": mean,
-                "ci_low": mean - half, "ci_high": mean + half,
+                "ci_low": low, "ci_high": high,
             }))
         if not frames:
             return pd.DataFrame(columns=["variant", "wait_s", "share", "ci_low", "ci_high"])
@@ -214,13 +227,14 @@ def variant_seed(seed: int, variant: str, common_random_numbers: bool = True) ->
 
 
 def summarize_replications(per_replication: pd.DataFrame) -> pd.DataFrame:
-    """Long-form summary: mean and 95% t-interval of every metric per variant."""
+    """Long-form summary: mean and 95% interval of every metric per variant, a t-interval kept
+    within the metric's range (shares in [0, 1], the rest >= 0; `sim.analysis.stats`)."""
     rows = []
     metric_names = [c for c in per_replication.columns if c not in ("variant", "replication")]
     for variant, frame in per_replication.groupby("variant", sort=False):
         for name in metric_names:
             values = frame[name].to_numpy(dtype=float)
-            mean, low, high = t_interval(values)
+            mean, low, high = metric_interval(name, values)
             rows.append((variant, name, mean, low, high, int(np.isfinite(values).sum())))
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
@@ -241,7 +255,7 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
         progress: bool = False, common_random_numbers: bool = True, precision: float = 0.01,
         precision_metric: str = "reply_rate_5min", max_replications: int = 100,
         allow_large: bool = False, source: str | None = None, workers: int | None = 1,
-        dask: str | None = None) -> Results:
+        dask: str | None = None, targets: list[str | Target] | None = None) -> Results:
     """Run every variant x replication of `scenario`, by default under common random numbers.
 
     Replication r of every variant uses the same random streams (seed, r), so the variants
@@ -260,7 +274,14 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
     (`dask="local"` or a scheduler address). Each replication's streams depend only on
     (seed, replication) and results are kept in task order, so every executor gives the same
     `Results`, to the byte.
+
+    `targets` (text such as "reply_rate_5min>=0.95", or `Target`s) are added to the
+    scenario's `targets:`, replacing one that bounds the same metric the same way; every
+    target is checked before anything runs (a `ScenarioError` names the field).
     """
+    judged = merge(scenario_targets(scenario, source or scenario.name),
+                   [t if isinstance(t, Target) else parse_targets([t])[0]
+                    for t in targets or []])
     resolved = resolve_variants(scenario)
     if variants:
         unknown = [v for v in variants if v not in resolved]
@@ -331,10 +352,22 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
         .mean()
         .reset_index()
     )
+    intervals.insert(1, "interval_start", interval_start(intervals["interval_start_s"],
+                                                         scenario.horizon.day0))
     wait_cdfs = {key: np.vstack(runs) for key, runs in cdfs.items()}
     return Results(scenario, resolved, per_replication, summarize_replications(per_replication),
                    intervals, interval_runs, kept, wait_cdfs, stopped_by, stopping,
-                   common_random_numbers, seed)
+                   common_random_numbers, seed, judged)
+
+
+def interval_start(seconds: pd.Series, day0) -> pd.Series:
+    """Local start times of intervals given in seconds from midnight of the horizon's first
+    day: datetimes when the horizon has a date (72000 on a horizon from 2026-11-10 is
+    2026-11-10 20:00), clock times ('20:00', 'day1 08:00') when it has none."""
+    if day0 is not None:
+        return pd.Timestamp(day0) + pd.to_timedelta(seconds.to_numpy(dtype=float), unit="s")
+    return pd.Series([format_clock(value) for value in seconds], index=seconds.index,
+                     dtype=object)
 
 
 def _next_target(per_replication: pd.DataFrame, metric: str, precision: float, done: int,

@@ -108,6 +108,9 @@ DOWNSTREAM = {
                      "sim.experiment", "sim.parallel", "sim.tools", "sim.output", "sim.cli"),
     "sim.engine": ("sim.analysis", "sim.experiment", "sim.parallel", "sim.tools", "sim.output",
                    "sim.cli"),
+    # Scenario warnings read schedules (sim.agents), not runs.
+    "sim.lint": ("sim.engine", "sim.analysis", "sim.experiment", "sim.parallel", "sim.tools",
+                 "sim.output", "sim.cli", "simpy"),
     "sim.analysis": ("sim.engine.desk", "sim.experiment", "sim.parallel", "sim.tools",
                      "sim.output", "sim.cli", "simpy"),
     "sim.experiment": ("sim.tools", "sim.output.plots", "sim.output.report", "sim.cli"),

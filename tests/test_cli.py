@@ -29,6 +29,9 @@ BAD_FILES = {
     "python_tag.yaml": ["line 7", "python"],
     "empty.yaml": ["empty"],
     "duplicate_key.yaml": ["line 9", "duplicate key 'seed'"],
+    "target_unknown_metric.yaml": ["targets.1", "unknown metric 'reply_rate_5mins'",
+                                   "did you mean 'reply_rate_5min'"],
+    "target_impossible.yaml": ["targets.0", "1.5 is outside [0, 1]"],
 }
 
 

@@ -281,7 +281,10 @@ def test_cli_compare_writes_comparison_csv(tmp_path, capsys):
                        str(tmp_path / "out"), "--quiet", "--no-report"])
     out = capsys.readouterr().out
     assert code == 0
-    assert out.splitlines()[0].split()[:2] == ["variant", "metric"]
+    # The headline first (no targets set: it says how to set them), then the comparison.
+    lines = out.splitlines()
+    assert lines[0].startswith("headline:") and any("No targets set" in line for line in lines)
+    assert any(line.split()[:2] == ["variant", "metric"] for line in lines)
     table = pd.read_csv(tmp_path / "out" / "comparison.csv")
     assert set(table["variant"]) == {"more"}
     assert {"difference", "ci_low", "ci_high", "verdict"} <= set(table.columns)

@@ -208,6 +208,41 @@ def test_the_summary_is_a_t_interval_over_replications_ignoring_undefined_values
     assert summary.loc[("a", "cost"), ["mean", "ci_low", "ci_high"]].tolist() == [100.0] * 3
 
 
+def test_the_summary_keeps_each_metric_within_its_range():
+    # A share near 1 and a rare count: the plain t-interval would reach past 100% and below 0.
+    rates, opens = [0.99, 1.0, 0.93, 1.0, 0.99], [0.0, 0.0, 0.0, 0.0, 1.0]
+    frame = pd.DataFrame({"variant": ["a"] * 5, "replication": range(5),
+                          "reply_rate_5min": rates, "open_at_end": opens})
+    summary = summarize_replications(frame).set_index(["variant", "metric"])
+    assert t_interval(rates)[2] > 1.0 and t_interval(opens)[1] < 0.0
+    # By hand (docs/metrics.md): logit(m) +- t se / (m (1 - m)), and m exp(+-t se / m).
+    from scipy import stats
+
+    t = stats.t.ppf(0.975, 4)
+    m, se = np.mean(rates), np.std(rates, ddof=1) / np.sqrt(5)
+    z, dz = np.log(m / (1 - m)), t * se / (m * (1 - m))
+    assert summary.loc[("a", "reply_rate_5min"), ["mean", "ci_low", "ci_high"]].tolist() == \
+        pytest.approx([m, 1 / (1 + np.exp(-(z - dz))), 1 / (1 + np.exp(-(z + dz)))])
+    m, se = np.mean(opens), np.std(opens, ddof=1) / np.sqrt(5)
+    assert summary.loc[("a", "open_at_end"), ["mean", "ci_low", "ci_high"]].tolist() == \
+        pytest.approx([m, m * np.exp(-t * se / m), m * np.exp(t * se / m)])
+
+
+def test_intervals_carry_a_local_start_time_beside_the_seconds(scenario):
+    results = run(scenario, replications=2, variants=["baseline"])
+    columns = list(results.intervals.columns)
+    assert columns[:4] == ["variant", "interval_start", "interval_start_s", "interval_end_s"]
+    # An undated horizon: clock times, 08:00 is 28,800 s.
+    assert results.intervals["interval_start"].iloc[:2].tolist() == ["08:00", "08:30"]
+    dated = build({**copy.deepcopy(DOCUMENT), "variants": {},
+                   "horizon": {"start": "2026-11-10 23:00", "end": "2026-11-11 01:00",
+                               "drain": "30min"}})
+    frame = run(dated, replications=2).intervals
+    assert frame["interval_start"].tolist() == list(pd.to_datetime(
+        ["2026-11-10 23:00", "2026-11-10 23:30", "2026-11-11 00:00", "2026-11-11 00:30"]))
+    assert frame["interval_start_s"].tolist() == [82800.0, 84600.0, 86400.0, 88200.0]
+
+
 @pytest.mark.parametrize("values, expected", [
     ([5.0, 5.0, 5.0], 0.0),
     ([4.2], np.inf),

@@ -80,7 +80,7 @@ def test_wait_cdf_shows_the_first_response_rate_at_30_seconds(results, figures):
         rate = results.per_replication.query("variant == @variant")["first_response_30s_rate"]
         assert at_30s == pytest.approx(rate.mean(), abs=1e-6)  # float32 storage
     thresholds = sorted(line.get_xdata()[0] for line in ax.get_lines()
-                        if line.get_linestyle() == "--")
+                        if len(set(line.get_xdata())) == 1)  # the vertical lines
     assert thresholds == pytest.approx([0.5, 3.0, 5.0])  # 30 s, 3 min, 5 min
 
 
@@ -94,16 +94,22 @@ def test_reply_rate_line_is_the_mean_over_replications(results, figures):
         assert y[np.searchsorted(x, start)] == pytest.approx(value)
 
 
-def test_key_metric_whiskers_are_95_percent_t_intervals(results, figures):
+def test_key_metric_whiskers_are_95_percent_t_intervals_on_the_log_scale(results, figures):
     from scipy import stats
 
     ax = next(ax for ax in figures["key_metrics"].axes if ax.get_xlabel().startswith("cost"))
     values = results.per_replication.query("variant == 'baseline'")["cost"].to_numpy()
+    # Cost is >= 0: the interval is m * exp(+-t se / m) (docs/metrics.md, Confidence intervals).
+    mean = values.mean()
     half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+    low, high = mean * math.exp(-half / mean), mean * math.exp(half / mean)
     # errorbar draws the whisker as a LineCollection segment (low, y) -> (high, y).
     segments = [seg for coll in ax.collections for seg in coll.get_segments()]
-    spans = [abs(seg[1][0] - seg[0][0]) for seg in segments]
-    assert any(span == pytest.approx(2 * half) for span in spans)
+    ends = [sorted((seg[0][0], seg[1][0])) for seg in segments]
+    assert any(end == pytest.approx([low, high]) for end in ends)
+    # The cost axis starts at zero, so a 0.1% difference does not look large.
+    assert ax.get_xlim()[0] == 0.0
+    assert "(CNY)" in ax.get_xlabel()
 
 
 def test_plots_read_results_only(results, monkeypatch):
@@ -163,3 +169,84 @@ def test_multi_day_axis_shows_dates():
     formatter = ax.xaxis.get_major_formatter()
     assert formatter(86400.0) == "11-11\n00:00"
     assert ax.get_xlabel() == "date and time"
+
+
+# --- targets, axes and overlapping lines ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def targeted():
+    document = chinese_desk()
+    document["targets"] = ["reply_rate_5min>=0.95", "first_response_30s_rate>=0.8",
+                           "cost<=100000"]
+    return run(scenario_from_dict(document), replications=3)
+
+
+def _target_lines(ax):
+    return [line for line in ax.get_lines() if line.get_label().startswith("target")]
+
+
+def test_every_plot_of_a_targeted_metric_draws_its_target(targeted):
+    figures = plots.all_figures(targeted)
+    reply = figures["reply_rate_by_interval"].axes[0]
+    lines = _target_lines(reply)
+    assert len(lines) == 1 and set(lines[0].get_ydata()) == {0.95}
+    assert reply.get_ylim()[0] <= 0.95 <= reply.get_ylim()[1]
+    cdf = figures["first_response_cdf"].axes[0]
+    line = _target_lines(cdf)[0]
+    assert list(line.get_ydata()) == [0.8, 0.8] and line.get_xdata()[-1] == 0.5  # 30 s
+    panels = {ax.get_xlabel().split(" (")[0]: ax for ax in figures["key_metrics"].axes
+              if ax.get_visible()}
+    # Targeted metrics come first, each with its line and the target inside the axis.
+    assert list(panels)[:3] == ["reply_rate_5min", "first_response_30s_rate", "cost"]
+    for metric, value in (("reply_rate_5min", 0.95), ("first_response_30s_rate", 0.8),
+                          ("cost", 100000.0)):
+        ax = panels[metric]
+        assert [set(line.get_xdata()) for line in _target_lines(ax)] == [{value}]
+        low, high = ax.get_xlim()
+        assert low <= value <= high
+    assert panels["cost"].get_xlim()[0] == 0.0
+    cost_plot = figures["cost_vs_reply_rate"].axes[0]
+    assert cost_plot.get_xlim()[0] == 0.0 and "(CNY;" in cost_plot.get_xlabel()
+    assert any(set(line.get_ydata()) == {0.95} for line in _target_lines(cost_plot))
+
+
+def test_a_share_axis_stays_within_0_and_100_percent(targeted):
+    figure = plots.key_metrics(targeted)
+    for ax in figure.axes:
+        if ax.get_visible() and "(%)" in ax.get_xlabel():
+            low, high = ax.get_xlim()
+            assert low >= 0.0 and high <= 1.005
+
+
+def test_bands_stay_within_0_and_1(targeted):
+    ax = plots.reply_rate_by_interval(targeted).axes[0]
+    for band in ax.collections:
+        for path in band.get_paths():
+            ys = path.vertices[:, 1]
+            ys = ys[np.isfinite(ys)]
+            assert ys.min() >= 0.0 and ys.max() <= 1.0
+    cdf = targeted.wait_cdf("first_response")
+    assert cdf["ci_low"].min() >= 0.0 and cdf["ci_high"].max() <= 1.0
+
+
+def test_variants_with_the_same_series_share_one_named_line(results):
+    # Under common random numbers every variant sees the same arrivals: one line for all.
+    # Staffing differs for 加人 only: its line is its own, the others share one.
+    figure = plots.load_and_staffing(results)
+    arrivals, on_duty, _queue = figure.axes
+    assert [line.get_label() for line in arrivals.get_lines()] == ["all variants"]
+    labels = [line.get_label() for line in on_duty.get_lines()]
+    assert "加人" in labels and any("baseline" in label and "pooled" in label
+                                    for label in labels)
+
+
+def test_overlapping_variant_lines_differ_in_dash_and_width(results):
+    ax = plots.reply_rate_by_interval(results).axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    # Each later variant thinner (and drawn above), so a line under another still shows.
+    widths = [lines[v].get_linewidth() for v in results.variants]
+    assert widths == sorted(widths, reverse=True) and len(set(widths)) == len(widths)
+    orders = [lines[v].get_zorder() for v in results.variants]
+    assert orders == sorted(orders)
+    assert lines["baseline"].get_linestyle() == "-" and lines["pooled"].get_linestyle() != "-"

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from sim.analysis import metrics, registry
 from sim.analysis.compare import BETTER, HIGHER, WORSE, paired_differences
 from sim.analysis.registry import Metric, UnknownMetric
+from sim.analysis.targets import Target, TargetError
 from sim.engine import simulate
 from sim.output import sweep_plots
 from sim.scenario import ScenarioError, load_scenario, scenario_from_dict
@@ -17,6 +19,7 @@ from sim.tools import staffing, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+MINIMAL_DOC = yaml.safe_load((ROOT / "tests" / "data" / "minimal.yaml").read_text())
 
 
 def reported_names(scenario) -> list[str]:
@@ -108,6 +111,47 @@ def test_no_metric_is_also_a_family_member_and_headline_lists_are_declared():
     assert registry.key_metrics("taobao")[:2] == ["taobao_response_rate_3min", "reply_rate_5min"]
     with pytest.raises(KeyError, match="unknown platform preset 'douyin'"):
         registry.key_metrics("douyin")
+
+
+def test_the_key_table_shows_the_whole_day_rate_and_no_duplicate_30_second_rate():
+    # The midnight spike of a sale day lies outside the counted hours: the whole-day rate
+    # comes right after the counted one, so the table shows it.
+    names = registry.key_metrics("pinduoduo")
+    assert names[names.index("reply_rate_5min") + 1] == "reply_rate_5min_allday"
+    # Pinduoduo's own answer_rate_30s is there; first_response_30s_rate (the whole-day
+    # answer_rate_30s_allday under Pinduoduo's rule) is not.
+    assert "answer_rate_30s" in names and "first_response_30s_rate" not in names
+    assert "first_response_30s_rate" in registry.key_metrics("jd")
+    assert registry.key_metrics("taobao")[2] == "reply_rate_5min_allday"
+
+
+def test_the_30_second_rates_agree_under_pinduoduos_rule():
+    # The equality the table relies on: bot replies not counting, threshold 30 s.
+    scenario = load_scenario(ROOT / "scenarios" / "normal_day.yaml")
+    assert not scenario.bot.replies_count and scenario.metrics.first_response_threshold == 30
+    records = simulate(scenario, 0)
+    values = metrics.summarize(metrics.Tables.from_records(records), scenario)
+    assert values["first_response_30s_rate"] == values["answer_rate_30s_allday"]
+    assert values["answer_rate_30s"] != values["answer_rate_30s_allday"]
+
+
+def test_labels_name_the_counted_hours_and_money_the_currency():
+    document = {**MINIMAL_DOC, "metrics": {"pinduoduo": {"window": {"start": "09:00",
+                                                                     "end": "22:00"}},
+                                           "currency": "USD"}}
+    scenario = scenario_from_dict(document)
+    assert registry.describe("reply_rate_5min", scenario) == \
+        "5-min reply rate of buyers, 09:00-22:00"
+    assert registry.describe("reply_rate_5min_allday", scenario) == \
+        "5-min reply rate of buyers, all day"
+    assert registry.describe("taobao_response_rate_3min", scenario).endswith("08:00-24:00")
+    assert registry.describe("jd_answer_rate_30s", scenario).endswith(
+        "sessions started 09:00-23:00")
+    assert registry.describe("first_response_30s_rate", scenario).endswith(", all day")
+    assert registry.describe("cost", scenario) == "cost"
+    assert registry.unit_label("cost", scenario) == "USD"
+    assert registry.unit_label("cost", scenario_from_dict(MINIMAL_DOC)) == "CNY"
+    assert registry.unit_label("first_response_mean_s", scenario) == "s"
 
 
 def test_a_declaration_with_an_unknown_unit_or_direction_is_refused():
@@ -206,7 +250,11 @@ def test_undefined_values_show_as_a_dash_and_short_formats():
         assert registry.format_value(metric, math.nan) == "-"
         assert registry.format_difference(metric, math.inf) == "-"
     assert registry.format_short("reply_rate_5min", 0.9567) == "95.7%"
-    assert registry.format_short("first_response_mean_s", 12.345) == "12.3"
+    assert registry.format_short("first_response_mean_s", 12.345) == "12.3s"
+    assert registry.format_short("first_response_mean_s", 1234.5) == "1,234s"
+    # Money and counts with thousands separators, not 3.07e+04.
+    assert registry.format_short("cost", 30712.4) == "30,712"
+    assert registry.format_short("lost_orders", 46.512) == "46.5"
     assert registry.unit("first_response_mean_s").axis == "s"
     assert registry.unit("deflection_rate").axis == "%"
     assert registry.is_share("occupancy") and not registry.is_share("cost")
@@ -221,19 +269,19 @@ def test_staffing_targets_are_registered_and_take_their_direction_from_the_regis
         target = staffing.parse_target(f"{name}{metric.bound}0.5")
         assert target.op == metric.bound
         wrong = {">=": "<=", "<=": ">="}[metric.bound]
-        with pytest.raises(staffing.TargetError, match=f"better when {metric.better}"):
+        with pytest.raises(TargetError, match=f"better when {metric.better}"):
             staffing.parse_target(f"{name}{wrong}0.5")
-        with pytest.raises(staffing.TargetError, match=f"better when {metric.better}"):
-            staffing.Target(name, wrong, 0.5)
+        with pytest.raises(TargetError, match=f"better when {metric.better}"):
+            Target(name, wrong, 0.5)
 
 
 def test_staffing_refuses_unknown_and_unstaffable_metrics():
-    with pytest.raises(staffing.TargetError, match="unknown metric 'reply_rate_5mins'"):
+    with pytest.raises(TargetError, match="unknown metric 'reply_rate_5mins'"):
         staffing.parse_target("reply_rate_5mins>=0.9")
     # Registered, but the search has no per-interval count of it.
-    with pytest.raises(staffing.TargetError, match="no per-interval count of cost"):
+    with pytest.raises(TargetError, match="no per-interval count of cost"):
         staffing.parse_target("cost<=1000")
-    with pytest.raises(staffing.TargetError, match="in seconds, not a percentage"):
+    with pytest.raises(TargetError, match="in seconds, not a percentage"):
         staffing.parse_target("first_response_mean_s<=20%")
 
 
@@ -241,7 +289,7 @@ def test_staffing_target_direction_follows_a_changed_registry_entry(monkeypatch)
     monkeypatch.setitem(registry.METRICS, "abandon_rate", Metric(
         "abandon_rate", "share", "higher", "abandonment rate", "a test entry", "flow"))
     assert staffing.parse_target("abandon_rate>=0.5").op == ">="
-    with pytest.raises(staffing.TargetError, match="better when higher"):
+    with pytest.raises(TargetError, match="better when higher"):
         staffing.parse_target("abandon_rate<=0.05")
 
 

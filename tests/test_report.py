@@ -161,7 +161,8 @@ def test_report_without_variants_has_no_comparison():
     single = run(scenario_from_dict(desk(variants={})), replications=2)
     text = render_html(single, None, {"key_metrics": b"\x89PNG fake"})
     page = parse(text)
-    assert [t["class"] for t in page.tables] == ["metrics", "metrics"]  # key + all metrics
+    # The headline (targets and cost; worst intervals), then key + all metrics.
+    assert [t["class"] for t in page.tables] == ["headline", "worst", "metrics", "metrics"]
     assert "Comparison with the baseline" not in text
     assert len(page.images) == 1
 
@@ -178,3 +179,26 @@ def test_supportsim_run_writes_and_prints_the_comparison(report):
     assert set(comparison["metric"]) == metrics
     assert len(comparison) == 2 * len(metrics)
 
+
+
+def test_the_report_opens_with_the_headline_and_names_windows_and_currency(tmp_path):
+    document = desk()
+    document["targets"] = ["reply_rate_5min>=0", "cost<=1"]   # always met, never met
+    document["metrics"] = {"currency": "USD"}
+    results = run(scenario_from_dict(document), replications=2)
+    text = render_html(results, None, {"key_metrics": b"\x89PNG fake"})
+    page = parse(text)
+    assert text.index('id="headline"') < text.index('id="metrics"')
+    headline = next(t for t in page.tables if t["class"] == "headline")
+    header, *rows = headline["rows"]
+    assert header == ["variant", "reply_rate_5min >= 0.00%", "cost <= 1.00", "every target",
+                      "cost (USD)"]
+    assert [row[0] for row in rows] == ["baseline", "more_agents", "wider_chats"]
+    assert all(row[1].startswith("met ") and row[2].startswith("missed ") and
+               row[3] == "missed" for row in rows)
+    assert "No variant meets every target." in text
+    metrics = next(t for t in page.tables if t["class"] == "metrics")
+    meaning = {row[0]: row[1] for row in metrics["rows"][1:]}
+    assert meaning["reply_rate_5min"] == "5-min reply rate of buyers, 08:00-23:00"
+    assert meaning["reply_rate_5min_allday"] == "5-min reply rate of buyers, all day"
+    assert meaning["cost"] == "cost (USD)"

@@ -13,11 +13,11 @@ import yaml
 from scipy import stats
 
 from sim.agents import duty_periods, headcount_at
+from sim.analysis.targets import Target, TargetError
 from sim.cli import main as main_entry
 from sim.scenario import load_scenario, rate_table, scenario_from_dict
 from sim.tools.staffing import (
     Evaluator,
-    TargetError,
     _Context,
     clock_key,
     find_staffing,
@@ -130,8 +130,6 @@ def test_handling_time_takes_the_binding_constraint():
 
 
 def test_interval_counts_follow_the_metric_definitions(desk):
-    from sim.tools.staffing import Target
-
     scenario = scenario_from_dict(SMALL)  # only its metric settings matter here
     edges = np.array([28800.0, 30600.0, 32400.0])  # 08:00, 08:30, 09:00
     desk.buyer(29000, [(29000, 29010), (29100, 29500)])  # second message waits 400 s: late

@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from sim.cli import main as main_entry
 from sim.cli.common import EXIT_TASKS_FAILED
 from sim.experiment import run, run_one
 from sim.output import sweep_plots
-from sim.scenario import load_scenario
+from sim.scenario import load_scenario, scenario_from_dict
 from sim.tools import sweep
 
 TINY = """\
@@ -195,6 +196,15 @@ BAD_SPECS = {
         grid: {groups.team.concurrency: [2]}
         plots: {x: routing.mode}
         """, "plots.x"),
+    "a labelled grid entry without values": ("""\
+        scenario: tiny.yaml
+        grid: {groups.team.concurrency: {label: chat windows, valeus: [2, 3]}}
+        """, "unknown key 'valeus'"),
+    "a label for a parameter not swept": ("""\
+        scenario: tiny.yaml
+        grid: {groups.team.concurrency: [2]}
+        labels: {routing.mode: routing}
+        """, "labels[routing.mode]: not a swept parameter"),
 }
 
 
@@ -454,3 +464,67 @@ def test_target_region_marks_points_meeting_the_target(tmp_path):
         "baseline_reply_rate_5min_heatmap.png", "baseline_reply_rate_5min_line.png",
         "baseline_reply_rate_5min_target.png"]
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in paths)
+
+
+def test_a_grid_entry_may_give_its_axis_a_label(tmp_path):
+    spec = write_files(tmp_path, """\
+        scenario: tiny.yaml
+        grid:
+          groups.team.concurrency: {values: [2, 4], label: chat windows per agent}
+          bot.deflection.presale: [0.0, 0.5]
+        """)
+    plan = sweep.load_plan(spec)
+    assert plan.spec.grid["groups.team.concurrency"] == [2, 4]
+    assert plan.spec.labels == {"groups.team.concurrency": "chat windows per agent"}
+    assert len(plan.points) == 4
+
+
+def test_targets_warnings_and_currency_do_not_change_a_task_key():
+    # They judge or label results and cannot change a run: results of a sweep run before
+    # they existed (or with other values) are reused.
+    base = sweep.scenario_fingerprint(scenario_from_dict(yaml.safe_load(TINY)))
+    document = yaml.safe_load(TINY)
+    document.update(targets=["reply_rate_5min>=0.9"], warnings={"ignore": ["idle_concurrency"]},
+                    metrics={"currency": "USD"})
+    assert sweep.scenario_fingerprint(scenario_from_dict(document)) == base
+    for absent in ('"targets"', '"warnings"', '"currency"'):
+        assert absent not in base
+
+
+def test_sweep_plots_speak_the_registry_and_the_labels():
+    rows = []
+    for agents in (16, 24):
+        for deflection in (0.2, 0.5):
+            cost = 30000.0 + 700 * agents
+            rows.append({"agents.x": agents, "bot.deflection.presale": deflection,
+                         "variant": "baseline", "metric": "cost", "mean": cost,
+                         "ci_low": cost - 50, "ci_high": cost + 50, "replications": 3})
+    summary = pd.DataFrame(rows)
+    labels = {"agents.x": "pre-sale agents from 23:30"}
+    figure = sweep_plots.heatmap(summary, "cost", "agents.x", "bot.deflection.presale",
+                                 labels=labels, currency="CNY")
+    ax = figure.axes[0]
+    assert {t.get_text() for t in ax.texts} == {"41,200", "46,800"}   # not 4.12e+04
+    assert ax.get_xlabel() == "pre-sale agents from 23:30"
+    assert ax.get_ylabel() == "bot deflection of presale"   # read from the path
+    assert figure.axes[1].get_ylabel() == "cost (CNY)"
+    line = sweep_plots.metric_vs_parameter(summary, "cost", "agents.x",
+                                           "bot.deflection.presale", labels=labels)
+    ax = line.axes[0]
+    assert ax.get_ylim()[0] == 0.0                       # money from zero
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "bot deflection of presale = 0.2", "bot deflection of presale = 0.5"]
+    styles = [line.get_linestyle() for line in ax.lines if line.get_marker() == "o"]
+    widths = [line.get_linewidth() for line in ax.lines if line.get_marker() == "o"]
+    assert widths[0] > widths[1] and styles[0] == "-"    # the later line drawn thinner on top
+
+
+@pytest.mark.parametrize("path, label", [
+    ("groups.presale_team.schedule.headcount.2026-11-10 23:30",
+     "presale_team agents from 2026-11-10 23:30"),
+    ("groups.team.concurrency", "team concurrency"),
+    ("topics.presale.patience.mean", "presale patience mean"),
+    ("routing.overflow_after", "routing overflow after"),
+])
+def test_parameter_labels_read_from_the_path(path, label):
+    assert sweep_plots.parameter_label(path) == label

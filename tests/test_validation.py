@@ -4,6 +4,8 @@ Expected theory values here come from closed forms (M/M/1) and the literature (t
 Erlang A check listed in docs/validation.md), not from the code under test.
 """
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -79,3 +81,29 @@ def test_bad_options_exit_2(args, tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"error: argument {args[0]}: expected" in err and "Traceback" not in err
     assert not (tmp_path / "validation.csv").exists()
+
+
+def test_the_table_lines_up_headers_and_columns_whatever_the_cells_hold():
+    from sim.tools.validation import format_table
+
+    rows = []
+    for system, agents, patience, metric in (("M/M/c", 1, 0.0, "p_wait"),
+                                             ("M/M/c+M", 200, 0.125, "p_abandon"),
+                                             ("chat", 12, 0.0, "service_level")):
+        rows.append({"system": system, "agents": agents, "rho": 0.98, "concurrency": 1,
+                     "patience_ratio": patience, "metric": metric, "theory": 0.123456,
+                     "sim_mean": 12.5, "ci_low": 1.25, "ci_high": 123.75, "pass_low": -0.5,
+                     "pass_high": 1000.125, "status": "PASS" if agents > 1 else "FAIL"})
+    lines = format_table(pd.DataFrame(rows)).splitlines()
+    header, rule, body = lines[0], lines[1], lines[2:5]
+    # Each column starts where its header starts and the rule runs under each header.
+    starts = [m.start() for m in re.finditer(r"-+", rule)]
+    assert len(starts) == 6
+    for start, name in zip(starts, ["case", "metric"]):
+        assert header[start:].startswith(name)
+        assert all((start == 0 or line[start - 1] == " ") and line[start] != " "
+                   for line in body)
+    ends = [m.end() for m in re.finditer(r"-+", rule)]
+    for end in ends[2:5]:   # numbers align right, under the end of their header
+        assert header[end - 1] != " " and all(line[end - 1] != " " for line in body)
+    assert all(line.rstrip().endswith(("PASS", "FAIL")) for line in body)

@@ -38,6 +38,8 @@ class Unit:
     meaning: str
     axis: str            # the unit in a plot axis label
     style: str = "plain"  # "percent" (a share shown in %), "seconds" or "plain"
+    lower: float = 0.0    # the range values lie in: confidence intervals and axes keep to it
+    upper: float = math.inf
 
     @property
     def percent(self) -> bool:
@@ -69,25 +71,32 @@ class Unit:
         return f"{value:+.2f}"
 
     def format_short(self, value: float) -> str:
-        """A compact value for a plot cell: 95.1% or three significant digits."""
+        """A compact value for a plot cell: 95.1%, 12.3s, 30,712 or three significant digits."""
         if not math.isfinite(value):
             return "-"
         if self.style == "percent":
             return f"{100 * value:.1f}%"
+        if self.style == "seconds":
+            return f"{value:.1f}s" if abs(value) < 100 else f"{value:,.0f}s"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
         return f"{value:.3g}"
 
 
 UNITS = {unit.name: unit for unit in (
-    Unit("share", "a share from 0 to 1, shown as a percentage", "%", "percent"),
+    Unit("share", "a share from 0 to 1, shown as a percentage", "%", "percent", upper=1.0),
     Unit("seconds", "seconds", "s", "seconds"),
     Unit("count", "a number of conversations, sessions, orders or agents", "count"),
-    Unit("money", "the currency of the groups' hourly_cost", "money"),
+    Unit("money", "the currency of the groups' hourly_cost (`metrics.currency`)", "money"),
     Unit("hours", "hours", "hours"),
     Unit("ratio", "a plain ratio of two counts", "ratio"),
 )}
 
 #: Which way is better; "neither" for metrics that describe the desk rather than judge it.
 BETTER = ("higher", "lower", "neither")
+
+#: The counted hours a metric may keep to (see `Metric.window`).
+WINDOWS = (None, "all day", "pinduoduo", "taobao", "jd")
 
 #: Sections of docs/metrics.md, one generated table each, in the doc's order.
 SECTIONS = {
@@ -112,9 +121,15 @@ class Metric:
     definition: str
     section: str | None = None
     family: str | None = None  # the pattern of the family it belongs to, if any
+    #: Whose counted hours the metric keeps to: "pinduoduo", "taobao" or "jd" (their
+    #: `metrics.<platform>` windows), "all day", or None for metrics without a window.
+    window: str | None = None
 
     def __post_init__(self):
         _check_fields(self.name, self.unit, self.better, self.section, self.definition)
+        if self.window not in WINDOWS:
+            raise ValueError(f"metric {self.name!r}: window must be one of "
+                             f"{', '.join(str(w) for w in WINDOWS)}")
 
     @property
     def sign(self) -> int:
@@ -235,33 +250,36 @@ ENTRIES: tuple[Metric | Family, ...] = (
     Metric("reply_rate_5min", "share", "higher", "5-min reply rate of buyers",
            "Pinduoduo: share of buyers none of whose counted messages sent in the counted hours "
            "waited over the threshold (5 min) or went unanswered because the buyer left; buyers "
-           "with no such message are out", "platform"),
+           "with no such message are out", "platform", window="pinduoduo"),
     Metric("reply_rate_5min_allday", "share", "higher", "5-min reply rate of buyers, all day",
-           "`reply_rate_5min` over the whole day: every counted message is judged", "platform"),
+           "`reply_rate_5min` over the whole day: every counted message is judged", "platform",
+           window="all day"),
     Metric("human_reply_rate_3min", "share", "higher", "3-min human reply rate",
            "Pinduoduo 3-minute human reply rate: as `reply_rate_5min` with a 3-min threshold, "
-           "bot replies never counting", "platform"),
+           "bot replies never counting", "platform", window="pinduoduo"),
     Metric("human_reply_rate_3min_allday", "share", "higher", "3-min human reply rate, all day",
-           "`human_reply_rate_3min` over the whole day", "platform"),
+           "`human_reply_rate_3min` over the whole day", "platform", window="all day"),
     Metric("answer_rate_30s", "share", "higher", "30-s answer rate",
            "Pinduoduo 30-second answer rate: share of buyers whose first human-phase message, "
-           "sent in the counted hours, was answered within 30 s", "platform"),
+           "sent in the counted hours, was answered within 30 s", "platform",
+           window="pinduoduo"),
     Metric("answer_rate_30s_allday", "share", "higher", "30-s answer rate, all day",
-           "`answer_rate_30s` over the whole day", "platform"),
+           "`answer_rate_30s` over the whole day", "platform", window="all day"),
     Metric("taobao_response_rate_3min", "share", "higher", "Taobao 3-min response rate (turns)",
            "Taobao: share of turns started in the counted hours answered within the threshold "
-           "(3 min)", "platform"),
+           "(3 min)", "platform", window="taobao"),
     Metric("jd_answer_rate_30s", "share", "higher", "JD 30-s answer rate (sessions)",
            "JD: share of sessions answered within 30 s, leaving out sessions started in the "
-           "excluded hours and offline sessions", "platform"),
+           "excluded hours and offline sessions", "platform", window="jd"),
     Metric("jd_offline_sessions", "count", "lower", "JD offline sessions",
            "JD sessions started with no agent on duty (left out of `jd_answer_rate_30s`)",
            "platform"),
     # waits
     Metric("first_response_30s_rate", "share", "higher", "first response within 30 s",
            "share of buyers whose first counted message was answered within "
-           "`metrics.first_response_threshold` (30 s); unanswered buyers count as not within",
-           "waits"),
+           "`metrics.first_response_threshold` (30 s); unanswered buyers count as not within. "
+           "With bot replies not counting and a 30-s threshold it is `answer_rate_30s_allday`",
+           "waits", window="all day"),
     Metric("first_response_mean_s", "seconds", "lower", "mean first response",
            "mean wait of the first counted message, over answered buyers", "waits"),
     Family("first_response_p<q>_s", "seconds", "lower",
@@ -325,6 +343,10 @@ TABLE_METRICS = [
     "message_wait_mean_s", "message_wait_p95_s", "abandon_rate", "deflection_rate",
     "occupancy", "agent_hours", "cost", "lost_orders", "arrived",
 ]
+#: Table metrics a preset leaves out because one of its own rates says the same: with
+#: Pinduoduo's rule (bot replies not counting) `first_response_30s_rate` is
+#: `answer_rate_30s_allday`, the whole-day twin of the preset's `answer_rate_30s`.
+PRESET_OMITS = {"pinduoduo": ["first_response_30s_rate"]}
 
 
 class UnknownMetric(KeyError):
@@ -403,14 +425,51 @@ def format_short(name: str, value: float) -> str:
 
 
 def key_metrics(preset: str = "pinduoduo") -> list[str]:
-    """The metrics a table shows: the preset's headline ones, the 5-minute reply rate, the rest."""
-    names = _preset(preset) + ["reply_rate_5min"] + TABLE_METRICS
+    """The metrics a table shows: the preset's headline ones, the 5-minute reply rate in the
+    counted hours and over the whole day (a spike outside the counted hours shows only in the
+    second), then the rest."""
+    omitted = set(PRESET_OMITS.get(preset, []))
+    names = list(dict.fromkeys(_preset(preset) + ["reply_rate_5min"]))
+    names.insert(names.index("reply_rate_5min") + 1, "reply_rate_5min_allday")
+    names += [name for name in TABLE_METRICS if name not in omitted]
     return list(dict.fromkeys(names))
 
 
 def headline(preset: str = "pinduoduo") -> str:
     """The preset's first headline metric (its platform's main rate)."""
     return _preset(preset)[0]
+
+
+def counted_hours(name: str, scenario) -> str | None:
+    """The hours a metric counts in a scenario, in words: '08:00-23:00', 'all day',
+    'sessions started 09:00-23:00'; None for a metric without a window."""
+    window = lookup(name).window
+    if window is None or window == "all day":
+        return window
+    if window == "jd":
+        rule = scenario.metrics.jd
+        return f"sessions started {rule.excluded_until}-{rule.excluded_from}"
+    rule = getattr(scenario.metrics, window).window
+    return f"{rule.start}-{rule.end}"
+
+
+def describe(name: str, scenario=None) -> str:
+    """The metric's label with its counted hours when it has any: '5-min reply rate of buyers,
+    08:00-23:00'; the plain label without a scenario."""
+    text = label(name)
+    hours = counted_hours(name, scenario) if scenario is not None else None
+    if hours is None or hours in text:
+        return text
+    return f"{text}, {hours}"
+
+
+def unit_label(name: str, scenario=None) -> str:
+    """The unit of a metric for an axis or a column: %, s, count, or the scenario's currency
+    (`metrics.currency`) for money."""
+    unit = lookup(name).unit_info
+    if unit.name == "money" and scenario is not None:
+        return str(scenario.metrics.currency)
+    return unit.axis
 
 
 def _preset(preset: str) -> list[str]:
@@ -478,7 +537,8 @@ def _check_registry() -> None:
         if entry.section is None:
             name = entry.name if isinstance(entry, Metric) else entry.pattern
             raise ValueError(f"{name}: no section of docs/metrics.md")
-    for name in [*TABLE_METRICS, *(n for names in PRESET_METRICS.values() for n in names)]:
+    for name in [*TABLE_METRICS, *(n for names in PRESET_METRICS.values() for n in names),
+                 *(n for names in PRESET_OMITS.values() for n in names)]:
         lookup(name)
 
 

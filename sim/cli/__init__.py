@@ -51,11 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _bad_input_errors() -> tuple[type[BaseException], ...]:
     """Library errors that mean the input was wrong (exit 2), each raised by its own module."""
+    from sim.analysis.targets import TargetError
     from sim.experiment import PrecisionError
     from sim.parallel import ExecutorError
     from sim.scenario import ScenarioError
     from sim.tools.roster_rules import RosterError
-    from sim.tools.staffing import StaffingError, TargetError
+    from sim.tools.staffing import StaffingError
 
     return (UsageError, ScenarioError, ExecutorError, TargetError, StaffingError,
             PrecisionError, RosterError)

@@ -4,6 +4,7 @@ mapping from library errors to exit codes."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 #: Exit codes of every command (listed in the README).
 EXIT_OK = 0
@@ -113,3 +114,28 @@ def add_allow_large(parser: argparse.ArgumentParser) -> None:
 
 def add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """--target, adding to (or replacing one of) the scenario's `targets:`."""
+    parser.add_argument("--target", action="append", dest="targets", metavar="EXPR",
+                        help="judge the results against this target, e.g. "
+                             "'reply_rate_5min>=0.95' (repeatable; added to the scenario's "
+                             "targets:, replacing one on the same metric and bound)")
+
+
+def add_no_warnings(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-warnings", action="store_true", dest="no_warnings",
+                        help="do not print scenario warnings (legal settings that are almost "
+                             "certainly mistakes; a scenario silences one kind with "
+                             "warnings: {ignore: [CODE]})")
+
+
+def print_scenario_warnings(scenario, source: str, args: argparse.Namespace) -> None:
+    """The scenario's warnings (`sim.lint`) on stderr, one line each, unless --no-warnings."""
+    if getattr(args, "no_warnings", False):
+        return
+    from sim.lint import scenario_warnings
+
+    for warning in scenario_warnings(scenario, source):
+        print(f"warning: {warning}", file=sys.stderr)

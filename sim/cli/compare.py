@@ -20,8 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     output = run_command.execute(args, need_variants=True)
+    run_command.print_headline(output)
+    print()
     preset = output.results.scenario.metrics.preset
-    shown = None if args.all_metrics else key_metrics(preset)
+    targeted = [t.metric for t in output.results.targets]
+    shown = None if args.all_metrics else list(dict.fromkeys(targeted + key_metrics(preset)))
     print(format_comparison(output.comparison, shown))
     run_command.print_footer(output)
     return EXIT_OK

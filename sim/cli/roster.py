@@ -37,7 +37,8 @@ from sim.tools.roster_plan import (
     write_roster_files,
 )
 from sim.tools.roster_rules import read_rules
-from sim.tools.staffing import StaffingError, TargetError, parse_target
+from sim.analysis.targets import TargetError
+from sim.tools.staffing import StaffingError, parse_target
 
 HELP = "turn a headcount per interval into shifts with breaks, checked by simulation"
 

@@ -10,20 +10,24 @@ import pandas as pd
 
 from sim.analysis.compare import compare
 from sim.analysis.registry import key_metrics
+from sim.analysis.targets import scenario_targets
 from sim.cli.common import (
     EXIT_OK,
     UsageError,
     add_allow_large,
     add_executor_arguments,
+    add_no_warnings,
     add_quiet,
+    add_target_arguments,
     at_least_two,
     non_negative_int,
+    print_scenario_warnings,
     relative_precision,
     replications_or_auto,
 )
 from sim.experiment import PrecisionError, Results, run
 from sim.output.files import write_csv
-from sim.output.tables import format_comparison, format_summary
+from sim.output.tables import format_comparison, format_headline, format_summary
 from sim.scenario import load_scenario
 
 HELP = "run one scenario: every variant x replication, summary and CIs"
@@ -54,6 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also write per-conversation and per-message Parquet records")
     parser.add_argument("--no-report", action="store_true",
                         help="skip plots/ and report.html (CSV files only)")
+    add_target_arguments(parser)
+    add_no_warnings(parser)
     add_executor_arguments(parser)
     add_allow_large(parser)
     add_quiet(parser)
@@ -80,6 +86,8 @@ def execute(args: argparse.Namespace, need_variants: bool = False) -> RunOutput:
         if given:
             raise UsageError(f"{', '.join(given)} only apply with --replications auto")
     scenario = load_scenario(args.scenario)
+    scenario_targets(scenario, str(args.scenario))  # refused before the warnings and the run
+    print_scenario_warnings(scenario, str(args.scenario), args)
     names = list(dict.fromkeys(args.variants or scenario.variant_names))
     if args.variants and (args.baseline or need_variants):
         # Naming a baseline (or asking to compare) means comparing against it: run it too.
@@ -107,7 +115,7 @@ def execute(args: argparse.Namespace, need_variants: bool = False) -> RunOutput:
                       variants=names if args.variants else None, keep_records=args.records,
                       progress=not args.quiet, allow_large=args.allow_large,
                       source=str(args.scenario), workers=args.workers, dask=args.dask,
-                      **options)
+                      targets=args.targets, **options)
     except KeyError as exc:
         raise UsageError(str(exc).strip("'\"")) from None
     except PrecisionError as exc:
@@ -137,10 +145,19 @@ def print_footer(output: RunOutput) -> None:
     print(f"\nwrote {', '.join(dict.fromkeys(names))} to {output.out_dir}/")
 
 
+def print_headline(output: RunOutput) -> None:
+    """Whether the targets are met and the worst intervals: what every output opens with."""
+    results = output.results
+    print(format_headline(results.headline(), results.scenario, results.replications))
+
+
 def main(args: argparse.Namespace) -> int:
     output = execute(args)
-    preset = output.results.scenario.metrics.preset
-    print(format_summary(output.results.summary, preset))
+    print_headline(output)
+    print()
+    results = output.results
+    preset = results.scenario.metrics.preset
+    print(format_summary(results.summary, preset, [t.metric for t in results.targets]))
     if output.comparison is not None:
         print()
         print(format_comparison(output.comparison, key_metrics(preset)))

@@ -5,18 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sim.analysis.targets import TargetError, scenario_targets
 from sim.cli.common import (
     EXIT_OK,
     UsageError,
     add_executor_arguments,
+    add_no_warnings,
     add_quiet,
     non_negative_int,
     positive_int,
+    print_scenario_warnings,
 )
 from sim.scenario import ScenarioError, load_document, scenario_from_dict
 from sim.tools.staffing import (
     StaffingError,
-    TargetError,
     find_staffing,
     format_report,
     parse_target,
@@ -44,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="search passes (default 4)")
     parser.add_argument("--max-agents", type=positive_int, metavar="N",
                         help="give up when an interval needs more agents than this")
+    add_no_warnings(parser)
     add_executor_arguments(parser)
     add_quiet(parser)
 
@@ -52,6 +55,8 @@ def main(args: argparse.Namespace) -> int:
     target = parse_target(args.target)
     document, path = load_document(args.scenario)
     scenario = scenario_from_dict(document, source=str(path), base_dir=path.parent)
+    scenario_targets(scenario, str(path))  # a broken file is refused even if staff ignores them
+    print_scenario_warnings(scenario, str(path), args)
     try:
         result = find_staffing(scenario, target, args.groups, replications=args.replications,
                                seed=args.seed, all_day=args.all_day,

@@ -6,14 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
+from sim.analysis.targets import scenario_targets
 from sim.cli.common import (
     EXIT_OK,
     EXIT_TASKS_FAILED,
     add_allow_large,
     add_executor_arguments,
+    add_no_warnings,
     add_quiet,
     positive_int,
+    print_scenario_warnings,
 )
+from sim.scenario import scenario_from_dict
 from sim.tools.sweep import (
     FAILURES_FILE,
     SUMMARY_FILE,
@@ -33,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replications", type=positive_int,
                         help="override the spec's replications")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    add_no_warnings(parser)
     add_executor_arguments(parser)
     add_allow_large(parser)
     add_quiet(parser)
@@ -40,6 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     plan = load_plan(args.spec, replications=args.replications, allow_large=args.allow_large)
+    base = scenario_from_dict(plan.base_document, source=str(plan.base_path),
+                              base_dir=plan.base_path.parent)
+    scenario_targets(base, str(plan.base_path))
+    print_scenario_warnings(base, str(plan.base_path), args)
     out_dir = args.out or Path("out") / args.spec.stem
     outcome = run_sweep(plan, out_dir, workers=args.workers, dask=args.dask,
                         progress=not args.quiet)
@@ -50,7 +59,8 @@ def main(args: argparse.Namespace) -> int:
 
         paths = sweep_plots.draw_all(outcome.summary, plan.parameters, out_dir / "plots",
                                      settings=plan.spec.plots, target=plan.spec.target,
-                                     metrics=plan.spec.metrics)
+                                     metrics=plan.spec.metrics, labels=plan.spec.labels,
+                                     currency=base.metrics.currency)
         if paths:
             written.append(f"{len(paths)} PNG plots in plots/")
     print(f"\n{outcome.computed} tasks run, {outcome.skipped} reused; wrote "

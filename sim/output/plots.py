@@ -28,7 +28,7 @@ from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
 from scipy import stats
 
 from sim.analysis import compare, registry
-from sim.analysis.stats import t_interval
+from sim.analysis.stats import bounded_band, metric_bounds, metric_interval
 from sim.units import DAY_S
 
 #: Fonts with Chinese glyphs, in order of preference (Linux, macOS, Windows names).
@@ -41,6 +41,11 @@ CJK_FONTS = (
 #: Wait thresholds marked on the wait distributions: 30 s answer, Taobao 3 min, Pinduoduo 5 min.
 THRESHOLDS_S = (30.0, 180.0, 300.0)
 BETTER_COLOUR, WORSE_COLOUR, NEUTRAL_COLOUR = "#1a9850", "#d73027", "#777777"
+#: Targets are drawn in black, dash-dotted, so they never pass for a variant or a threshold.
+TARGET_STYLE = {"color": "black", "ls": (0, (6, 2, 1, 2)), "lw": 1.3, "zorder": 5}
+#: Line styles per variant, in order: where variants' lines coincide, the later (thinner,
+#: dashed) ones are drawn on top of the earlier and stay visible.
+LINE_STYLES = ("-", (0, (5, 2)), (0, (1, 1.5)), (0, (8, 2, 2, 2)), (0, (3, 1, 1, 1, 1, 1)))
 
 
 @functools.lru_cache(maxsize=1)
@@ -82,6 +87,28 @@ def _colours(results) -> dict[str, str]:
     return {name: cycle[i % len(cycle)] for i, name in enumerate(results.variants)}
 
 
+def _line_style(results, variant: str) -> dict:
+    """Colour, dash pattern and width of a variant's line: each later variant thinner and
+    dashed, so lines that lie on top of each other remain distinguishable."""
+    order = list(results.variants).index(variant)
+    return {"color": _colours(results)[variant], "ls": LINE_STYLES[order % len(LINE_STYLES)],
+            "lw": max(2.8 - 0.5 * order, 1.0), "zorder": 3 + order}
+
+
+def _targets(results, *metrics: str) -> list:
+    """The run's targets on any of `metrics`."""
+    return [t for t in getattr(results, "targets", []) if t.metric in metrics]
+
+
+def _target_text(target) -> str:
+    return f"target {target.op} {registry.format_value(target.metric, target.value)}" \
+           f" ({target.metric})"
+
+
+def _unit(results, metric: str) -> str:
+    return registry.unit_label(metric, results.scenario)
+
+
 def _title(results, text: str) -> str:
     return f"{results.scenario.name}: {text}"
 
@@ -112,13 +139,15 @@ def _time_axis(ax, scenario) -> None:
 
 
 def _band(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Mean and 95% t-interval over replications of an interval series, per interval."""
+    """Mean and 95% t-interval over replications of an interval series, per interval, kept
+    within the metric's range (a rate within [0, 1]; `sim.analysis.stats.bounded_band`)."""
     grouped = frame.groupby("interval_start_s", sort=True)[column]
     mean, sd, n = grouped.mean(), grouped.std(ddof=1), grouped.count()
     with np.errstate(invalid="ignore", divide="ignore"):
-        half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
-    half = half.where(n > 1)
-    return pd.DataFrame({"mean": mean, "low": mean - half, "high": mean + half})
+        t = stats.t.ppf(0.975, np.maximum(n - 1, 1))
+        se = (sd / np.sqrt(n)).where(n > 1)
+    low, high = bounded_band(mean.to_numpy(), se.to_numpy(), t, *metric_bounds(column))
+    return pd.DataFrame({"mean": mean, "low": low, "high": high}, index=mean.index)
 
 
 def _steps(x: np.ndarray, *ys: np.ndarray, end: float):
@@ -149,8 +178,8 @@ def _wait_cdf(results, quantity: str, what: str, denominator: str) -> Figure:
         for variant in results.variants:
             frame = cdf[cdf["variant"] == variant]
             minutes = frame["wait_s"].to_numpy() / 60
-            ax.plot(minutes, frame["share"], color=colours[variant], label=variant, lw=1.6,
-                    drawstyle="steps-post")
+            ax.plot(minutes, frame["share"], label=variant, drawstyle="steps-post",
+                    **_line_style(results, variant))
             if frame["ci_low"].notna().any():
                 ax.fill_between(minutes, frame["ci_low"], frame["ci_high"], step="post",
                                 color=colours[variant], alpha=0.2, lw=0)
@@ -159,6 +188,14 @@ def _wait_cdf(results, quantity: str, what: str, denominator: str) -> Figure:
             # Labelled at the foot of the line, where the curves rarely are.
             ax.annotate(name, (threshold / 60, 0.0), xytext=(3, 4),
                         textcoords="offset points", fontsize=8)
+        if quantity == "first_response":
+            # first_response_30s_rate is this curve's height at its threshold.
+            at_s = results.scenario.metrics.first_response_threshold
+            for target in _targets(results, "first_response_30s_rate"):
+                ax.plot([0, at_s / 60], [target.value, target.value], **TARGET_STYLE,
+                        label=_target_text(target))
+                ax.plot([at_s / 60], [target.value], marker="D", color="black", ms=5,
+                        zorder=6)
         ax.set_xlim(0, x_max_s / 60)
         ax.set_ylim(0, 1.02)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -206,9 +243,19 @@ def reply_rate_by_interval(results) -> Figure:
             band = _band(runs[runs["variant"] == variant], "reply_rate_5min")
             x, mean, low, high = _steps(band.index.to_numpy(), band["mean"].to_numpy(),
                                         band["low"].to_numpy(), band["high"].to_numpy(), end=end_s)
-            ax.plot(x, mean, drawstyle="steps-post", color=colours[variant], label=variant, lw=1.5)
+            ax.plot(x, mean, drawstyle="steps-post", label=variant,
+                    **_line_style(results, variant))
             ax.fill_between(x, low, high, step="post", color=colours[variant], alpha=0.15, lw=0)
             lowest = min(lowest, np.nanmin(np.r_[mean, 1.0]))
+        # The per-interval rate is the whole-day rule: a target on either 5-min rate is the
+        # line every interval is held to.
+        levels: dict[float, list[str]] = {}
+        for target in _targets(results, "reply_rate_5min", "reply_rate_5min_allday"):
+            levels.setdefault(target.value, []).append(target.metric)
+        for level, names in levels.items():
+            text = registry.format_value("reply_rate_5min", level)
+            ax.axhline(level, **TARGET_STYLE, label=f"target >= {text} ({', '.join(names)})")
+            lowest = min(lowest, level)
         _time_axis(ax, scenario)
         # Zoom in when every interval does well, in steps of 10 points, so dips stay visible.
         ax.set_ylim(max(0.0, math.floor(10 * lowest - 0.5) / 10), 1.02)
@@ -224,7 +271,6 @@ def load_and_staffing(results) -> Figure:
     """Arrivals, agents on duty and queue length over the horizon, per variant."""
     scenario = results.scenario
     intervals = results.intervals
-    colours = _colours(results)
     end_s = scenario.horizon.end_s
     panels = (
         ("arrivals", "arrivals per hour", "conversations arriving"),
@@ -240,18 +286,25 @@ def load_and_staffing(results) -> Figure:
             if column == "arrivals":
                 values = {v: y * 3600 / (f["interval_end_s"] - f["interval_start_s"]).to_numpy()
                           for (v, y), f in zip(values.items(), frames.values())}
-            first = next(iter(values.values()))
-            # Under common random numbers every variant sees the same arrivals: one line.
-            same = all(len(y) == len(first) and np.allclose(y, first, equal_nan=True)
-                       for y in values.values())
+            # Variants with the same series (under common random numbers every variant sees
+            # the same arrivals; most keep the same staffing) are one line naming them all,
+            # so no line hides another.
+            lines: list[tuple[list[str], np.ndarray]] = []
             for variant, y in values.items():
-                x = frames[variant]["interval_start_s"].to_numpy()
-                label = variant if not same else "all variants"
-                colour = colours[variant] if not same else "black"
+                for names, shared in lines:
+                    if len(shared) == len(y) and np.allclose(shared, y, equal_nan=True):
+                        names.append(variant)
+                        break
+                else:
+                    lines.append(([variant], y))
+            for names, y in lines:
+                x = frames[names[0]]["interval_start_s"].to_numpy()
+                if len(lines) == 1 and len(names) > 1:
+                    label, style = "all variants", {"color": "black", "lw": 1.4}
+                else:
+                    label, style = ", ".join(names), _line_style(results, names[0])
                 xs, ys = _steps(x, y, end=end_s)
-                ax.plot(xs, ys, drawstyle="steps-post", color=colour, label=label, lw=1.4)
-                if same:
-                    break
+                ax.plot(xs, ys, drawstyle="steps-post", label=label, **style)
             ax.set_ylabel(ylabel)
             ax.set_title(title)
             ax.set_ylim(bottom=0)
@@ -265,10 +318,19 @@ def load_and_staffing(results) -> Figure:
 # --- per variant --------------------------------------------------------------------------
 
 
+def _wrap(text: str, width: int = 34) -> str:
+    """A panel title on up to two lines."""
+    if len(text) <= width or ", " not in text:
+        return text
+    head, _, tail = text.rpartition(", ")
+    return f"{head},\n{tail}"
+
+
 def _interval(results, variant: str, metric: str) -> tuple[float, float, float]:
+    """Mean and 95% interval within the metric's range, as in the summary."""
     frame = results.per_replication
     values = frame.loc[frame["variant"] == variant, metric].to_numpy(dtype=float)
-    return t_interval(values)
+    return metric_interval(metric, values)
 
 
 def _whisker(mean: float, low: float, high: float) -> tuple[float, float]:
@@ -298,6 +360,8 @@ def occupancy_by_group(results) -> Figure:
             ax.bar(x + (i - (len(variants) - 1) / 2) * width, means, width * 0.95,
                    yerr=errors, capsize=3, color=colours[variant], label=variant,
                    error_kw={"lw": 1})
+        for target in _targets(results, "occupancy"):
+            ax.axhline(target.value, **TARGET_STYLE, label=_target_text(target))
         ax.set_xticks(x, groups)
         ax.set_ylim(0, 1.0)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -308,21 +372,43 @@ def occupancy_by_group(results) -> Figure:
     return fig
 
 
-def _metric_axis(axis, metric: str) -> str:
+def _metric_axis(axis, metric: str, results=None) -> str:
     """Formats an axis (ax.xaxis or ax.yaxis) for a metric's unit and returns the unit for the
-    label."""
+    label (money in the scenario's currency)."""
     unit = registry.unit(metric)
     if unit.percent:
         axis.set_major_formatter(PercentFormatter(1.0))
-    return unit.axis
+    elif unit.name != "seconds":
+        axis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}" if abs(v) >= 1000
+                                               else f"{v:g}"))
+    return registry.unit_label(metric, results.scenario) if results is not None else unit.axis
+
+
+def _fit_limits(get, set_, metric: str, values: list[float]) -> None:
+    """Axis limits that keep every value (and target) in view: a share zoomed but within
+    [0, 1]; a count, time or cost from zero, so a 0.1% difference does not look large."""
+    lower, upper = metric_bounds(metric)
+    low, high = get()
+    finite = [v for v in values if math.isfinite(v)]
+    if finite:
+        pad = 0.08 * ((max(finite) - min(finite)) or abs(max(finite)) or 1.0)
+        low, high = min(low, min(finite) - pad), max(high, max(finite) + pad)
+    if registry.unit(metric).percent:
+        set_(max(low, lower), min(high, upper + 0.005))
+    else:
+        set_(lower if math.isfinite(lower) else low, high)
 
 
 def _key_panel_metrics(results) -> list[str]:
+    """The targeted metrics, then the preset's headline rate, the whole-day 5-minute rate, the
+    first response, abandonment, cost and lost orders: six panels or one per target."""
     preset = results.scenario.metrics.preset
-    wanted = [registry.headline(preset), "reply_rate_5min", "first_response_30s_rate",
+    targeted = [t.metric for t in getattr(results, "targets", [])]
+    wanted = [*targeted, registry.headline(preset), "reply_rate_5min", "reply_rate_5min_allday",
               "first_response_mean_s", "abandon_rate", "cost", "lost_orders"]
     present = set(results.per_replication.columns)
-    return [m for m in dict.fromkeys(wanted) if m in present][:6]
+    chosen = [m for m in dict.fromkeys(wanted) if m in present]
+    return chosen[:max(6, len(dict.fromkeys(targeted)))]
 
 
 def key_metrics(results) -> Figure:
@@ -337,17 +423,25 @@ def key_metrics(results) -> Figure:
         axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
         y = np.arange(len(variants))[::-1]
         for ax, metric in zip(axes, metrics):
+            shown = []
             for yi, variant in zip(y, variants):
                 mean, low, high = _interval(results, variant, metric)
                 err = np.array(_whisker(mean, low, high)).reshape(2, 1)
                 ax.errorbar([mean], [yi], xerr=err, fmt="o", color=colours[variant], capsize=4)
+                shown += [mean, low, high]
+            for target in _targets(results, metric):
+                ax.axvline(target.value, **TARGET_STYLE, label=_target_text(target))
+                shown.append(target.value)
             ax.set_yticks(y, variants)
             ax.set_ylim(-0.6, len(variants) - 0.4)
             ax.margins(x=0.15)
-            unit = _metric_axis(ax.xaxis, metric)
+            _fit_limits(ax.get_xlim, ax.set_xlim, metric, shown)
+            unit = _metric_axis(ax.xaxis, metric, results)
             ax.set_xlabel(f"{metric} ({unit})")
             ax.set_ylabel("variant")
-            ax.set_title(registry.label(metric))
+            ax.set_title(_wrap(registry.describe(metric, results.scenario)))
+            if _targets(results, metric):
+                ax.legend(loc="best", fontsize=7)
         for ax in axes[len(metrics):]:
             ax.set_visible(False)
         fig.suptitle(_title(results, f"key metrics per variant (mean and 95% CI over "
@@ -363,6 +457,7 @@ def cost_vs_reply_rate(results) -> Figure:
     with _style():
         fig = _figure(7.0, 5.0)
         ax = fig.add_subplot()
+        costs, rates = [], []
         for variant in results.variants:
             cost = _interval(results, variant, "cost")
             reply = _interval(results, variant, rate)
@@ -371,10 +466,21 @@ def cost_vs_reply_rate(results) -> Figure:
                         yerr=np.array(_whisker(*reply)).reshape(2, 1),
                         fmt="o", ms=7, capsize=4, color=colours[variant], label=variant)
             ax.annotate(variant, (cost[0], reply[0]), xytext=(6, 6), textcoords="offset points")
+            costs += list(cost)
+            rates += list(reply)
+        for target in _targets(results, rate):
+            ax.axhline(target.value, **TARGET_STYLE, label=_target_text(target))
+            rates.append(target.value)
+        for target in _targets(results, "cost"):
+            ax.axvline(target.value, **TARGET_STYLE, label=_target_text(target))
+            costs.append(target.value)
         ax.margins(0.2)
-        unit = _metric_axis(ax.yaxis, rate)
-        ax.set_xlabel("cost over the horizon (currency of hourly_cost; agent hours and standby)")
-        ax.set_ylabel(f"{registry.label(rate)} ({unit})")
+        _fit_limits(ax.get_xlim, ax.set_xlim, "cost", costs)
+        _fit_limits(ax.get_ylim, ax.set_ylim, rate, rates)
+        unit = _metric_axis(ax.yaxis, rate, results)
+        currency = _metric_axis(ax.xaxis, "cost", results)
+        ax.set_xlabel(f"cost over the horizon ({currency}; agent hours and standby), from zero")
+        ax.set_ylabel(f"{registry.describe(rate, results.scenario)} ({unit})")
         ax.set_title(_title(results, "cost against reply rate (95% CI; up and left is better)"))
         ax.legend(title="variant", loc="best")
     return fig
@@ -410,10 +516,10 @@ def paired_differences(results, baseline: str | None = None,
             ax.set_ylim(-0.6, len(variants) - 0.4)
             ax.margins(x=0.2)
             unit = registry.unit(metric)
-            axis_unit = "pp" if unit.percent else unit.axis
+            axis_unit = "pp" if unit.percent else _unit(results, metric)
             if unit.percent:
                 ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{100 * v:+.1f}"))
-            ax.set_xlabel(f"\u0394 {metric} ({axis_unit})")
+            ax.set_xlabel(f"\u0394 {metric} ({axis_unit}, difference)")
             ax.set_ylabel("variant")
             ax.set_title(registry.label(metric))
         for ax in axes[len(metrics):]:

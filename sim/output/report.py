@@ -19,8 +19,10 @@ import yaml
 
 from sim import __version__
 from sim.analysis import compare, registry
+from sim.analysis.targets import MET, MISSED, UNDECIDED
 from sim.output import plots
 from sim.output.files import atomic_write_bytes, atomic_write_text
+from sim.output.tables import format_interval_value, interval_label, pick_sentence
 
 PLOT_DPI = 110
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -46,6 +48,14 @@ figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: .85rem; }
 pre { background: #f7f7f7; padding: .8rem; overflow-x: auto; font-size: .8rem; }
 nav a { margin-right: 1rem; }
+#headline { background: #f7f9fc; border: 1px solid #d8e0ec; border-radius: 6px;
+            padding: .2rem 1rem .6rem; margin-top: 1rem; }
+#headline h2 { border-bottom: none; margin-top: .8rem; }
+td.met { color: #1a7a3c; font-weight: 600; }
+td.missed { color: #b8231a; font-weight: 600; }
+td.undecided { color: #a15c00; font-weight: 600; }
+p.pick { font-size: 1.05rem; font-weight: 600; }
+div.wide { overflow-x: auto; }
 """
 
 
@@ -96,21 +106,27 @@ def render_html(results, comparison: pd.DataFrame | None, images: dict[str, byte
         parts.append('<p class="note">No font with Chinese glyphs was found when drawing, so '
                      "Chinese names in the plots show as boxes; install one (e.g. the "
                      "fonts-noto-cjk package) and run again.</p>")
-    sections = [("metrics", "Key metrics")]
+    sections = [("headline", "Headline"), ("metrics", "Key metrics")]
     if comparison is not None and not comparison.empty:
         sections.append(("comparison", "Comparison with the baseline"))
     sections += [("plots", "Plots"), ("scenario", "Scenario")]
     parts.append("<nav>" + "".join(f'<a href="#{key}">{esc(title)}</a>'
                                    for key, title in sections) + "</nav>")
 
+    parts.append(headline_html(results))
+
     preset = scenario.metrics.preset
+    targeted = [t.metric for t in getattr(results, "targets", [])]
     parts.append('<h2 id="metrics">Key metrics</h2>')
     parts.append(f"<p>Mean and 95% confidence interval over {results.replications} "
-                 "replications.</p>")
-    parts.append(metrics_table(results.summary, registry.key_metrics(preset)))
+                 "replications, kept within what each metric can take (a rate within 0-100%, "
+                 "a count or a time at least zero; see docs/metrics.md).</p>")
+    parts.append(metrics_table(results.summary,
+                               list(dict.fromkeys(targeted + registry.key_metrics(preset))),
+                               scenario))
     every = [m for m in dict.fromkeys(results.summary["metric"])]
     parts.append("<details><summary>All metrics</summary>"
-                 + metrics_table(results.summary, every) + "</details>")
+                 + metrics_table(results.summary, every, scenario) + "</details>")
 
     if comparison is not None and not comparison.empty:
         confidence = float(comparison["confidence"].iloc[0])
@@ -144,12 +160,79 @@ def render_html(results, comparison: pd.DataFrame | None, images: dict[str, byte
     return "\n".join(parts) + "\n"
 
 
-def metrics_table(summary: pd.DataFrame, metrics: list[str]) -> str:
-    """HTML table: one row per metric, one column per variant, mean [95% CI]."""
+def headline_html(results) -> str:
+    """The headline section: each target met, missed or undecided per variant, which variant
+    to pick, and the worst interval inside and outside the counted hours."""
+    esc = html.escape
+    scenario = results.scenario
+    headline = results.headline()
+    parts = ['<section id="headline"><h2>Headline</h2>']
+    if headline.targets:
+        parts.append("<p>Targets: " + ", ".join(f"<code>{esc(t.describe())}</code>"
+                                                 for t in headline.targets)
+                     + f". Each is <b>met</b> when its whole 95% interval over "
+                     f"{results.replications} replications satisfies it, <b>missed</b> when "
+                     "none of it does, <b>undecided</b> when the interval straddles it.</p>")
+    currency = esc(scenario.metrics.currency)
+    rows = ['<table class="headline"><thead><tr><th class="name">variant</th>']
+    rows += [f"<th>{esc(t.describe())}</th>" for t in headline.targets]
+    if headline.targets:
+        rows.append("<th>every target</th>")
+    rows.append(f"<th>cost ({currency})</th></tr></thead><tbody>")
+    for variant in headline.variants:
+        rows.append(f'<tr><td class="name">{esc(variant)}</td>')
+        for target in headline.targets:
+            verdict = headline.verdict(variant, target)
+            text = format_interval_value(target.metric, verdict.mean, verdict.ci_low,
+                                         verdict.ci_high)
+            rows.append(f'<td class="{_status_class(verdict.status)}">{esc(verdict.status)} '
+                        f"{esc(text)}</td>")
+        if headline.targets:
+            status = headline.overall[variant]
+            rows.append(f'<td class="{_status_class(status)}">{esc(status)}</td>')
+        rows.append(f"<td>{esc(registry.format_value('cost', headline.cost[variant][0]))}"
+                    "</td></tr>")
+    rows.append("</tbody></table>")
+    parts.append("".join(rows))
+    parts.append(f'<p class="pick">{esc(pick_sentence(headline, scenario))}</p>')
+    if headline.worst:
+        parts.append("<p>The worst intervals of the 5-minute reply rate (buyers by the interval "
+                     "they arrived in, every message judged, mean and 95% interval): a spike "
+                     "outside the counted hours leaves the headline rate untouched and shows "
+                     "only here.</p>")
+        cells = [('<table class="worst"><thead><tr><th class="name">variant</th>'
+                  f"<th>worst interval in counted hours ({esc(headline.window)})</th>"
+                  "<th>worst interval outside counted hours</th></tr></thead><tbody>")]
+        for variant in headline.variants:
+            cells.append(f'<tr><td class="name">{esc(variant)}</td>')
+            for counted in (True, False):
+                worst = headline.worst_of(variant, counted)
+                if worst is None:
+                    cells.append("<td>-</td>")
+                    continue
+                when = interval_label(worst.start_s, worst.end_s, scenario)
+                value = format_interval_value("reply_rate_5min", worst.mean, worst.ci_low,
+                                              worst.ci_high)
+                cells.append(f"<td>{esc(when)}: {esc(value)}</td>")
+            cells.append("</tr>")
+        cells.append("</tbody></table>")
+        parts.append("".join(cells))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _status_class(status: str) -> str:
+    return {MET: "met", MISSED: "missed", UNDECIDED: "undecided"}.get(status, "neutral")
+
+
+def metrics_table(summary: pd.DataFrame, metrics: list[str], scenario=None) -> str:
+    """HTML table: one row per metric, one column per variant, mean [95% CI]; the meaning
+    column names each rate's counted hours and money's currency when given the scenario."""
     esc = html.escape
     variants = list(dict.fromkeys(summary["variant"]))
     index = summary.set_index(["variant", "metric"])
-    rows = ['<table class="metrics"><thead><tr><th class="name">metric</th>'
+    rows = ['<div class="wide"><table class="metrics"><thead><tr>'
+            '<th class="name">metric</th>'
             '<th class="name">meaning</th>'
             + "".join(f"<th>{esc(v)}</th>" for v in variants) + "</tr></thead><tbody>"]
     for metric in metrics:
@@ -166,10 +249,13 @@ def metrics_table(summary: pd.DataFrame, metrics: list[str]) -> str:
                 text += (f" [{registry.format_value(metric, entry['ci_low'])}, "
                          f"{registry.format_value(metric, entry['ci_high'])}]")
             cells.append(f"<td>{esc(text)}</td>")
+        meaning = registry.describe(metric, scenario)
+        if scenario is not None and registry.unit(metric).name == "money":
+            meaning += f" ({registry.unit_label(metric, scenario)})"
         rows.append(f'<tr><td class="name">{esc(metric)}</td>'
-                    f'<td class="name">{esc(registry.label(metric))}</td>'
+                    f'<td class="name">{esc(meaning)}</td>'
                     + "".join(cells) + "</tr>")
-    rows.append("</tbody></table>")
+    rows.append("</tbody></table></div>")
     return "".join(rows)
 
 
@@ -177,7 +263,8 @@ def comparison_table(comparison: pd.DataFrame, metrics: list[str] | None) -> str
     """HTML table of paired differences with verdicts, key metrics first when given."""
     esc = html.escape
     frame = compare.select_metrics(comparison, metrics)
-    rows = [('<table class="comparison"><thead><tr><th class="name">variant</th>'
+    rows = [('<div class="wide"><table class="comparison"><thead><tr>'
+             '<th class="name">variant</th>'
              '<th class="name">metric</th><th>baseline</th><th>variant</th>'
              '<th>difference</th><th>CI</th><th class="name">verdict</th></tr></thead><tbody>')]
     for row in frame.itertuples(index=False):
@@ -193,7 +280,7 @@ def comparison_table(comparison: pd.DataFrame, metrics: list[str] | None) -> str
             f"<td>{esc(registry.format_difference(row.metric, row.difference))}</td>"
             f"<td>{esc(interval)}</td>"
             f'<td class="name {kind}">{esc(row.verdict)}</td></tr>')
-    rows.append("</tbody></table>")
+    rows.append("</tbody></table></div>")
     return "".join(rows)
 
 

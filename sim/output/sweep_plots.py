@@ -21,13 +21,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from sim.analysis import registry
 from sim.output.files import atomic_write_bytes
 from sim.scenario import BASELINE
 
 SUMMARY_COLUMNS = ("variant", "metric", "mean", "ci_low", "ci_high", "replications")
+LINE_STYLES = ("-", (0, (5, 2)), (0, (1, 1.5)), (0, (8, 2, 2, 2)), (0, (3, 1, 1, 1, 1, 1)))
 
 
 def parameter_columns(summary: pd.DataFrame) -> list[str]:
@@ -84,23 +85,58 @@ def _axis_values(values: pd.Series) -> tuple[np.ndarray, list, bool]:
 
 
 def _format_axis(axis, metric: str) -> None:
-    if registry.is_share(metric):
+    """Ticks in the metric's unit: percent, seconds, or plain numbers with thousands."""
+    unit = registry.unit(metric)
+    if unit.percent:
         axis.set_major_formatter(PercentFormatter(1.0))
+    elif unit.name == "seconds":
+        axis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}s" if abs(v) >= 100
+                                               else f"{v:g}s"))
+    else:
+        axis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}" if abs(v) >= 1000
+                                               else f"{v:g}"))
 
 
-def _held(fixed: dict[str, Any] | None) -> str:
-    held = ", ".join(f"{k}={v}" for k, v in (fixed or {}).items())
+def parameter_label(path: str, labels: dict[str, str] | None = None) -> str:
+    """A swept parameter's axis name: its `label` in the spec, else read from the path
+    ('groups.presale_team.schedule.headcount.2026-11-10 23:30' is 'presale_team agents from
+    2026-11-10 23:30', 'bot.deflection.presale' is 'bot deflection of presale')."""
+    if labels and path in labels:
+        return labels[path]
+    parts = path.split(".")
+    words = lambda items: " ".join(items).replace("_", " ")
+    if parts[0] == "groups" and len(parts) >= 5 and parts[2:4] == ["schedule", "headcount"]:
+        return f"{parts[1]} agents from {'.'.join(parts[4:])}"
+    if parts[0] in ("groups", "topics") and len(parts) >= 3:
+        return f"{parts[1]} {words(parts[2:])}"
+    if parts[:2] == ["bot", "deflection"] and len(parts) == 3:
+        return f"bot deflection of {parts[2]}"
+    return words(parts)
+
+
+def metric_label(metric: str, currency: str | None = None) -> str:
+    """A metric's axis name: its label and unit from the registry, money in `currency`."""
+    unit = registry.unit(metric)
+    shown = currency if unit.name == "money" and currency else unit.axis
+    return f"{registry.label(metric)} ({shown})"
+
+
+def _held(fixed: dict[str, Any] | None, labels: dict[str, str] | None = None) -> str:
+    held = ", ".join(f"{parameter_label(k, labels)} = {v}" for k, v in (fixed or {}).items())
     return f"\nheld at {held}" if held else ""
 
 
-def _title(metric: str, variant: str, fixed: dict[str, Any] | None) -> str:
-    return f"{metric} ({variant})" + _held(fixed)
+def _title(metric: str, variant: str, fixed: dict[str, Any] | None,
+           labels: dict[str, str] | None = None) -> str:
+    return f"{registry.label(metric)} ({variant})" + _held(fixed, labels)
 
 
 def metric_vs_parameter(summary: pd.DataFrame, metric: str, x: str, by: str | None = None,
                         variant: str = BASELINE, fixed: dict[str, Any] | None = None,
-                        target: float | None = None) -> Figure:
-    """A metric against parameter `x`: mean and 95% CI band, one line per value of `by`."""
+                        target: float | None = None, labels: dict[str, str] | None = None,
+                        currency: str | None = None) -> Figure:
+    """A metric against parameter `x`: mean and 95% CI band, one line per value of `by`;
+    axes named by `labels` (path -> name) or from the paths."""
     rows = select(summary, metric, variant, fixed)
     _check_unique(rows, [x] + ([by] if by else []))
     figure = Figure(figsize=(7, 4.5), layout="constrained")
@@ -108,29 +144,35 @@ def metric_vs_parameter(summary: pd.DataFrame, metric: str, x: str, by: str | No
     groups = [(None, rows)] if by is None else [
         (value, rows[_equal(rows[by], value)]) for value in _axis_values(rows[by])[1]]
     numeric = _is_numeric(rows[x])
-    _, labels, _ = _axis_values(rows[x])
-    for value, group in groups:
+    _, ticks, _ = _axis_values(rows[x])
+    for order, (value, group) in enumerate(groups):
         if numeric:
             group = group.assign(_x=pd.to_numeric(group[x])).sort_values("_x")
             xs = group["_x"].to_numpy(dtype=float)
         else:
-            xs = np.array([labels.index(v) for v in group[x]], dtype=float)
-            order = np.argsort(xs)
-            group, xs = group.iloc[order], xs[order]
-        label = None if by is None else f"{by} = {value}"
-        line, = ax.plot(xs, group["mean"].to_numpy(dtype=float), marker="o", label=label)
+            xs = np.array([ticks.index(v) for v in group[x]], dtype=float)
+            index = np.argsort(xs)
+            group, xs = group.iloc[index], xs[index]
+        label = None if by is None else f"{parameter_label(by, labels)} = {value}"
+        # Each later line thinner and dashed, so lines lying on top of each other still show.
+        line, = ax.plot(xs, group["mean"].to_numpy(dtype=float), marker="o", label=label,
+                        ls=LINE_STYLES[order % len(LINE_STYLES)], lw=max(2.6 - 0.5 * order, 1.0),
+                        ms=max(7 - order, 3))
         ax.fill_between(xs, group["ci_low"].to_numpy(dtype=float),
                         group["ci_high"].to_numpy(dtype=float), color=line.get_color(),
                         alpha=0.2, linewidth=0)
     if not numeric:
-        ax.set_xticks(range(len(labels)), [str(v) for v in labels])
+        ax.set_xticks(range(len(ticks)), [str(v) for v in ticks])
     if target is not None:
-        ax.axhline(target, color="black", linestyle="--", linewidth=1, label=f"target {target:g}")
-    ax.set_xlabel(x)
-    ax.set_ylabel(metric)
+        ax.axhline(target, color="black", linestyle="--", linewidth=1,
+                   label=f"target {registry.format_value(metric, target)}")
+    if not registry.unit(metric).percent:
+        ax.set_ylim(bottom=0)  # a count, time or cost from zero: differences at their size
+    ax.set_xlabel(parameter_label(x, labels))
+    ax.set_ylabel(metric_label(metric, currency))
     _format_axis(ax.yaxis, metric)
-    ax.set_title(_title(metric, variant, fixed) + "\nmean, band: 95% CI over replications",
-                 fontsize=10)
+    ax.set_title(_title(metric, variant, fixed, labels)
+                 + "\nmean, band: 95% CI over replications", fontsize=10)
     ax.grid(alpha=0.3)
     if by is not None or target is not None:
         ax.legend(fontsize=8)
@@ -147,8 +189,10 @@ def _grid(rows: pd.DataFrame, x: str, y: str, column: str):
 
 
 def heatmap(summary: pd.DataFrame, metric: str, x: str, y: str, variant: str = BASELINE,
-            fixed: dict[str, Any] | None = None) -> Figure:
-    """The metric's mean over two parameters, one cell per point, values written in."""
+            fixed: dict[str, Any] | None = None, labels: dict[str, str] | None = None,
+            currency: str | None = None) -> Figure:
+    """The metric's mean over two parameters, one cell per point, values written in the
+    metric's unit (95.1%, 12.3s, 30,712)."""
     rows = select(summary, metric, variant, fixed)
     _check_unique(rows, [x, y])
     _, _, x_labels, y_labels, _, means = _grid(rows, x, y, "mean")
@@ -156,26 +200,27 @@ def heatmap(summary: pd.DataFrame, metric: str, x: str, y: str, variant: str = B
                     layout="constrained")
     ax = figure.add_subplot()
     image = ax.imshow(means, origin="lower", aspect="auto", cmap="viridis")
-    bar = figure.colorbar(image, ax=ax, label=metric)
+    bar = figure.colorbar(image, ax=ax, label=metric_label(metric, currency))
     _format_axis(bar.ax.yaxis, metric)
     if means.size <= 400:
         finite = means[np.isfinite(means)]
         middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
         for (i, j), value in np.ndenumerate(means):
             if math.isfinite(value):
-                ax.text(j, i, registry.format_short(metric, value), ha="center", va="center", fontsize=8,
-                        color="black" if value > middle else "white")
+                ax.text(j, i, registry.format_short(metric, value), ha="center", va="center",
+                        fontsize=8, color="black" if value > middle else "white")
     ax.set_xticks(range(len(x_labels)), [str(v) for v in x_labels])
     ax.set_yticks(range(len(y_labels)), [str(v) for v in y_labels])
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    ax.set_title("mean " + _title(metric, variant, fixed), fontsize=10)
+    ax.set_xlabel(parameter_label(x, labels))
+    ax.set_ylabel(parameter_label(y, labels))
+    ax.set_title("mean " + _title(metric, variant, fixed, labels), fontsize=10)
     return figure
 
 
 def target_region(summary: pd.DataFrame, metric: str, level: float, x: str, y: str,
                   direction: str | None = None, variant: str = BASELINE,
-                  fixed: dict[str, Any] | None = None) -> Figure:
+                  fixed: dict[str, Any] | None = None,
+                  labels: dict[str, str] | None = None) -> Figure:
     """Where `metric` meets `level` over two parameters (`direction` at_least or at_most; by
     default the one the metric's registry entry says is better).
 
@@ -228,10 +273,11 @@ def target_region(summary: pd.DataFrame, metric: str, level: float, x: str, y: s
         ax.set_xticks(xs, [str(v) for v in x_labels])
     if not _is_numeric(rows[y]):
         ax.set_yticks(ys, [str(v) for v in y_labels])
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    ax.set_xlabel(parameter_label(x, labels))
+    ax.set_ylabel(parameter_label(y, labels))
     relation = ">=" if direction == "at_least" else "<="
-    ax.set_title(f"where {metric} {relation} {level:g} ({variant})" + _held(fixed), fontsize=10)
+    ax.set_title(f"where {metric} {relation} {registry.format_value(metric, level)} "
+                 f"({variant})" + _held(fixed, labels), fontsize=10)
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
     return figure
@@ -242,13 +288,15 @@ def _slug(text: str) -> str:
 
 
 def draw_all(summary: pd.DataFrame, parameters: list[str] | None, out_dir: str | Path,
-             settings=None, target=None, metrics: list[str] | None = None) -> list[Path]:
+             settings=None, target=None, metrics: list[str] | None = None,
+             labels: dict[str, str] | None = None, currency: str | None = None) -> list[Path]:
     """Write the standard plots of a sweep as PNG files; the paths written.
 
     For each variant and metric (`settings.metrics`, else `metrics`, else reply_rate_5min):
     the line plot over `x` (one line per `by`), and with two parameters a heatmap; with a target, the region where it holds. `x`/`by` default to the
     first two parameters, and parameters beyond those are held at their first value.
-    `settings` and `target` are a spec's `plots` and `target` sections.
+    `settings` and `target` are a spec's `plots` and `target` sections, `labels` its axis
+    names by parameter path, `currency` the base scenario's `metrics.currency`.
     """
     out_dir = Path(out_dir)
     parameters = list(parameters or parameter_columns(summary))
@@ -271,12 +319,15 @@ def draw_all(summary: pd.DataFrame, parameters: list[str] | None, out_dir: str |
         for metric in wanted:
             level = target.value if target is not None and target.metric == metric else None
             figures = [("line", metric_vs_parameter(summary, metric, x, by, variant, fixed,
-                                                    target=level))]
+                                                    target=level, labels=labels,
+                                                    currency=currency))]
             if by is not None:
-                figures.append(("heatmap", heatmap(summary, metric, x, by, variant, fixed)))
+                figures.append(("heatmap", heatmap(summary, metric, x, by, variant, fixed,
+                                                   labels=labels, currency=currency)))
                 if level is not None:
                     figures.append(("target", target_region(
-                        summary, metric, level, x, by, target.direction, variant, fixed)))
+                        summary, metric, level, x, by, target.direction, variant, fixed,
+                        labels=labels)))
             for kind, figure in figures:
                 path = out_dir / f"{_slug(variant)}_{_slug(metric)}_{kind}.png"
                 buffer = io.BytesIO()

@@ -507,6 +507,27 @@ class Metrics(Frozen):
     conversion: Conversion = Field(
         Conversion(), description="conversion-vs-first-response curve for lost orders"
     )
+    currency: Annotated[str, Field(min_length=1, max_length=12, pattern=r"^\S+$")] = Field(
+        "CNY", description="the currency of `hourly_cost`, costs and GMV, as tables and plots "
+        "label money (e.g. CNY, USD, 元)"
+    )
+
+
+#: Scenario warnings (`sim.lint`): legal settings that are almost certainly mistakes.
+WARNING_CODES = ("unstaffed_group", "idle_concurrency", "patience_before_handover")
+
+#: A target as written: METRIC>=VALUE or METRIC<=VALUE, a share also as 95%; the metric and
+#: the value are checked against the metric registry by `sim.analysis.targets`.
+TargetText = Annotated[str, Field(min_length=3, max_length=200)]
+
+
+class Warnings(Frozen):
+    """Scenario warnings to leave unsaid: legal settings that are almost certainly mistakes,
+    printed on stderr before a run (docs/robustness.md, Scenario warnings)."""
+
+    ignore: list[Literal[WARNING_CODES]] = Field(
+        [], description="warning codes to silence: " + ", ".join(WARNING_CODES)
+    )
 
 
 class Scenario(Frozen):
@@ -528,6 +549,12 @@ class Scenario(Frozen):
     variants: dict[Name, dict[str, Any]] = Field(
         {}, description="named overrides of dotted paths, compared on the same customers"
     )
+    targets: list[TargetText] = Field(
+        [], max_length=20,
+        description="what the desk must achieve, e.g. 'reply_rate_5min>=0.95' or "
+        "'first_response_mean_s<=30': every output opens with whether each is met",
+    )
+    warnings: Warnings = Field(Warnings(), description="scenario warnings to silence")
 
     @model_validator(mode="after")
     def _consistent(self):

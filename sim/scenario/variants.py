@@ -58,6 +58,9 @@ def variant_document(document: dict, name: str, source: str, base_dir: Path) -> 
     for dotted, value in overrides.items():
         if not isinstance(dotted, str) or dotted.split(".")[0] in ("variants", "name"):
             raise ScenarioError(f"{source}: variants.{name}: {dotted!r} cannot be overridden")
+        if dotted.split(".")[0] == "targets":
+            raise ScenarioError(f"{source}: variants.{name}: {dotted!r}: targets judge every "
+                                "variant alike; set them at the top level")
         set_dotted(derived, dotted, copy.deepcopy(value), f"{source}: variants.{name}")
     prefix = f"variants.{name} -> "
     scenario = validate(derived, source, base_dir, prefix=prefix)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import copy
 import io
 import math
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +32,10 @@ import pandas as pd
 import yaml
 from tqdm import tqdm
 
-from sim.analysis import metrics, registry
+from sim.analysis import metrics, registry, targets
 from sim.analysis import queueing as analytic
 from sim.analysis.stats import t_interval
+from sim.analysis.targets import Target, TargetError
 from sim.arrivals import Customers, sample_customers, streams
 from sim.engine import DeskRun
 from sim.output.files import atomic_write_bytes, atomic_write_text, write_csv
@@ -50,85 +50,20 @@ from sim.units import format_clock
 
 # --- targets ------------------------------------------------------------------------------------
 
-
-class TargetError(ValueError):
-    """A staffing target that cannot be used, with a message for the user."""
-
-
-#: Metrics a staffing target may name: those `interval_counts` counts per interval. What each
-#: one is (its unit, which way is better) is its entry in `sim.analysis.registry`.
+#: Metrics a staffing target may name: those `interval_counts` counts per interval. What a
+#: target is, how it is written and checked, is `sim.analysis.targets`.
 TARGET_METRICS = ("reply_rate_5min", "first_response_30s_rate", "abandon_rate",
                   "first_response_mean_s")
 
-_TARGET = re.compile(
-    r"^\s*(?P<metric>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op>>=|<=|=>|=<|>|<|==|=)\s*"
-    r"(?P<value>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<percent>%?)\s*$"
-)
-
-
-@dataclass(frozen=True)
-class Target:
-    """A bound on a per-interval metric, e.g. reply_rate_5min >= 0.95; `op` is the way the
-    metric's registry entry says is better."""
-
-    metric: str
-    op: str  # ">=" or "<="
-    value: float
-
-    def __post_init__(self):
-        if self.metric not in TARGET_METRICS:
-            raise TargetError(f"{self.metric!r} is not a staffing target metric "
-                              f"({', '.join(TARGET_METRICS)})")
-        wanted = registry.bound(self.metric)
-        if self.op != wanted:
-            raise TargetError(f"{self.metric} is better when {registry.better(self.metric)}, "
-                              f"so its target is {self.metric}{wanted}VALUE")
-
-    def met(self, estimate: float) -> bool:
-        """Whether an estimate satisfies the target (no buyers, nothing to satisfy: True)."""
-        if not math.isfinite(estimate):
-            return True
-        return estimate >= self.value - 1e-12 if self.op == ">=" else estimate <= self.value + 1e-12
-
-    def __str__(self) -> str:
-        return f"{self.metric}{self.op}{self.value:g}"
-
 
 def parse_target(text: str) -> Target:
-    """Read `METRIC>=VALUE` or `METRIC<=VALUE` (a share may be written as 95%)."""
-    known = ", ".join(TARGET_METRICS)
-    match = _TARGET.match(text or "")
-    if not match:
-        raise TargetError(
-            f"cannot read target {text!r}: write METRIC>=VALUE or METRIC<=VALUE, e.g. "
-            f"'reply_rate_5min>=0.95' (metrics: {known})")
-    metric, op, percent = match["metric"], match["op"], match["percent"]
-    if not registry.is_metric(metric):
-        raise TargetError(f"unknown metric {metric!r} in target {text!r}; known: {known}")
-    spec = registry.lookup(metric)
-    if metric not in TARGET_METRICS:
-        raise TargetError(f"target {text!r}: staffing has no per-interval count of {metric}; "
-                          f"targets may name {known}")
-    op = {"=>": ">=", "=<": "<="}.get(op, op)
-    if op not in (">=", "<="):
-        raise TargetError(f"target {text!r}: use >= or <= (a target is a bound, not {op!r})")
-    wanted = spec.bound
-    if op != wanted:
-        raise TargetError(
-            f"target {text!r}: {metric} is better when {spec.better}, so the target is "
-            f"{metric}{wanted}VALUE")
-    value = float(match["value"])
-    if percent:
-        if spec.unit != "share":
-            raise TargetError(f"target {text!r}: {metric} is in {spec.unit}, not a percentage")
-        value /= 100.0
-    if spec.unit == "share" and not 0.0 <= value <= 1.0:
-        raise TargetError(
-            f"target {text!r}: {value:g} is outside [0, 1]; {metric} is a share "
-            "(write 0.95 or 95%)")
-    if spec.unit == "seconds" and not (math.isfinite(value) and value > 0):
-        raise TargetError(f"target {text!r}: {metric} needs a positive number of seconds")
-    return Target(metric, op, value)
+    """A target staffing can search for: `sim.analysis.targets.parse_target`, on one of the
+    metrics with a per-interval count (`TARGET_METRICS`)."""
+    target = targets.parse_target(text)
+    if target.metric not in TARGET_METRICS:
+        raise TargetError(f"target {text!r}: staffing has no per-interval count of "
+                          f"{target.metric}; targets may name {', '.join(TARGET_METRICS)}")
+    return target
 
 
 # --- per-interval metrics -------------------------------------------------------------------------

@@ -55,7 +55,8 @@ TASKS_DIR = "tasks"
 #: Bumped when a task file's layout changes, so old files are not mistaken for new ones.
 TASK_FORMAT = 1
 #: Scenario fields that cannot change one replication's result (left out of the task hash).
-NOT_IN_RUN = {"description", "replications", "variants"}
+NOT_IN_RUN = {"description": True, "replications": True, "variants": True, "targets": True,
+              "warnings": True, "metrics": {"currency"}}
 #: The metric the terminal table and the plots show when the spec names none.
 HEADLINE_METRIC = "reply_rate_5min"
 
@@ -130,6 +131,33 @@ class SweepSpec(_Strict):
     points: list[dict[str, Any]] | None = None
     target: Target | None = None
     plots: PlotSettings = PlotSettings()
+    labels: dict[str, Annotated[str, Field(min_length=1, max_length=80)]] = Field(
+        default={}, description="axis names of swept parameters, by path (a grid entry may "
+        "also be written {values: [...], label: ...})")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _labelled_grid(cls, data):
+        """A grid entry written {values: [...], label: "..."}: the values go to the grid,
+        the label to `labels`."""
+        if not (isinstance(data, dict) and isinstance(data.get("grid"), dict)
+                and isinstance(data.get("labels", {}), dict)):
+            return data  # the fields' own validation reports what is wrong
+        grid, labels = {}, dict(data.get("labels", {}))
+        for path, entry in data["grid"].items():
+            if isinstance(entry, dict):
+                unknown = [k for k in entry if k not in ("values", "label")]
+                if unknown or "values" not in entry:
+                    raise ValueError(
+                        f"grid[{path}]: a grid entry is a list of values or "
+                        f"{{values: [...], label: ...}}"
+                        + (f" (unknown key {unknown[0]!r})" if unknown else
+                           " (values is missing)"))
+                if "label" in entry:
+                    labels[path] = entry["label"]
+                entry = entry["values"]
+            grid[path] = entry
+        return {**data, "grid": grid, **({"labels": labels} if labels else {})}
 
     @field_validator("grid")
     @classmethod
@@ -462,6 +490,10 @@ def _check_plot_settings(spec_path: Path, spec: SweepSpec, parameters: list[str]
     for path in spec.plots.fixed:
         if path not in parameters:
             raise ScenarioError(f"{spec_path}: plots.fixed[{path}]: not a swept parameter "
+                                f"(swept: {', '.join(parameters)})")
+    for path in spec.labels:
+        if path not in parameters:
+            raise ScenarioError(f"{spec_path}: labels[{path}]: not a swept parameter "
                                 f"(swept: {', '.join(parameters)})")
 
 

@@ -38,6 +38,7 @@ from sim.analysis.queueing import erlang_a, erlang_c
 from sim.analysis.stats import t_interval
 from sim.engine import ABANDONED, simulate
 from sim.output.files import atomic_write_bytes, write_csv
+from sim.output.tables import text_table
 from sim.parallel import make_executor
 from sim.scenario import Scenario, scenario_from_dict
 
@@ -343,17 +344,17 @@ def run_grid(cases: list[Case] | None = None, *, quick: bool = True, seed: int =
 
 
 def format_table(table: pd.DataFrame) -> str:
-    """Simulation against theory, one line per check."""
-    header = (f"{'case':<34} {'metric':<14} {'theory':>9} {'simulation [95% CI]':>30} "
-              f"{'pass band':>18}  status")
-    lines = [header, "-" * len(header)]
+    """Simulation against theory, one line per check; each column as wide as its widest
+    cell, so headers sit over their columns whatever the case labels and numbers."""
+    cells = [["case", "metric", "theory", "simulation [95% CI]", "pass band", "status"]]
     for _, row in table.iterrows():
         case = Case(row["system"], int(row["agents"]), float(row["rho"]),
                     int(row["concurrency"]), float(row["patience_ratio"]))
         sim = f"{row['sim_mean']:.4f} [{row['ci_low']:.4f}, {row['ci_high']:.4f}]"
         band = f"[{row['pass_low']:.4f}, {row['pass_high']:.4f}]"
-        lines.append(f"{case.label:<34} {row['metric']:<14} {row['theory']:>9.4f} {sim:>30} "
-                     f"{band:>18}  {row['status']}")
+        cells.append([case.label, str(row["metric"]), f"{row['theory']:.4f}", sim, band,
+                      str(row["status"])])
+    lines = [text_table(cells, ["<", "<", ">", ">", ">", "<"])]
     passed = int((table["status"] == "PASS").sum())
     lines.append(
         f"{passed} of {len(table)} checks passed. Times in mean service times; service level "
