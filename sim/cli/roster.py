@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sim.analysis.targets import TargetError
 from sim.cli.common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -37,7 +38,6 @@ from sim.tools.roster_plan import (
     write_roster_files,
 )
 from sim.tools.roster_rules import read_rules
-from sim.analysis.targets import TargetError
 from sim.tools.staffing import StaffingError, parse_target
 
 HELP = "turn a headcount per interval into shifts with breaks, checked by simulation"
