@@ -12,7 +12,7 @@ import copy
 import numpy as np
 import pytest
 from conftest import build
-from scripted import T0, det, desk, group, play
+from scripted import T0, desk, det, group, play
 
 from sim.arrivals import sample_customers, streams
 from sim.engine import DeskRun
