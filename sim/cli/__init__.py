@@ -29,6 +29,8 @@ COMMANDS = {
     "sweep": "sim.cli.sweep",
     "validate": "sim.cli.validate",
     "staff": "sim.cli.staff",
+    "export-log": "sim.cli.export_log",
+    "metrics": "sim.cli.metrics",
 }
 
 
@@ -50,13 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _bad_input_errors() -> tuple[type[BaseException], ...]:
     """Library errors that mean the input was wrong (exit 2), each raised by its own module."""
+    from sim.chatlog import ChatLogError
     from sim.experiment import PrecisionError
     from sim.parallel import ExecutorError
     from sim.scenario import ScenarioError
     from sim.tools.staffing import StaffingError, TargetError
 
     return (UsageError, ScenarioError, ExecutorError, TargetError, StaffingError,
-            PrecisionError)
+            PrecisionError, ChatLogError)
 
 
 def _message(exc: BaseException) -> str:
