@@ -14,14 +14,16 @@ from conftest import REPO, supportsim
 import sim
 from sim.analysis import metrics
 from sim.chatlog import read_log
-from sim.chatlog.export import format_times, log_rows
+from sim.chatlog.export import accepting_duty, format_times, log_rows
 from sim.chatlog.measure import measurable
 from sim.tools.export_log import export_logs
 
 NORMAL_DAY = REPO / "scenarios" / "normal_day.yaml"
 DAY0 = dt.date(2026, 3, 2)
-#: Metrics that need the time an agent took a conversation, which a log does not show.
-ASSIGNMENT = ("conversations_per_agent", "conversations_per_agent_hour")
+#: Metrics that need the time an agent took a conversation, which a log does not show, or
+#: the minutes agents spent finishing chats after their shifts, which a duty file (when each
+#: agent was taking new conversations) leaves out.
+NOT_IN_A_LOG = ("conversations_per_agent", "conversations_per_agent_hour", "agent_hours")
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +53,8 @@ def test_reading_an_exported_log_gives_the_simulated_rates(day, tmp_path):
     log = read_back(tmp_path, scenario, records, fractional=True)
     simulated = metrics.summarize(with_buyers(tables), scenario)
     measured = metrics.summarize(log.tables, scenario)
-    compared = [m for m in simulated if measurable(m) and m not in ASSIGNMENT]
-    assert len(compared) > 30
+    compared = [m for m in simulated if measurable(m) and m not in NOT_IN_A_LOG]
+    assert len(compared) >= 30
     for name in compared:
         # Times are kept to the microsecond, so waits agree to about 1e-6 s.
         assert measured[name] == pytest.approx(simulated[name], rel=1e-7, abs=1e-5,
@@ -67,6 +69,37 @@ def test_reading_an_exported_log_gives_the_simulated_rates(day, tmp_path):
                                   conv_sim["n_messages"][conv_sim["outcome"] == "served"])
     assert conv_sim["reported"].any() and (conv_sim["outcome"] == "abandoned").any()
     assert (conv_sim["outcome"] == "deflected").any()
+
+
+def test_the_duty_file_holds_the_scheduled_hours(day, tmp_path):
+    scenario, records, tables = day
+    log = read_back(tmp_path, scenario, records, fractional=True)
+    # normal_day.yaml: pre-sale shifts 3 x 8 h + 3 x 8 h + 3 x 9.5 h + 3 x 9.5 h + 2 x 8 h =
+    # 121 h; after-sale headcount 1 x 8 + 6 + 8 x 3 + 7 x 2 + 8 x 4 + 7 x 2 + 8 x 3 + 2 x 1 =
+    # 124 h. The records count the finishing minutes on top.
+    measured = metrics.summarize(log.tables, scenario)["agent_hours"]
+    assert measured == pytest.approx(245.0)
+    assert metrics.summarize(tables, scenario)["agent_hours"] > 245.0
+
+
+def test_accepting_duty_numbers_agents_as_the_engine(tmp_path):
+    # Standby agents too: outsourcing.yaml calls agency agents in on demand.
+    base = sim.load_scenario(REPO / "scenarios" / "outsourcing.yaml")
+    scenario = sim.resolve_variants(base)["agency"]
+    records = sim.simulate(scenario, 0)
+    tables = metrics.Tables.from_records(records)
+    accepting = accepting_duty(tables, scenario)
+    engine = tables.duty
+    assert engine["standby"].any()
+    for row in engine.itertuples(index=False):
+        mine = accepting[accepting["agent"] == row.agent]
+        assert (mine["group"] == str(row.group)).all()
+        # Each period of the records starts when a planned one does and ends no earlier than
+        # the planned end it began with (agents finish their chats).
+        starts = mine["start_s"].to_numpy()
+        assert np.isclose(starts, row.start_s).any()
+        planned_end = mine["end_s"].to_numpy()[np.isclose(starts, row.start_s)][0]
+        assert row.end_s >= planned_end - 1e-9
 
 
 def test_whole_seconds_are_the_true_times_cut(day):

@@ -11,6 +11,8 @@ makes them happen):
   gets no buyer row of its own (a conversation without a bot phase starts with that message);
 - a `buyer` row for every later customer message and an `agent` row for every reply;
 - a `system` row with event `close` when the bot settled the conversation or the buyer left.
+
+The duty file says when each agent was taking new conversations (`accepting_duty`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from sim.agents import duty_periods
 from sim.analysis.metrics import Tables
+from sim.scenario import Scenario
 
 #: Columns of an exported log, in order.
 EXPORT_COLUMNS = ("conversation_id", "buyer_id", "sender", "agent_id", "group", "topic",
@@ -122,12 +126,43 @@ def log_rows(tables: Tables, day0: dt.date, fractional: bool = False) -> pd.Data
     return frame
 
 
-def duty_rows(tables: Tables, day0: dt.date, fractional: bool = False) -> pd.DataFrame:
-    """The duty file of a simulated run: `agent_id, group, start, end`, one row per period."""
-    duty = tables.duty.sort_values(["agent", "start_s"], kind="stable")
+def accepting_duty(tables: Tables, scenario: Scenario) -> pd.DataFrame:
+    """When each agent of a simulated run was taking new conversations: the scheduled duty
+    periods (the engine's records also count the minutes spent finishing chats after a shift)
+    and each standby agent's stay. Rows `agent, group, start_s, end_s`.
+
+    Scheduled agents are numbered as the engine numbers them: group by group, slot by slot in
+    the order their periods come; standby agents follow, as in the records."""
+    rows = []
+    agent = 0
+    for name, spec in scenario.groups.items():
+        if spec.schedule is None:
+            continue
+        ids: dict[int, int] = {}
+        for duty in duty_periods(spec.schedule, scenario):
+            if duty.slot not in ids:
+                ids[duty.slot] = agent
+                agent += 1
+            rows.append((ids[duty.slot], name, duty.start_s, duty.end_s))
+    standby = tables.duty[tables.duty["standby"].to_numpy()]
+    for row in standby.itertuples(index=False):
+        stay = scenario.groups[str(row.group)].standby.stay
+        rows.append((int(row.agent), str(row.group), row.start_s,
+                     min(row.start_s + stay, row.end_s)))
+    return pd.DataFrame(rows, columns=["agent", "group", "start_s", "end_s"])
+
+
+def duty_rows(tables: Tables, day0: dt.date, fractional: bool = False,
+              scenario: Scenario | None = None) -> pd.DataFrame:
+    """The duty file of a simulated run: `agent_id, group, start, end`, one row per period an
+    agent was taking new conversations (`accepting_duty`) when the scenario is given, else per
+    period of the records (finishing after a shift included)."""
+    duty = tables.duty if scenario is None else accepting_duty(tables, scenario)
+    duty = duty.sort_values(["agent", "start_s"], kind="stable")
     names = agent_names(tables)
     return pd.DataFrame({
-        "agent_id": [names[int(a)] for a in duty["agent"]],
+        "agent_id": [names.get(int(a), f"{g}-{int(a):03d}")
+                     for a, g in zip(duty["agent"], duty["group"].astype(str))],
         "group": duty["group"].astype(str).to_numpy(),
         "start": format_times(duty["start_s"].to_numpy(), day0, fractional),
         "end": format_times(duty["end_s"].to_numpy(), day0, fractional),

@@ -20,6 +20,8 @@ from sim.units import DAY_S
 
 #: The group of agents the log and the duty file give none.
 DEFAULT_GROUP = "desk"
+#: Replies this long after a duty period ends still count as finishing its chats.
+FINISHING_S = 3600.0
 
 
 @dataclass
@@ -202,10 +204,12 @@ def _check_duty(rows: Rows, duty: pd.DataFrame, groups_of: list[str], notes: lis
         if not mine.any():
             continue
         for start, end in zip(periods["start_s"], periods["end_s"]):
-            covered[mine] |= (t[mine] >= start) & (t[mine] <= end)
+            # An agent finishes its open chats after a period ends: allow for that.
+            covered[mine] |= (t[mine] >= start) & (t[mine] <= end + FINISHING_S)
     if (~covered).any():
         notes.append(f"{source}: {int((~covered).sum())} of {len(replies)} agent replies were "
-                     "sent by agents off duty in the duty file")
+                     "sent by agents off duty in the duty file (more than an hour after any "
+                     "period of theirs ended, or before it began)")
     named = duty.drop_duplicates("agent").set_index("agent")["group"]
     differ = [a for a, g in named.items() if groups_of[int(a)] != g]
     if differ:

@@ -72,7 +72,8 @@ def export_logs(scenario: Scenario, out: Path, *, variants: list[str] | None = N
         path = out if single_file else out / f"{variant}-r{replication}.csv"
         rows = log_rows(tables, day0, fractional)
         write_log_file(path, rows, encoding)
-        write_log_file(duty_path(path), duty_rows(tables, day0, fractional), encoding)
+        write_log_file(duty_path(path), duty_rows(tables, day0, fractional,
+                                                  resolved[variant]), encoding)
         exported.append(ExportedLog(variant, replication, path, duty_path(path), len(rows),
                                     len(tables.conversations)))
     return exported
