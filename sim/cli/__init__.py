@@ -31,6 +31,8 @@ COMMANDS = {
     "staff": "sim.cli.staff",
     "export-log": "sim.cli.export_log",
     "metrics": "sim.cli.metrics",
+    "fit": "sim.cli.fit",
+    "backtest": "sim.cli.backtest",
 }
 
 
