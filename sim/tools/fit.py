@@ -467,7 +467,7 @@ class _Builder:
                                   "fitted (buyers wait forever)")
                 continue
             self.survival[topic] = kaplan_meier(events, censored)
-            result = fit_censored(events, censored)
+            result = fit_censored(events, censored, self.resolution)
             if result is None:
                 self.notes.append(f"topic {topic}: only {len(events)} buyers left unanswered; "
                                   f"fewer than {MIN_EVENTS}, no patience is fitted")
@@ -507,10 +507,12 @@ class _Builder:
             factor = self.open_factor(group, samples, spec["concurrency"])
             factors[group] = factor
             scale = np.ones(len(samples))
+            levels = np.clip(samples["open"].to_numpy(), 1, spec["concurrency"])
             if factor.fitted:
                 spec["reply_time_factor_by_open"] = factor.factors
-                index = np.minimum(samples["open"].to_numpy(), len(factor.factors)) - 1
-                scale = np.asarray(factor.factors)[np.maximum(index, 0)]
+                vector = factor_vector(levels, samples["typing_s"].to_numpy(),
+                                       spec["concurrency"])
+                scale = vector[levels - 1]
                 for level, value in enumerate(factor.factors, start=1):
                     row = factor.table[factor.table["open"] == level]
                     if len(row):
@@ -521,6 +523,13 @@ class _Builder:
                                  "count's (delta-method SE)")
             base = samples["typing_s"].to_numpy() / scale
             pooled = fit_duration(base, self.resolution)
+            topic_names = list(dict.fromkeys(samples["topic"]))
+            if factor.fitted and pooled is not None:
+                codes = np.array([topic_names.index(t) for t in samples["topic"]], dtype=np.int64)
+                mean_se, cv_se = _bootstrap_normalised(samples["typing_s"].to_numpy(), levels,
+                                                       codes, len(topic_names),
+                                                       spec["concurrency"])
+                _rescale(pooled, mean_se[-1], cv_se[-1])
             if pooled is None:
                 spec["reply_time"] = {"dist": "deterministic", "value": 0}
                 self.notes.append(f"group {group}: fewer than {MIN_OBSERVATIONS} replies "
@@ -531,6 +540,9 @@ class _Builder:
                 for topic in skills:
                     chosen = samples["topic"].to_numpy() == topic
                     fitted = fit_duration(base[chosen], self.resolution)
+                    if fitted is not None and factor.fitted:
+                        at = topic_names.index(topic)
+                        _rescale(fitted, mean_se[at], cv_se[at])
                     if fitted is not None and len(skills) > 1:
                         by_topic[topic] = self.distribution(
                             f"groups.{group}.reply_time_by_topic.{topic}", fitted)
@@ -570,13 +582,9 @@ class _Builder:
                                                  + (base["se_s"] / base["mean_s"]) ** 2)
             table.loc[table["open"] == base["open"], "factor_se"] = 0.0
         if fitted:
-            value = 1.0
             top = int(usable["open"].max())
-            for level in range(1, top + 1):
-                row = usable[usable["open"] == level]
-                if len(row):
-                    value = float(row["factor"].iloc[0])
-                factors.append(float(f"{value:.4g}"))
+            vector = factor_vector(levels, typing, concurrency)
+            factors = [float(f"{value:.4g}") for value in vector[:top]]
             self.notes.append(
                 f"group {group}: typing time grows with open chats (Kruskal-Wallis p = "
                 f"{p_value:.2g}); factors by open chats fitted, relative to "
@@ -676,6 +684,62 @@ class _Builder:
                               "conversations: " + ", ".join(
                                   f"{w['start']}-{w['end']}" for w in bot["hours"]))
         return bot
+
+
+def factor_vector(levels: np.ndarray, typing: np.ndarray, concurrency: int) -> np.ndarray:
+    """The factor of each open-chat count 1..concurrency: the mean typing time at that count
+    over the mean at the base count, the first with `MIN_PER_LEVEL` replies; a count with
+    fewer replies takes the factor of the count below it (1 below the base)."""
+    sums = np.bincount(levels, weights=typing, minlength=concurrency + 1)[1:concurrency + 1]
+    counts = np.bincount(levels, minlength=concurrency + 1)[1:concurrency + 1]
+    usable = counts >= MIN_PER_LEVEL
+    result = np.ones(concurrency)
+    if not usable.any():
+        return result
+    means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    base = means[np.flatnonzero(usable)[0]]
+    value = 1.0
+    for level in range(concurrency):
+        if usable[level]:
+            value = means[level] / base
+        result[level] = value
+    return result
+
+
+#: Resamples behind the standard errors of typing times normalised by fitted factors.
+BOOTSTRAP = 200
+
+
+def _bootstrap_normalised(typing: np.ndarray, levels: np.ndarray, topics: np.ndarray,
+                          count: int, concurrency: int) -> tuple[np.ndarray, np.ndarray]:
+    """Standard errors of the mean and CV of typing times divided by their factor, pooled
+    (last column) and per topic, by resampling the replies and fitting the factors again: the
+    factors are estimated from the same replies, so the replies are not independent of them."""
+    rng = np.random.default_rng(15)
+    means = np.full((BOOTSTRAP, count + 1), np.nan)
+    cvs = np.full((BOOTSTRAP, count + 1), np.nan)
+    n = len(typing)
+    for b in range(BOOTSTRAP):
+        pick = rng.integers(n, size=n)
+        w, level, topic = typing[pick], levels[pick], topics[pick]
+        base = w / factor_vector(level, w, concurrency)[level - 1]
+        total = np.bincount(topic, minlength=count).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.bincount(topic, weights=base, minlength=count) / total
+            square = np.bincount(topic, weights=base * base, minlength=count) / total
+            means[b, :count] = mean
+            cvs[b, :count] = np.sqrt(np.maximum(square - mean * mean, 0)) / mean
+        means[b, count] = base.mean()
+        cvs[b, count] = base.std() / base.mean()
+    return np.nanstd(means, axis=0, ddof=1), np.nanstd(cvs, axis=0, ddof=1)
+
+
+def _rescale(fitted: FittedDistribution, mean_se: float, cv_se: float) -> None:
+    """Replace a fitted distribution's standard errors by resampled ones."""
+    fitted.parameters["mean"].se = float(mean_se)
+    if "cv" in fitted.parameters:
+        fitted.parameters["cv"].se = float(cv_se)
+    fitted.method += f"; SE by resampling the replies {BOOTSTRAP} times, factors refitted"
 
 
 def _windows(on: np.ndarray) -> list[dict]:

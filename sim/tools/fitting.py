@@ -13,6 +13,7 @@ information.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -208,7 +209,10 @@ def kaplan_meier(events: np.ndarray, censored: np.ndarray) -> Survival:
                               right=np.asarray(censored, dtype=float))
     result = stats.ecdf(data)
     sf = result.sf
-    band = sf.confidence_interval(0.95)
+    with warnings.catch_warnings():
+        # Greenwood's band is undefined where the estimate reaches 0; it is NaN there.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        band = sf.confidence_interval(0.95)
     return Survival(sf.quantiles, sf.probabilities, band.low.probabilities,
                     band.high.probabilities, len(events), len(censored))
 
@@ -277,13 +281,22 @@ def _maximise(family: str, events: np.ndarray, censored: np.ndarray, start: np.n
 MIN_EVENTS = 5
 
 
-def fit_censored(events: np.ndarray, censored: np.ndarray,
+def fit_censored(events: np.ndarray, censored: np.ndarray, resolution_s: float = 0.0,
                  families: tuple[str, ...] = DURATION_FAMILIES) -> FittedDistribution | None:
-    """Maximum likelihood on right-censored durations, the family by AIC; mean and CV with
-    standard errors from the observed information (delta method from log mean, log CV).
-    With few events (`MIN_EVENTS` to `MIN_OBSERVATIONS`) only the exponential is fitted."""
+    """Maximum likelihood on right-censored durations, for each family; the scenario gets the
+    family with the lowest AIC.
+
+    Censoring often hides the right tail, and then families fit about equally well while
+    implying different means. So the mean and CV reported are averaged over the families by
+    their Akaike weights, with the unconditional standard error of Burnham & Anderson (2002,
+    section 4.3): the sum over families of weight x sqrt(SE^2 + (estimate - average)^2), each
+    family's SE from its observed information (delta method from log mean, log CV). When one
+    family is clearly best its weight is about 1 and this is its own fit. With few events
+    (`MIN_EVENTS` to `MIN_OBSERVATIONS`) only the exponential is fitted. Times recorded to
+    whole seconds (`resolution_s` 1) can be 0; those are taken as half a second, since a
+    tiny duration taken at face value has a likelihood that shape parameters can chase."""
     events = np.asarray(events, dtype=float)
-    events = np.maximum(events[np.isfinite(events)], 1e-3)
+    events = np.maximum(events[np.isfinite(events)], max(resolution_s / 2, 1e-3))
     censored = np.asarray(censored, dtype=float)
     censored = censored[np.isfinite(censored) & (censored > 0)]
     if len(events) < MIN_EVENTS:
@@ -291,31 +304,57 @@ def fit_censored(events: np.ndarray, censored: np.ndarray,
     if len(events) < MIN_OBSERVATIONS:
         families = ("exponential",)
     small_e, small_c = _proportional(events, censored)
-    start = np.array([math.log((small_e.sum() + small_c.sum()) / len(small_e)), 0.0])
-    aic, fits = {}, {}
-    for family in families:
-        theta = _maximise(family, small_e, small_c, start)
-        aic[family] = 2 * len(theta) + 2 * _censored_nll(family, theta, small_e, small_c)
-        fits[family] = theta
-    best = min(aic, key=aic.get)
     subsampled = len(small_e) < len(events) or len(small_c) < len(censored)
-    theta = _maximise(best, events, censored, fits[best]) if subsampled else fits[best]
+    start = np.array([math.log((small_e.sum() + small_c.sum()) / len(small_e)), 0.0])
+    rough = {f: _maximise(f, small_e, small_c, start) for f in families}
+    rough_aic = {f: 2 * len(th) + 2 * _censored_nll(f, th, small_e, small_c)
+                 for f, th in rough.items()}
+    best_rough = min(rough_aic.values())
+    fits, aic = {}, {}
+    for family, theta in rough.items():
+        if rough_aic[family] - best_rough > 30:   # weight below 1e-6 on the subsample
+            continue
+        if subsampled:
+            theta = _maximise(family, events, censored, theta)
+        fits[family] = theta
+        aic[family] = 2 * len(theta) + 2 * _censored_nll(family, theta, events, censored)
+    best = min(aic, key=aic.get)
+    weights = {f: math.exp(-0.5 * (a - aic[best])) for f, a in aic.items()}
+    total = sum(weights.values())
+    weights = {f: w / total for f, w in weights.items()}
+    estimates = {f: _censored_estimates(f, fits[f], events, censored) for f in fits}
+    parameters = {}
+    for name in ("mean", "cv"):
+        values = {f: e[name] for f, e in estimates.items()}
+        average = sum(weights[f] * v[0] for f, v in values.items())
+        se = sum(weights[f] * math.sqrt(v[1] ** 2 + (v[0] - average) ** 2)
+                 for f, v in values.items())
+        parameters[name] = Estimate(average, se, len(events))
     if best == "exponential":
-        mean = math.exp(theta[0])
-        parameters = {"mean": Estimate(mean, mean / math.sqrt(len(events)), len(events))}
-    else:
-        information = _hessian(lambda th: _censored_nll(best, th, events, censored), theta)
-        try:
-            se = np.sqrt(np.maximum(np.diag(np.linalg.inv(information)), 0.0))
-        except np.linalg.LinAlgError:
-            se = np.array([np.nan, np.nan])
-        mean, cv = math.exp(theta[0]), math.exp(theta[1])
-        parameters = {"mean": Estimate(mean, mean * float(se[0]), len(events)),
-                      "cv": Estimate(cv, cv * float(se[1]), len(events))}
-    method = (f"{best} by AIC among {', '.join(families)}: maximum likelihood on "
-              f"{len(events)} events and {len(censored)} right-censored times")
-    return FittedDistribution(best, parameters, aic, len(events) + len(censored), method,
-                              _subsample(events, 20_000), _subsample(censored, 20_000))
+        parameters.pop("cv")
+    shares = ", ".join(f"{f} {weights[f]:.2f}" for f in sorted(weights, key=weights.get,
+                                                                     reverse=True))
+    method = (f"{best} by AIC; maximum likelihood on {len(events)} events and "
+              f"{len(censored)} right-censored times, mean and CV averaged over the families "
+              f"by Akaike weight ({shares}) with unconditional SE")
+    rejected = {f: a for f, a in rough_aic.items() if f not in aic}
+    return FittedDistribution(best, parameters, {**aic, **rejected}, len(events) + len(censored),
+                              method, _subsample(events, 20_000), _subsample(censored, 20_000))
+
+
+def _censored_estimates(family: str, theta: np.ndarray, events: np.ndarray,
+                        censored: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Mean and CV of one family's censored fit, each with its SE."""
+    mean = math.exp(theta[0])
+    if family == "exponential":
+        return {"mean": (mean, mean / math.sqrt(len(events))), "cv": (1.0, 0.0)}
+    information = _hessian(lambda th: _censored_nll(family, th, events, censored), theta)
+    try:
+        se = np.sqrt(np.maximum(np.diag(np.linalg.inv(information)), 0.0))
+    except np.linalg.LinAlgError:
+        se = np.array([np.nan, np.nan])
+    cv = math.exp(theta[1])
+    return {"mean": (mean, mean * float(se[0])), "cv": (cv, cv * float(se[1]))}
 
 
 def proportion(successes: int, trials: int) -> Estimate:
