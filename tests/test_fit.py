@@ -161,7 +161,7 @@ def shop_a(tmp_path_factory):
 
 
 def test_every_parameter_of_a_concurrency_5_shop_is_recovered(shop_a):
-    scenario, log, fit = shop_a
+    scenario, _, fit = shop_a
     rows = compared(fit, scenario)
     paths = {row[0] for row in rows}
     # Everything the issue names is among them.
@@ -187,7 +187,7 @@ def test_every_parameter_of_a_concurrency_5_shop_is_recovered(shop_a):
 
 
 def test_a_shop_whose_replies_slow_down_with_open_chats(tmp_path):
-    scenario, log, fit = fitted(SLOWING, tmp_path)
+    scenario, _, fit = fitted(SLOWING, tmp_path)
     group = fit.document["groups"]["desk"]
     assert "reply_time_factor_by_open" in group, fit.notes
     assert len(group["reply_time_factor_by_open"]) == 4
@@ -201,7 +201,7 @@ def test_a_shop_whose_replies_slow_down_with_open_chats(tmp_path):
 
 
 def test_a_shop_with_another_profile_does_not_recover_shop_a(shop_a, tmp_path):
-    scenario_a, _, fit_a = shop_a
+    scenario_a, _, _ = shop_a
     scenario_b, _, fit_b = fitted(shop_b(), tmp_path)
     # Shop B's fit recovers shop B ...
     rows_b = compared(fit_b, scenario_b)
@@ -219,7 +219,7 @@ def test_a_shop_with_another_profile_does_not_recover_shop_a(shop_a, tmp_path):
 
 
 def test_the_fitted_scenario_is_written_valid_with_its_report(shop_a, tmp_path):
-    _, log, fit = shop_a
+    _, _, fit = shop_a
     written = fit.write(tmp_path / "shop.yaml")
     names = sorted(p.name for p in written)
     assert names == ["fit_parameters.csv", "fit_report.html", "shop.yaml", "shop_counts.csv"]

@@ -111,7 +111,8 @@ def with_log_duty(scenario: Scenario, log: ChatLog) -> Scenario:
             shifts.append({"start": stamp, "length": float(end - start), "agents": 1})
         group["schedule"] = ({"shifts": shifts} if shifts else
                              {"headcount": {f"{log.day0.isoformat()} 00:00": 0}})
-    return scenario_from_dict(document, source=f"{scenario.name} with the log's duty")
+    return scenario_from_dict(document, source=f"{scenario.name} with the log's duty",
+                              base_dir=_base_dir(scenario))
 
 
 def _check_period(scenario: Scenario, log: ChatLog) -> None:
@@ -331,4 +332,12 @@ def halved(scenario: Scenario) -> Scenario:
             schedule["headcount"][key] = count // 2
         for shift in schedule.get("shifts") or []:
             shift["agents"] = shift["agents"] // 2
-    return scenario_from_dict(copy.deepcopy(document), source=f"{scenario.name} halved")
+    return scenario_from_dict(copy.deepcopy(document), source=f"{scenario.name} halved",
+                              base_dir=_base_dir(scenario))
+
+
+def _base_dir(scenario: Scenario) -> Path | None:
+    """Where a scenario's counts file is (loaded scenarios pin its absolute path), so that a
+    scenario derived from it validates wherever the process runs."""
+    counts = scenario.arrivals.counts_csv
+    return Path(counts.path).parent if counts is not None else None

@@ -283,15 +283,16 @@ MIN_EVENTS = 5
 
 def fit_censored(events: np.ndarray, censored: np.ndarray, resolution_s: float = 0.0,
                  families: tuple[str, ...] = DURATION_FAMILIES) -> FittedDistribution | None:
-    """Maximum likelihood on right-censored durations, for each family; the scenario gets the
-    family with the lowest AIC.
+    """Maximum likelihood on right-censored durations, for each family; the result is the
+    family with the lowest AIC, as fitted.
 
-    Censoring often hides the right tail, and then families fit about equally well while
-    implying different means. So the mean and CV reported are averaged over the families by
-    their Akaike weights, with the unconditional standard error of Burnham & Anderson (2002,
-    section 4.3): the sum over families of weight x sqrt(SE^2 + (estimate - average)^2), each
-    family's SE from its observed information (delta method from log mean, log CV). When one
-    family is clearly best its weight is about 1 and this is its own fit. With few events
+    Censoring often hides the right tail: then the families fit the observed range about
+    equally well while implying different means, and the mean is not known from the log. So
+    the standard errors include that: each parameter's SE is sqrt(SE^2 + sum over families of
+    Akaike weight x (family's estimate - the chosen one)^2), in the spirit of Burnham &
+    Anderson's unconditional variance (2002, section 4.3), with each family's own SE from its
+    observed information (delta method from log mean, log CV). When one family is clearly
+    best its weight is about 1 and this is its own SE. With few events
     (`MIN_EVENTS` to `MIN_OBSERVATIONS`) only the exponential is fitted. Times recorded to
     whole seconds (`resolution_s` 1) can be 0; those are taken as half a second, since a
     tiny duration taken at face value has a likelihood that shape parameters can chase."""
@@ -325,18 +326,16 @@ def fit_censored(events: np.ndarray, censored: np.ndarray, resolution_s: float =
     estimates = {f: _censored_estimates(f, fits[f], events, censored) for f in fits}
     parameters = {}
     for name in ("mean", "cv"):
-        values = {f: e[name] for f, e in estimates.items()}
-        average = sum(weights[f] * v[0] for f, v in values.items())
-        se = sum(weights[f] * math.sqrt(v[1] ** 2 + (v[0] - average) ** 2)
-                 for f, v in values.items())
-        parameters[name] = Estimate(average, se, len(events))
+        value, own_se = estimates[best][name]
+        spread = sum(weights[f] * (e[name][0] - value) ** 2 for f, e in estimates.items())
+        parameters[name] = Estimate(value, math.sqrt(own_se ** 2 + spread), len(events))
     if best == "exponential":
         parameters.pop("cv")
     shares = ", ".join(f"{f} {weights[f]:.2f}" for f in sorted(weights, key=weights.get,
                                                                      reverse=True))
-    method = (f"{best} by AIC; maximum likelihood on {len(events)} events and "
-              f"{len(censored)} right-censored times, mean and CV averaged over the families "
-              f"by Akaike weight ({shares}) with unconditional SE")
+    method = (f"{best} by AIC (Akaike weights {shares}); maximum likelihood on "
+              f"{len(events)} events and {len(censored)} right-censored times; SE includes the "
+              "spread between the families")
     rejected = {f: a for f, a in rough_aic.items() if f not in aic}
     return FittedDistribution(best, parameters, {**aic, **rejected}, len(events) + len(censored),
                               method, _subsample(events, 20_000), _subsample(censored, 20_000))
