@@ -74,7 +74,7 @@ def test_half_the_agents_is_flagged(shop):
 
 
 def test_half_the_agents_in_the_duty_file_is_flagged(shop, tmp_path):
-    folder, exported, _, fit, _ = shop
+    _, exported, _, fit, _ = shop
     duty = pd.read_csv(exported.duty)
     agents = sorted(duty["agent_id"].unique())
     duty[duty["agent_id"].isin(agents[::2])].to_csv(tmp_path / "half.duty.csv", index=False)
@@ -93,7 +93,7 @@ def test_the_log_duty_replaces_the_schedules(shop):
 
 
 def test_a_scenario_of_another_period_is_refused(shop):
-    _, _, log, fit, _ = shop
+    _, _, log, _, _ = shop
     document = copy.deepcopy(SHOP_A)
     document["horizon"] = {"start": "2026-04-01 00:00", "end": "2026-04-01 24:00"}
     with pytest.raises(BacktestError, match="starts on 2026-04-01, the log on 2026-03-02"):
