@@ -160,3 +160,14 @@ def test_one_run_to_parquet_or_gb18030(tmp_path):
     bad = supportsim("export-log", scenario_path, "--out", tmp_path / "x.csv",
                      "--variant", "nope", "--quiet")
     assert bad.returncode == 2 and "unknown variant" in bad.stderr
+
+
+def test_the_shipped_sample_log_is_what_export_log_makes(tmp_path):
+    # data/README.md says how the sample was made; the same command must make it again.
+    result = supportsim("export-log", REPO / "data" / "sample_shop.yaml", "--variant",
+                        "baseline", "--replication", "0", "--out", tmp_path / "sample_log.csv",
+                        "--quiet")
+    assert result.returncode == 0, result.stderr
+    for name in ("sample_log.csv", "sample_log.duty.csv"):
+        assert (tmp_path / name).read_bytes() == (REPO / "data" / name).read_bytes(), (
+            f"data/{name} is out of date: remake it as data/README.md says")

@@ -510,10 +510,10 @@ def _check_replies(source, where, fmt, sender, conv, starts, lines) -> None:
     early = ((sender == AGENT) | (sender == BOT)) & (np.arange(n) < first_buyer[segment])
     if early.any():
         row = int(np.flatnonzero(early)[0])
-        kind = SENDERS[sender[row]]
+        kind = {AGENT: "an agent", BOT: "a bot"}[int(sender[row])]
         none = first_buyer[segment[row]] == ends[segment[row]]
-        problem = (f"a {kind} reply in a conversation with no buyer message" if none else
-                   f"a {kind} reply before any buyer message of its conversation")
+        problem = (f"{kind} reply in a conversation with no buyer message" if none else
+                   f"{kind} reply before any buyer message of its conversation")
         _fail(source, where(int(lines[row])), "sender", fmt, problem)
     lonely = np.flatnonzero(first_buyer == ends)
     if len(lonely):
