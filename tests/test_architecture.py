@@ -105,14 +105,18 @@ def _reaches(prefixes: tuple[str, ...]):
 # What each layer may not import: everything downstream of it in the data flow.
 DOWNSTREAM = {
     "sim.scenario": ("sim.arrivals", "sim.agents", "sim.policies", "sim.engine", "sim.analysis",
-                     "sim.experiment", "sim.parallel", "sim.tools", "sim.output", "sim.cli"),
+                     "sim.experiment", "sim.parallel", "sim.tools", "sim.output", "sim.cli",
+                     "sim.chatlog"),
     "sim.engine": ("sim.analysis", "sim.experiment", "sim.parallel", "sim.tools", "sim.output",
-                   "sim.cli"),
+                   "sim.cli", "sim.chatlog"),
     # Scenario warnings read schedules (sim.agents), not runs.
     "sim.lint": ("sim.engine", "sim.analysis", "sim.experiment", "sim.parallel", "sim.tools",
-                 "sim.output", "sim.cli", "simpy"),
+                 "sim.output", "sim.cli", "simpy", "sim.chatlog"),
     "sim.analysis": ("sim.engine.desk", "sim.experiment", "sim.parallel", "sim.tools",
-                     "sim.output", "sim.cli", "simpy"),
+                     "sim.output", "sim.cli", "simpy", "sim.chatlog"),
+    # A chat log is input, read into the records the metrics read: it never simulates.
+    "sim.chatlog": ("sim.engine.desk", "sim.experiment", "sim.parallel", "sim.tools",
+                    "sim.output", "sim.cli", "simpy"),
     "sim.experiment": ("sim.tools", "sim.output.plots", "sim.output.report", "sim.cli"),
     "sim.tools": ("sim.cli",),
     "sim.output": ("sim.engine", "sim.tools", "sim.parallel", "sim.cli", "simpy"),

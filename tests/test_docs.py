@@ -11,7 +11,7 @@ Conventions for docs/*.md and README.md, by the HTML comment on the line before 
 - any block marked `<!-- file: NAME -->` is written to NAME first, so a page can show a
   scenario file and then run it.
 
-Each page runs in a scratch folder holding links to scenarios/ and sweeps/, so the relative
+Each page runs in a scratch folder holding links to scenarios/, sweeps/ and data/, so the relative
 paths of the examples work and their outputs land in the scratch folder. Python examples run
 with at most `MAX_REPLICATIONS` replications per variant (`sim.run` is wrapped): the test
 checks that the examples work, not their numbers; the command lines run as written, so pages
@@ -103,7 +103,7 @@ def runnable(page: Path) -> bool:
 
 @pytest.fixture
 def scratch(tmp_path, monkeypatch) -> Path:
-    for name in ("scenarios", "sweeps"):
+    for name in ("scenarios", "sweeps", "data"):
         if (REPO / name).is_dir():
             (tmp_path / name).symlink_to(REPO / name, target_is_directory=True)
     monkeypatch.chdir(tmp_path)

@@ -82,6 +82,7 @@ def counted_messages(tables: Tables, bot_counts: bool) -> pd.DataFrame:
     left = (~replied) & (outcome == "abandoned")
     return pd.DataFrame({
         "conversation": index,
+        "buyer": _buyer_days(conv, index, sent),
         "sent_s": sent,
         "reply_s": reply,
         "replied": replied,
@@ -89,6 +90,21 @@ def counted_messages(tables: Tables, bot_counts: bool) -> pd.DataFrame:
         "left": left,
         "reported": conv["reported"].to_numpy()[index],
     })
+
+
+def _buyer_days(conv: pd.DataFrame, index: np.ndarray, sent: np.ndarray) -> np.ndarray:
+    """The unit of the per-buyer rates for each message: its buyer-day.
+
+    Records with a `buyer` column (a chat log) count a buyer's messages of one calendar day,
+    by when each was sent, as one buyer, however many conversations they span; without one
+    (the engine makes every conversation its own buyer) the unit is the conversation.
+    """
+    if "buyer" not in conv:
+        return index
+    buyer = conv["buyer"].to_numpy().astype(np.int64)[index]
+    day = np.floor(sent / DAY_S).astype(np.int64)
+    day -= day.min(initial=0)
+    return buyer * (int(day.max(initial=0)) + 1) + day
 
 
 def buyer_reply_rate(tables: Tables, threshold_s: float, window: Window | None,
@@ -105,7 +121,7 @@ def _buyer_reply_rate(msgs: pd.DataFrame, threshold_s: float, window: Window | N
     if msgs.empty:
         return float("nan")
     late = (msgs["offered_wait_s"].to_numpy() > threshold_s) | msgs["left"].to_numpy()
-    per_buyer = pd.Series(late).groupby(msgs["conversation"].to_numpy()).any()
+    per_buyer = pd.Series(late).groupby(msgs["buyer"].to_numpy()).any()
     return float(1.0 - per_buyer.mean())
 
 
@@ -114,17 +130,19 @@ def first_responses(tables: Tables, bot_counts: bool) -> pd.DataFrame:
     return _first_responses(counted_messages(tables, bot_counts))
 
 
-def _first_responses(msgs: pd.DataFrame) -> pd.DataFrame:
-    order = np.lexsort((msgs["sent_s"].to_numpy(), msgs["conversation"].to_numpy()))
+def _first_responses(msgs: pd.DataFrame, key: str = "conversation") -> pd.DataFrame:
+    """The first counted message of each conversation (or of each buyer-day, `key="buyer"`)."""
+    order = np.lexsort((msgs["sent_s"].to_numpy(), msgs[key].to_numpy()))
     msgs = msgs.iloc[order]
-    first = msgs.drop_duplicates("conversation", keep="first")
+    first = msgs.drop_duplicates(key, keep="first")
     return first.reset_index(drop=True)
 
 
 def buyer_first_answer_rate(tables: Tables, threshold_s: float, window: Window | None,
                             bot_counts: bool) -> float:
     """Share of buyers (first message inside the window) answered within the threshold."""
-    return _first_answer_rate(first_responses(tables, bot_counts), threshold_s, window)
+    first = _first_responses(counted_messages(tables, bot_counts), "buyer")
+    return _first_answer_rate(first, threshold_s, window)
 
 
 def _first_answer_rate(first: pd.DataFrame, threshold_s: float, window: Window | None) -> float:
@@ -300,6 +318,21 @@ def _overlap_integral(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -
     return np.diff(integral(edges))
 
 
+def last_message_unanswered(tables: Tables) -> np.ndarray:
+    """Whether each conversation's last customer message to people got no reply: the buyer
+    left unanswered (before a first reply or after one), or was still waiting at the end."""
+    msgs = tables.messages
+    human = ~msgs["by_bot"].to_numpy()
+    conv = msgs["conversation"].to_numpy()[human]
+    replied = np.isfinite(msgs["reply_s"].to_numpy()[human])
+    order = np.lexsort((msgs["seq"].to_numpy()[human], conv))
+    conv, replied = conv[order], replied[order]
+    last = np.r_[conv[1:] != conv[:-1], True] if len(conv) else np.zeros(0, dtype=bool)
+    result = np.zeros(len(tables.conversations), dtype=bool)
+    result[conv[last]] = ~replied[last]
+    return result
+
+
 def occupancy_by_group(tables: Tables) -> dict[str, float]:
     """Typing time over time on duty, per group (agents finishing after a shift included)."""
     duty = tables.duty
@@ -358,6 +391,12 @@ class _Counted:
             self._first[bot_counts] = _first_responses(self.messages(bot_counts))
         return self._first[bot_counts]
 
+    def first_of_buyer(self, bot_counts: bool) -> pd.DataFrame:
+        """First counted message of each buyer-day (of each conversation without buyers)."""
+        if "buyer" not in self.tables.conversations:
+            return self.first(bot_counts)
+        return _first_responses(self.messages(bot_counts), "buyer")
+
 
 def summarize(tables: Tables, scenario: Scenario, activations: dict[str, int] | None = None
               ) -> dict[str, float]:
@@ -384,8 +423,8 @@ def summarize(tables: Tables, scenario: Scenario, activations: dict[str, int] | 
                                                     None),
         "human_reply_rate_3min": _buyer_reply_rate(counted.messages(False), 180.0, pdd.window),
         "human_reply_rate_3min_allday": _buyer_reply_rate(counted.messages(False), 180.0, None),
-        "answer_rate_30s": _first_answer_rate(counted.first(False), 30.0, pdd.window),
-        "answer_rate_30s_allday": _first_answer_rate(counted.first(False), 30.0, None),
+        "answer_rate_30s": _first_answer_rate(counted.first_of_buyer(False), 30.0, pdd.window),
+        "answer_rate_30s_allday": _first_answer_rate(counted.first_of_buyer(False), 30.0, None),
         "taobao_response_rate_3min": _turn_rate(
             _turns(counted.messages(taobao.bot_replies_count)), taobao.threshold, taobao.window),
     }
@@ -408,6 +447,8 @@ def summarize(tables: Tables, scenario: Scenario, activations: dict[str, int] | 
     result.update(percentile_metrics("message_wait", waits, settings.percentiles))
 
     result["abandon_rate"] = result["abandoned"] / reached if reached else float("nan")
+    unanswered = last_message_unanswered(tables)
+    result["unanswered_rate"] = int(unanswered.sum()) / reached if reached else float("nan")
     result["deflection_rate"] = result["deflected"] / arrived if arrived else float("nan")
 
     duty = tables.duty

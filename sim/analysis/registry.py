@@ -305,6 +305,9 @@ ENTRIES: tuple[Metric | Family, ...] = (
            "conversations still open when the run ended", "flow"),
     Metric("abandon_rate", "share", "lower", "abandonment rate",
            "abandoned / conversations that reached people", "flow"),
+    Metric("unanswered_rate", "share", "lower", "last message unanswered",
+           "conversations whose last customer message got no reply (the buyer left, or was "
+           "still waiting at the end) / conversations that reached people", "flow"),
     Metric("deflection_rate", "share", "neither", "bot deflection rate",
            "deflected / arrived", "flow"),
     Metric("occupancy", "share", "neither", "occupancy",

@@ -30,6 +30,10 @@ COMMANDS = {
     "validate": "sim.cli.validate",
     "staff": "sim.cli.staff",
     "roster": "sim.cli.roster",
+    "export-log": "sim.cli.export_log",
+    "metrics": "sim.cli.metrics",
+    "fit": "sim.cli.fit",
+    "backtest": "sim.cli.backtest",
 }
 
 
@@ -52,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _bad_input_errors() -> tuple[type[BaseException], ...]:
     """Library errors that mean the input was wrong (exit 2), each raised by its own module."""
     from sim.analysis.targets import TargetError
+    from sim.chatlog import ChatLogError
     from sim.experiment import PrecisionError
     from sim.parallel import ExecutorError
     from sim.scenario import ScenarioError
@@ -59,7 +64,7 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
     from sim.tools.staffing import StaffingError
 
     return (UsageError, ScenarioError, ExecutorError, TargetError, StaffingError,
-            PrecisionError, RosterError)
+            PrecisionError, RosterError, ChatLogError)
 
 
 def _message(exc: BaseException) -> str:

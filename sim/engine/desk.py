@@ -159,6 +159,10 @@ class DeskRun:
         self.phone = [scenario.topics[t].channel == "phone" for t in c.topics]
         self.reply_time = self._reply_times()
         self.work_of = [_items(column) for column in self.reply_time]
+        # reply_time_factor_by_open: a group's replies slow down with the agent's open chats;
+        # the time each reply actually took is kept for its record (NaN: no factor applied).
+        self.open_factor = [spec.reply_time_factor_by_open for spec in scenario.groups.values()]
+        self.work_used = memoryview(np.full(m, np.nan)) if any(self.open_factor) else None
         self.arrival_of = _items(c.arrival_s)
         self.topic_of = _items(c.topic)
         self.n_of = _items(c.n_messages)
@@ -453,6 +457,10 @@ class DeskRun:
             if self.spent_timers > self.spent_limit:
                 self._drop_spent_timers()
         work = self.work_of[agent.group.index][conv.base + conv.answered]
+        factors = self.open_factor[agent.group.index]
+        if factors:  # reply_time_factor_by_open: the factor for the chats open now
+            work *= factors[min(agent.open, len(factors)) - 1]
+            self.work_used[conv.base + conv.answered] = work
         heappush(
             self._queue, (self.env._now + work, _NORMAL, next(self._eid), agent.reply_event)
         )
@@ -686,6 +694,9 @@ class DeskRun:
         for group in self.groups:
             rows_of = answered[groups_of == group.index]
             work_s[rows_of] = self.reply_time[group.index][rows_of]
+        if self.work_used is not None:  # replies slowed by open chats: the time they took
+            used = np.asarray(self.work_used)[answered]
+            work_s[answered[np.isfinite(used)]] = used[np.isfinite(used)]
         records = Records(
             topics=c.topics,
             group_names=tuple(g.name for g in self.groups),

@@ -366,11 +366,26 @@ class Group(Frozen):
     )
     schedule: Schedule | None = Field(None, description="who is on duty when")
     standby: Standby | None = Field(None, description="agents called in on demand")
+    reply_time_factor_by_open: list[Annotated[float, Field(gt=0, le=100)]] | None = Field(
+        None, min_length=1,
+        description="typing time factor by the open chats the agent holds when it starts a "
+        "reply: the first value for 1 open chat, the second for 2, ...; the last value also "
+        "for more (none: reply time does not depend on open chats)",
+    )
 
     @model_validator(mode="after")
     def _staffed(self):
         if self.schedule is None and self.standby is None:
             raise ValueError("a group needs a schedule, a standby pool, or both")
+        return self
+
+    @model_validator(mode="after")
+    def _open_factors(self):
+        factors = self.reply_time_factor_by_open
+        if factors is not None and len(factors) > self.concurrency:
+            raise ValueError(
+                f"reply_time_factor_by_open: {len(factors)} factors for a concurrency of "
+                f"{self.concurrency} (at most one per open chat)")
         return self
 
     def reply_dist(self, topic: str):
