@@ -8,7 +8,7 @@ supportsim's engine and on five references:
 - idiomatic SimPy: a generator process per customer holding a `simpy.Resource`, draws from
   `random` as in SimPy's own examples;
 - SimPy driven by callbacks only: timeouts whose callbacks move plain state, no processes;
-- SimPy's calendar driven as supportsim's engine drives it: bare entries, one callback each;
+- SimPy's calendar driven as supportsim's engine drives it: reused events, one callback each;
 - a minimal hand-written `heapq` event loop: the yardstick for what pure Python can do.
 
 Every engine returns the queue waits of the customers that reached service, so the harness can
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 from sim.analysis.queueing import ErlangC, erlang_c
 from sim.scenario import Scenario, scenario_from_dict
@@ -280,31 +281,27 @@ def run_simpy_callbacks(case: MMc) -> Run:
 
 
 def run_simpy_calendar(case: MMc) -> Run:
-    """SimPy's calendar as supportsim's engine drives it: `(time, priority, insertion number,
-    event)` entries on `Environment._queue`, popped in that order and their one callback
-    called, with no `Timeout` objects and no `Environment.step`. The floor for any engine that
-    keeps SimPy's calendar."""
+    """SimPy's calendar as supportsim's engine drives it, on the public API: `Timeout` events
+    re-armed once processed (callbacks set, `Environment.schedule`) instead of new ones, one
+    callback each, a plain attribute naming the target, and `Environment.run`. The floor for
+    any engine on SimPy's public scheduling path."""
     watch = Stopwatch()
     arrivals, services = case.arrivals_and_services(np.random.default_rng(case.seed))
     n = len(arrivals)
     env = simpy.Environment()
-    queue, eid = env._queue, env._eid
+    schedule = env.schedule
     waiting: deque[int] = deque()
     waits = [math.nan] * n
     free = case.servers
-
-    class Step:
-        __slots__ = ("callbacks", "value")
-
-        def __init__(self, callbacks, value):
-            self.callbacks, self.value = callbacks, value
+    spare: list = []
 
     def arrive(event):
         nonlocal free
-        i = event.value
+        i = event.target
         if i + 1 < n:
-            event.value = i + 1
-            heapq.heappush(queue, (arrivals[i + 1], 1, next(eid), event))
+            event.target = i + 1
+            event.callbacks = on_arrive
+            schedule(event, NORMAL, arrivals[i + 1] - env.now)
         if free:
             free -= 1
             begin(i)
@@ -312,31 +309,30 @@ def run_simpy_calendar(case: MMc) -> Run:
             waiting.append(i)
 
     def begin(i):
-        now = env._now
+        now = env.now
         waits[i] = now - arrivals[i]
-        heapq.heappush(queue, (now + services[i], 1, next(eid), Step(on_depart, i)))
+        if spare:
+            event = spare.pop()
+            event.callbacks = on_depart
+            schedule(event, NORMAL, services[i])
+        else:
+            event = simpy.Timeout(env, services[i])
+            event.callbacks = on_depart
 
     def depart(event):
         nonlocal free
+        spare.append(event)
         if waiting:
             begin(waiting.popleft())
         else:
             free += 1
 
-    def stop(event):
-        raise StopIteration
-
-    on_depart = (depart,)
+    on_arrive, on_depart = [arrive], [depart]
     if n:
-        heapq.heappush(queue, (arrivals[0], 1, next(eid), Step((arrive,), 0)))
-    heapq.heappush(queue, (case.horizon_s, 0, next(eid), Step((stop,), None)))
-    pop = heapq.heappop
-    try:
-        while True:
-            env._now, _, _, event = pop(queue)
-            event.callbacks[0](event)
-    except StopIteration:
-        pass
+        first = simpy.Timeout(env, arrivals[0])
+        first.target = 0
+        first.callbacks = on_arrive
+    env.run(until=case.horizon_s)
     timing = watch.read()
     waits_s = np.array(waits)
     return Run("simpy-calendar", timing, n, waits_s[np.isfinite(waits_s)])

@@ -29,8 +29,9 @@ import json
 import statistics
 import sys
 import time
-from heapq import heappop, heappush
 from pathlib import Path
+
+import simpy
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
@@ -39,38 +40,32 @@ import run as bench  # a sibling file: the scaled large-shop day, pinning, child
 
 
 def drive_together(runs: list, stop: float, idle: int = 0) -> None:
-    """Run `runs` (new `DeskRun`s) together to `stop`, always taking the earliest event of any
-    of their calendars, watching `idle` empty calendars besides. Each run goes through the same
-    events in the same order as it would alone; `DeskRun._records` reads its records
-    afterwards."""
-    for run in runs:  # what DeskRun.run does before its own loop
-        run._schedule_duty()
-        if run.customers.count:
-            run._call_at(run.arrival_of[0], run._arrive, 0)
-        # Never popped (the loop ends when the earliest event is due at `stop`): it keeps a
-        # calendar from running empty before the others.
-        heappush(run._queue, (stop, 0, next(run._eid), None))
-    calendars = [(run.env, run._queue) for run in runs]
-    calendars += [(None, [(float("inf"), 0, 0, None)]) for _ in range(idle)]
+    """Run `runs` (new `DeskRun`s) together to `stop`, always stepping the environment whose
+    next event is earliest (`Environment.peek`, `Environment.step`), watching `idle` empty
+    environments besides. Each run goes through the same events in the same order as it would
+    alone (events due at `stop` stay undone, as `Environment.run(until=stop)` leaves them);
+    `DeskRun.finish` reads its records afterwards."""
+    for run in runs:
+        run.start()
+        run.started = True
+    envs = [run.env for run in runs] + [simpy.Environment() for _ in range(idle)]
     collecting = gc.isenabled()
-    gc.disable()  # as DeskRun._dispatch does
+    gc.disable()  # as DeskRun.run does
     try:
         while True:
-            env, queue = calendars[0]
-            due = queue[0][0]
-            for pair in calendars:
-                if pair[1][0][0] < due:
-                    env, queue = pair
-                    due = queue[0][0]
+            env = envs[0]
+            due = env.peek()
+            for other in envs:
+                if other.peek() < due:
+                    env, due = other, other.peek()
             if due >= stop:
                 break
-            env._now, _, _, event = heappop(queue)
-            event.callbacks[0](event)
+            env.step()
     finally:
         if collecting:
             gc.enable()
         for run in runs:
-            run._queue.clear()
+            run.close_down()
 
 
 def probe_loop(days: int, real: int, volume: float) -> dict:
@@ -92,7 +87,7 @@ def probe_loop(days: int, real: int, volume: float) -> dict:
     drive_together(runs, stop, idle=days - real)
     cpu_s = time.process_time() - watch
     for run in runs:
-        run._records(stop)  # checks conservation: the loop drove every day to its end
+        run.finish()  # checks conservation: the loop drove every day to its end
     return {"cpu_us_per_message": 1e6 * cpu_s / messages, "messages": messages}
 
 

@@ -106,7 +106,9 @@ class Agent:
     """One agent's live state during a run.
 
     `pending` is a heap of (sent_s, tiebreak, conversation) for customer messages waiting for
-    this agent's reply, so the oldest waiting message is always typed next.
+    this agent's reply, so the oldest waiting message is always typed next. A policy reads
+    `open` (conversations held), `on_duty`, `leaving` (past the end of its duty, finishing or
+    handing back), `phone` (on a call, alone), `last_assigned_s` and `has_slot`.
     """
 
     id: int
@@ -124,6 +126,9 @@ class Agent:
     pending_start: bool = False  # a standby agent called in but not yet arrived
     level: int = -1  # index of the `GroupState.free` dict holding this agent, -1 if none
     reply_event: object = None  # the engine's calendar event for the reply being typed
+    reply_due_s: float = 0.0  # when the reply being typed is done
+    slot: int = -1  # the schedule slot this agent fills (-1: standby or added during the run)
+    events: object = None  # the engine's pending duty events of this agent (standby, added)
 
     @property
     def has_slot(self) -> bool:
@@ -152,13 +157,16 @@ class GroupState:
         self.free = [OrderedDict() for _ in range(self.concurrency)]
 
     def refresh(self, agent: Agent) -> None:
-        """Re-file `agent` after its load or duty changed."""
-        if agent.level >= 0:
-            del self.free[agent.level][agent]
-            agent.level = -1
-        if agent.has_slot and not agent.phone:
+        """Re-file `agent` after its load or duty changed: the one place the free levels are
+        kept (an agent with a free slot and not on a call is in `free[agent.open]`)."""
+        level = agent.level
+        if level >= 0:
+            del self.free[level][agent]
+        if agent.on_duty and not agent.leaving and not agent.phone and agent.open < self.concurrency:
             self.free[agent.open][agent] = None
             agent.level = agent.open
+        else:
+            agent.level = -1
 
     def least_busy(self, phone: bool = False) -> Agent | None:
         if phone:

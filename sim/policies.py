@@ -1,38 +1,40 @@
-"""Routing policies: which groups may take a topic, which agent gets a conversation, and
-which waiting conversation a freed agent takes next.
+"""Routing and assignment: the policy protocol the engine calls, and the built-in rules.
 
-A new rule is one class here; the engine only calls `Router`.
+A policy answers two questions, and the engine asks nothing else (as Ciw passes routing and
+service-discipline objects to its simulation):
+
+- `agent_for(conv, now)`: which agent takes a conversation that has just reached people (or
+  was handed back, or is offered again at a time the policy asked for); `None` leaves it
+  waiting in its topic's queue;
+- `next_for(agent, queues, now)`: which waiting conversation an agent with a free slot takes
+  next; `None` leaves the slot free.
+
+Three optional methods tell the engine what it prepares before the run: `groups_for(topic)`
+(the groups that may ever answer a topic, whose reply lengths it draws), `topics_for(group)`
+(the topics whose backlog calls in a group's standby agents) and `recheck_at(conv)` (a time
+at which to offer a waiting conversation to agents again, e.g. after an overflow wait).
+`RoutingPolicy` gives the defaults; a new rule is one class implementing the protocol,
+passed as `sim.simulate(scenario, routing=MyPolicy())` (docs/extending.md).
+
+The built-in rules are what a scenario's `routing:` section names: the mode (which groups
+may take a topic: `dedicated`, `pooled`, `overflow` after a wait), the discipline (which
+waiting conversation a freed agent takes: `fcfs`, `priority` by topic) and the assignment
+(which free agent gets a conversation: `least_busy`, `longest_idle`). Each is registered by
+its YAML name in `MODES`, `DISCIPLINES` and `ASSIGNMENTS`; `Router` combines one of each and
+keeps the fast paths of the common cases to itself.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from sim.agents import Agent, GroupState
-from sim.scenario import Scenario
+from sim.scenario import Routing, Scenario
 
-
-def _least_busy(groups: list[GroupState], phone: bool) -> Agent | None:
-    best, best_load = None, 2.0
-    for group in groups:
-        agent = group.least_busy(phone)
-        if agent is not None:
-            load = agent.open / group.concurrency
-            if load < best_load:
-                best, best_load = agent, load
-    return best
-
-
-def _longest_idle(groups: list[GroupState], phone: bool) -> Agent | None:
-    best = None
-    for group in groups:
-        agent = group.longest_idle(phone)
-        if agent is not None and (best is None or agent.last_assigned_s < best.last_assigned_s):
-            best = agent
-    return best
-
-
-ASSIGNMENT = {"least_busy": _least_busy, "longest_idle": _longest_idle}
+if TYPE_CHECKING:  # the engine's live conversation: read-only to a policy
+    from sim.engine.conversation import Conversation
 
 
 class TopicQueues:
@@ -54,6 +56,7 @@ class TopicQueues:
         conv.queued = True
 
     def head(self, topic: int):
+        """The conversation of `topic` that has waited longest (handed-back ones first)."""
         queue = self.queues[topic]
         while queue:
             ticket, conv = queue[0]
@@ -70,26 +73,183 @@ class TopicQueues:
         conv.queued = False
         self.length -= 1
 
+    def waiting(self, topic: int) -> list:
+        """The conversations of `topic` waiting now, in the order they will be offered."""
+        return [conv for ticket, conv in self.queues[topic]
+                if conv.queued and ticket == conv.ticket]
 
-class Router:
-    """Routing and assignment rules of one scenario, over the run's groups."""
 
-    def __init__(self, scenario: Scenario, groups: list[GroupState], topics: tuple[str, ...]):
-        routing = scenario.routing
-        self.mode = routing.mode
-        self.overflow_after_s = routing.overflow_after
-        self.pick = ASSIGNMENT[routing.assignment]
+# --- the protocol -------------------------------------------------------------------------------
+
+
+class RoutingPolicy:
+    """The routing protocol: subclass it (or write a class with the same methods).
+
+    `setup` is called at the start of every run, with that run's groups, so one policy object
+    can serve many replications; the other methods are called by the engine during the run.
+    A policy reads the desk (agents' `open`, `on_duty`, `has_slot`, groups' `agents` and
+    `free` levels, the queues' `head`) and never changes it: the engine does the assigning.
+    """
+
+    def setup(self, scenario: Scenario, groups: Sequence[GroupState],
+              topics: Sequence[str]) -> None:
+        """Remember the run's groups (in scenario order) and topic names (codes are indices)."""
+        self.scenario = scenario
+        self.groups = list(groups)
+        self.topics = tuple(topics)
+
+    def agent_for(self, conv: Conversation, now: float) -> Agent | None:
+        """The agent that takes `conv` now, or None to leave it waiting."""
+        raise NotImplementedError
+
+    def next_for(self, agent: Agent, queues: TopicQueues, now: float) -> Conversation | None:
+        """The waiting conversation `agent` (which has a free slot) takes next, or None."""
+        raise NotImplementedError
+
+    def groups_for(self, topic: int) -> Sequence[GroupState]:
+        """Groups that may ever answer `topic` (default: every group)."""
+        return self.groups
+
+    def topics_for(self, group: GroupState) -> Sequence[int]:
+        """Topics `group` may take; their backlog triggers its standby agents (default: all)."""
+        return range(len(self.topics))
+
+    def recheck_at(self, conv: Conversation) -> float | None:
+        """When to offer `conv`, waiting in the queue, to `agent_for` again (default: never)."""
+        return None
+
+
+# --- the built-in rules -------------------------------------------------------------------------
+
+
+class Mode:
+    """Which groups may take a topic at once, and which only after `after` seconds of waiting."""
+
+    name = ""
+
+    def __init__(self, after: float = 0.0):
+        self.after = after
+
+    def groups(self, scenario: Scenario, groups: Sequence[GroupState],
+               topics: Sequence[str]) -> tuple[list[list[GroupState]], list[list[GroupState]]]:
+        """Per topic code: the groups taking it at once, and those taking it after the wait."""
+        raise NotImplementedError
+
+
+class Dedicated(Mode):
+    """Each group takes the topics among its skills."""
+
+    name = "dedicated"
+
+    def groups(self, scenario, groups, topics):
+        primary = [[g for g in groups if name in g.spec.skills] for name in topics]
+        return primary, [[] for _ in topics]
+
+
+class Pooled(Mode):
+    """Every group takes every topic."""
+
+    name = "pooled"
+
+    def groups(self, scenario, groups, topics):
+        return [list(groups) for _ in topics], [[] for _ in topics]
+
+
+class Overflow(Mode):
+    """Groups take their skills at once; the others help (limited by `overflow_skills`) once a
+    conversation has waited `after` seconds since it first reached the queue."""
+
+    name = "overflow"
+
+    def groups(self, scenario, groups, topics):
+        primary = [[g for g in groups if name in g.spec.skills] for name in topics]
+        late = [[g for g in groups if name not in g.spec.skills
+                 and (g.spec.overflow_skills is None or name in g.spec.overflow_skills)]
+                for name in topics]
+        return primary, late
+
+
+def least_busy(groups: Sequence[GroupState], phone: bool) -> Agent | None:
+    """The free agent with the lowest share of its group's windows in use; within a group, the
+    one that has been at that load longest (`GroupState.least_busy`)."""
+    best, best_load = None, 2.0
+    for group in groups:
+        agent = group.least_busy(phone)
+        if agent is not None:
+            load = agent.open / group.concurrency
+            if load < best_load:
+                best, best_load = agent, load
+    return best
+
+
+def longest_idle(groups: Sequence[GroupState], phone: bool) -> Agent | None:
+    """The free agent *assigned* a conversation least recently (`Agent.last_assigned_s`),
+    whatever its load; an agent never assigned one comes first."""
+    best = None
+    for group in groups:
+        agent = group.longest_idle(phone)
+        if agent is not None and (best is None or agent.last_assigned_s < best.last_assigned_s):
+            best = agent
+    return best
+
+
+class Fcfs:
+    """A freed agent takes the conversation that has waited longest, across its topics."""
+
+    name = "fcfs"
+
+    def __init__(self, priority: Sequence[str] = ()):
+        pass
+
+    def key(self, topics: Sequence[str]) -> Callable:
+        return lambda item: (item[1].queued_s, item[1].id)
+
+
+class TopicPriority:
+    """A freed agent takes the highest-ranked topic first (listed topics in order, then the
+    rest), and within a topic the conversation that has waited longest."""
+
+    name = "priority"
+
+    def __init__(self, priority: Sequence[str] = ()):
+        self.priority = list(priority)
+
+    def key(self, topics: Sequence[str]) -> Callable:
         code = {name: i for i, name in enumerate(topics)}
-        self.primary: list[list[GroupState]] = [[] for _ in topics]
-        self.overflow: list[list[GroupState]] = [[] for _ in topics]
-        for group in groups:
-            for name in topics:
-                if self.mode == "pooled" or name in group.spec.skills:
-                    self.primary[code[name]].append(group)
-                elif self.mode == "overflow" and (
-                    group.spec.overflow_skills is None or name in group.spec.overflow_skills
-                ):
-                    self.overflow[code[name]].append(group)
+        ranked = [code[name] for name in self.priority]
+        ranked += [t for t in range(len(topics)) if t not in ranked]
+        rank = {t: i for i, t in enumerate(ranked)}
+        return lambda item: (rank[item[0]], item[1].queued_s)
+
+
+#: The built-in rules by the names a scenario's `routing:` section uses.
+MODES: dict[str, type[Mode]] = {m.name: m for m in (Dedicated, Pooled, Overflow)}
+DISCIPLINES: dict[str, type] = {d.name: d for d in (Fcfs, TopicPriority)}
+ASSIGNMENTS: dict[str, Callable[[Sequence[GroupState], bool], Agent | None]] = {
+    "least_busy": least_busy, "longest_idle": longest_idle}
+
+
+class Router(RoutingPolicy):
+    """The built-in policy: a mode, a discipline and an assignment rule, as a scenario's
+    `routing:` section names them (`settings`; by default the scenario's own at `setup`)."""
+
+    def __init__(self, settings: Routing | None = None):
+        self.settings = settings
+
+    @classmethod
+    def from_settings(cls, settings: Routing) -> Router:
+        return cls(settings)
+
+    def setup(self, scenario, groups, topics) -> None:
+        super().setup(scenario, groups, topics)
+        settings = self.settings or scenario.routing
+        groups, topics = self.groups, self.topics
+        self.mode = MODES[settings.mode](settings.overflow_after)
+        self.overflow_after_s = settings.overflow_after
+        self.pick = ASSIGNMENTS[settings.assignment]
+        discipline = DISCIPLINES[settings.discipline](settings.priority)
+        self.key = discipline.key(topics)
+        self.primary, self.overflow = self.mode.groups(scenario, groups, topics)
         self.all_groups = [self.primary[t] + self.overflow[t] for t in range(len(topics))]
         # Per group, the topics it takes at once and those it takes after the overflow wait.
         self.takes = {
@@ -98,38 +258,40 @@ class Router:
         self.takes_late = {
             g.index: [t for t in range(len(topics)) if g in self.overflow[t]] for g in groups
         }
-        if routing.discipline == "priority":
-            ranked = [code[name] for name in routing.priority]
-            ranked += [t for t in range(len(topics)) if t not in ranked]
-            self.rank = {t: i for i, t in enumerate(ranked)}
-        else:
-            self.rank = None
         self.phone = [scenario.topics[name].channel == "phone" for name in topics]
-        # Per group, its one topic when it takes just one and none after the overflow wait:
-        # `next_for` then has a single queue to look at.
+        # Fast paths of the common cases. Per group, its one topic when it takes just one and
+        # none after the overflow wait: `next_for` then has a single queue to look at.
         self.only_topic = {
             g.index: self.takes[g.index][0]
             if len(self.takes[g.index]) == 1 and not self.takes_late[g.index] else None
             for g in groups
         }
-        # Per topic, the one group a new conversation can go to when there is just one and the
-        # least busy agent is picked: the engine looks there directly (`agent_for` would too).
-        first = self.all_groups if self.overflow_after_s <= 0 else self.primary
+        # Per topic, the one group a conversation can go to when there is just one and the
+        # least busy agent is picked, before and after the overflow wait: `agent_for` then
+        # looks at that group's free levels directly.
+        single = self.pick is least_busy
         self.only_group: list[GroupState | None] = [
-            groups[0] if len(groups) == 1 and self.pick is _least_busy else None
-            for groups in first
-        ]
+            c[0] if single and len(c) == 1 else None for c in self.primary]
+        self.only_group_late: list[GroupState | None] = [
+            c[0] if single and len(c) == 1 else None for c in self.all_groups]
 
     def agent_for(self, conv, now: float) -> Agent | None:
-        """The agent a newly waiting conversation goes to, if any is free for it."""
+        topic = conv.topic
         # Compared as the overflow check's own due time (queued + wait), so the check finds
         # the conversation overflowed at that instant whatever the rounding of a difference.
-        overflowed = now >= conv.queued_s + self.overflow_after_s
-        groups = self.all_groups[conv.topic] if overflowed else self.primary[conv.topic]
-        return self.pick(groups, self.phone[conv.topic])
+        if self.overflow[topic] and now >= conv.queued_s + self.overflow_after_s:
+            group, groups = self.only_group_late[topic], self.all_groups[topic]
+        else:
+            group, groups = self.only_group[topic], self.primary[topic]
+        if group is not None:
+            # GroupState.least_busy, inlined: once per conversation, the common case.
+            for level in group.free[:1] if conv.phone else group.free:
+                if level:
+                    return next(iter(level))
+            return None
+        return self.pick(groups, self.phone[topic])
 
     def next_for(self, agent: Agent, queues: TopicQueues, now: float):
-        """The waiting conversation `agent` should take next, or None."""
         group = agent.group
         only = self.only_topic[group.index]
         if only is not None:
@@ -151,7 +313,17 @@ class Router:
                 candidates.append((t, head))
         if not candidates:
             return None
-        if self.rank is None:
-            return min(candidates, key=lambda item: (item[1].queued_s, item[1].id))[1]
-        rank = self.rank
-        return min(candidates, key=lambda item: (rank[item[0]], item[1].queued_s))[1]
+        return min(candidates, key=self.key)[1]
+
+    def groups_for(self, topic: int):
+        return self.all_groups[topic]
+
+    def topics_for(self, group: GroupState):
+        return self.takes[group.index] + self.takes_late[group.index]
+
+    def recheck_at(self, conv) -> float | None:
+        # Other groups may take it once it has waited the overflow time since it first
+        # reached the queue (a hand-back does not restart the wait).
+        if self.overflow[conv.topic]:
+            return conv.queued_s + self.overflow_after_s
+        return None

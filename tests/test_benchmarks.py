@@ -34,7 +34,7 @@ def test_days_driven_together_are_the_days_run_alone():
     stop = scenario.horizon.end_s + scenario.horizon.drain
     working_set.drive_together(runs, stop, idle=1)
     for replication, run in enumerate(runs):
-        together, alone = run._records(stop), simulate(scenario, replication)
+        together, alone = run.finish(), simulate(scenario, replication)
         assert len(alone.outcome) > 1000
         for name in COLUMNS:
             np.testing.assert_array_equal(

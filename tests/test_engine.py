@@ -15,6 +15,7 @@ import copy
 import numpy as np
 import pytest
 from conftest import assert_in_ci, build, single_queue
+from scripted import T0, desk, det, group, play
 
 from sim.analysis.queueing import erlang_c
 from sim.arrivals import Customers, sample_customers, streams
@@ -284,49 +285,32 @@ def test_events_due_at_the_stop_time_are_left_undone_as_simpy_run_does():
     assert records.reply_s[0] == stop - 1 and np.isnan(records.reply_s[1])
 
 
-def test_dropping_spent_patience_timers_changes_nothing(busy_runs, monkeypatch):
-    # Timers whose buyer is already being answered are taken off the calendar in batches.
-    # Forcing that after every few spent timers must give the same records as never doing it
-    # (dropping a live timer would lose an abandonment).
-    from sim.engine import desk as engine
-
-    scenario, runs = busy_runs
-    drops = []
-    original = DeskRun._drop_spent_timers
-
-    def counted(self):
-        drops.append(len(self._queue))
-        original(self)
-
-    monkeypatch.setattr(DeskRun, "_drop_spent_timers", counted)
-    monkeypatch.setattr(engine, "_MIN_SPENT_TIMERS", 2)
-    often = [simulate(scenario, replication, seed=11) for replication in range(len(runs))]
-    assert len(drops) > 10, "the test scenario should spend enough timers to drop them"
-    monkeypatch.setattr(engine, "_MIN_SPENT_TIMERS", 10**9)
-    drops.clear()
-    never = [simulate(scenario, replication, seed=11) for replication in range(len(runs))]
-    assert not drops
-    assert sum((r.outcome == ABANDONED).sum() for r in never) > 0
-    for a, b in zip(often, never):
-        for name in RECORD_COLUMNS:
-            np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+def test_a_patience_timer_left_on_the_calendar_does_nothing_once_the_buyer_is_answered():
+    # SimPy has no public way to take an event off its calendar, so a buyer's patience timer
+    # stays there after typing begins and fires later: it must then do nothing. One agent
+    # types 100 s replies. A (no patience limit) is typed from T0 to T0+100; B arrives at
+    # T0+10 with 30 s of patience and gives up at T0+40. C arrives at T0+50 with 60 s of
+    # patience; its reply starts at T0+100 (before T0+110, when its timer fires) and ends at
+    # T0+200: C is served, not abandoned.
+    records = play(desk({"q": 1}, {"desk": group(["q"], det("100s"))}),
+                   [(T0, "q"), (T0 + 10, "q", 1, 30.0), (T0 + 50, "q", 1, 60.0)])
+    assert records.outcome.tolist() == [SERVED, ABANDONED, SERVED]
+    assert records.end_at_s[1] == T0 + 40
+    assert records.reply_s[0] == T0 + 100 and np.isnan(records.reply_s[1])
+    assert records.reply_s[2] == T0 + 200
 
 
-def test_feeding_shifts_to_the_calendar_late_changes_nothing(busy_runs, monkeypatch):
-    # Shift starts and ends are planned at set-up but put on the calendar shortly before they
-    # are due, keeping their set-up insertion numbers. Feeding them one by one must give the
-    # same records as feeding the whole day at once (the order of simultaneous events, e.g.
-    # a break starting as a reply ends, would otherwise change).
-    from sim.engine import desk as engine
-
-    scenario, runs = busy_runs
-    monkeypatch.setattr(engine, "_DUTY_FEED_S", 1e-9)
-    one_by_one = [simulate(scenario, replication, seed=11) for replication in range(len(runs))]
-    monkeypatch.setattr(engine, "_DUTY_FEED_S", 1e12)
-    all_at_once = [simulate(scenario, replication, seed=11) for replication in range(len(runs))]
-    for a, b in zip(one_by_one, all_at_once):
-        for name in RECORD_COLUMNS:
-            np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+def test_a_shift_change_runs_before_anything_else_due_at_its_time():
+    # Duty changes are planned at set-up and run ahead of every other event due at the same
+    # instant, as events scheduled at set-up would. A second agent starts at 09:00:00 exactly
+    # when a buyer arrives: the buyer sees two agents on duty, not one, and goes to the
+    # newcomer (the other is busy with an hour-long reply).
+    document = desk({"q": 1}, {"desk": group(["q"], det("1h"), schedule={
+        "headcount": {"00:00": 1, "09:00": 2}})})
+    records = play(document, [(T0 - 60, "q"), (T0, "q")])
+    assert records.on_duty_at_arrival.tolist() == [1, 2]
+    assert records.agent.tolist() == [0, 1]
+    assert records.assigned_s[1] == T0
 
 
 def test_a_buyer_whose_patience_ends_as_the_overflow_wait_does_gives_up_first():

@@ -30,7 +30,9 @@ def _router(mode: str, **help_extra) -> tuple[Router, dict[str, int]]:
     groups = [GroupState(i, name, spec, spec.concurrency)
               for i, (name, spec) in enumerate(scenario.groups.items())]
     topics = tuple(scenario.topics)
-    return Router(scenario, groups, topics), {name: i for i, name in enumerate(topics)}
+    router = Router()
+    router.setup(scenario, groups, topics)
+    return router, {name: i for i, name in enumerate(topics)}
 
 
 def _names(groups) -> list[str]:

@@ -1,6 +1,6 @@
 """The desk on SimPy: one scenario and one replication in, `Records` out, nothing computed."""
 
-from sim.engine.desk import DeskRun, simulate
+from sim.engine.desk import Desk, DeskRun, customers_for, simulate
 from sim.engine.records import (
     ABANDONED,
     DEFLECTED,
@@ -12,6 +12,6 @@ from sim.engine.records import (
 )
 
 __all__ = [
-    "ABANDONED", "DEFLECTED", "OPEN", "OUTCOMES", "SERVED", "ConservationError", "DeskRun",
-    "Records", "simulate",
+    "ABANDONED", "DEFLECTED", "OPEN", "OUTCOMES", "SERVED", "ConservationError", "Desk",
+    "DeskRun", "Records", "customers_for", "simulate",
 ]
