@@ -285,3 +285,19 @@ def test_a_mix_that_changes_by_time_of_day_and_bot_hours(tmp_path):
     # The bot answered from 08:00 to 20:00 only.
     assert fit.document["bot"]["hours"] == [{"start": "08:00", "end": "20:00"}]
     assert any("bot: runs only" in note for note in fit.notes)
+
+
+def test_without_close_rows_no_patience_is_guessed(tmp_path):
+    # Without close rows a log shows when an unanswered buyer last wrote, not when they
+    # left; taking the one for the other would make every such buyer leave at once.
+    import pandas as pd
+
+    scenario = build(SLOWING)
+    exported = export_logs(scenario, tmp_path / "log.csv", variants=["baseline"],
+                           replications=[0])[0]
+    rows = pd.read_csv(exported.log, dtype=str, keep_default_na=False)
+    plain = tmp_path / "no_events.csv"
+    rows[rows["sender"] != "system"].drop(columns="event").to_csv(plain, index=False)
+    fit = fit_log(read_log(plain, duty=exported.duty))
+    assert "patience" not in fit.document["topics"]["chat"]
+    assert any("marks no closes" in note for note in fit.notes)
