@@ -29,7 +29,7 @@ ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(ROOT))
 
-from run import (  # noqa: E402 - the benchmark harness beside this file
+from run import (
     GIB,
     _one_core,
     fmt_bytes,
@@ -145,10 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         pipeline = run_child("--child", "pipeline", folder, script=script)
     total = pipeline["total"]
     lines = [
-        f"chat-log pipeline, large-shop Double-11 day at {factor:g}x: "
+        (f"chat-log pipeline, large-shop Double-11 day at {factor:g}x: "
         f"{exported['rows']:,} rows ({exported['customer_messages']:,} customer messages, "
         f"{exported['conversations']:,} conversations), {exported['bytes'] / 2**20:,.0f} MiB "
-        "of CSV",
+        "of CSV"),
         "",
         "| step | wall s | CPU s | peak RSS after | target | result |",
         "|---|---|---|---|---|---|",
@@ -164,16 +164,16 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "| baseline (same run) | wall s | CPU s | ratio |",
         "|---|---|---|---|",
-        f"| pandas.read_csv of the log, all text | {pandas['wall_s']:.1f} | "
+        (f"| pandas.read_csv of the log, all text | {pandas['wall_s']:.1f} | "
         f"{pandas['cpu_s']:.1f} | read and check / this: "
-        f"{pipeline['steps']['read and check']['cpu_s'] / pandas['cpu_s']:.2f}x (CPU) |",
-        f"| simulating the day (one replication) | {exported['simulate_wall_s']:.1f} | "
+        f"{pipeline['steps']['read and check']['cpu_s'] / pandas['cpu_s']:.2f}x (CPU) |"),
+        (f"| simulating the day (one replication) | {exported['simulate_wall_s']:.1f} | "
         f"{exported['simulate_cpu_s']:.1f} | pipeline / this: "
-        f"{total['cpu_s'] / exported['simulate_cpu_s']:.2f}x (CPU) |",
+        f"{total['cpu_s'] / exported['simulate_cpu_s']:.2f}x (CPU) |"),
         "",
-        f"(peak RSS after imports {fmt_bytes(pipeline['rss_after_imports'])}; the log's "
+        (f"(peak RSS after imports {fmt_bytes(pipeline['rss_after_imports'])}; the log's "
         f"reply_rate_5min {100 * pipeline['reply_rate_5min']:.2f}%; "
-        f"{pipeline['parameters']} parameters fitted; each process pinned to one core)",
+        f"{pipeline['parameters']} parameters fitted; each process pinned to one core)"),
     ]
     print("\n".join(lines))
     return 0

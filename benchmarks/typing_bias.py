@@ -32,13 +32,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.analysis import metrics  # noqa: E402
-from sim.analysis.metrics import Tables  # noqa: E402
-from sim.chatlog import read_log  # noqa: E402
-from sim.engine import simulate  # noqa: E402
-from sim.scenario import load_document, scenario_from_dict  # noqa: E402
-from sim.tools.export_log import export_logs  # noqa: E402
-from sim.tools.fit import _human_messages, fit_log  # noqa: E402
+from sim.analysis import metrics
+from sim.analysis.metrics import Tables
+from sim.chatlog import read_log
+from sim.engine import simulate
+from sim.scenario import load_document, scenario_from_dict
+from sim.tools.export_log import export_logs
+from sim.tools.fit import _human_messages, fit_log
 
 
 def normal_day(scale: float = 1.0, name: str = "normal_day") -> dict:
@@ -127,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replications", type=int, default=3)
     args = parser.parse_args(argv)
-    lines = ["| desk | group / topic | truth (s) | mean of all replies (s) | fitted (s) | bias | "
-             "z | replies used | occupancy | naive response mean (s) | naive bias |",
+    lines = [("| desk | group / topic | truth (s) | mean of all replies (s) | fitted (s) | bias | "
+             "z | replies used | occupancy | naive response mean (s) | naive bias |"),
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
         for desk, make in DESKS.items():

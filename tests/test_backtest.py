@@ -122,3 +122,21 @@ def test_the_command_exits_3_when_the_model_misses(shop, tmp_path):
     assert "where the model misses" in bad.stdout and "MISSES" in bad.stdout
     wrong_date = supportsim("backtest", exported.log, folder.parent / "nope.yaml", "--quiet")
     assert wrong_date.returncode == 2
+
+
+def test_a_two_day_log_without_duty_file_per_day(tmp_path):
+    from test_fit import TWO_DAYS
+
+    scenario = build(TWO_DAYS)
+    exported = export_logs(scenario, tmp_path / "two.csv", variants=["baseline"],
+                           replications=[0])[0]
+    log = read_log(exported.log)                      # duty inferred from activity
+    assert log.duty_inferred and [d.isoformat() for d in log.days] == ["2026-03-02",
+                                                                       "2026-03-03"]
+    fit = fit_log(log)
+    result = backtest(log, fit.scenario(), replications=4)
+    assert set(result.table["period"]) == {"all", "2026-03-02", "2026-03-03"}
+    assert any("inferred from activity" in note for note in result.notes)
+    # Each day's arrivals are the log's: they add up to the whole log's.
+    arrived = result.table[result.table["metric"] == "arrived"].set_index("period")["actual"]
+    assert arrived["2026-03-02"] + arrived["2026-03-03"] == arrived["all"]

@@ -165,3 +165,23 @@ def test_without_a_duty_file_duty_is_inferred_and_said(files):
     # minutes; a2 at 12:00:40-12:09:15 and 15:01.
     duty = inferred.duty.sort_values(["agent", "start_s"])
     assert len(duty) == 7
+
+
+def test_a_log_of_two_days_is_measured_per_day(tmp_path):
+    log = tmp_path / "two.csv"
+    # Day 1: one buyer answered in 10 s, one in 6 min. Day 2: one buyer answered in 20 s.
+    log.write_text(
+        "conversation_id,buyer_id,sender,agent_id,sent_at\n"
+        "a,B1,buyer,,2026-11-11 10:00:00\n" "a,B1,agent,x,2026-11-11 10:00:10\n"
+        "b,B2,buyer,,2026-11-11 11:00:00\n" "b,B2,agent,x,2026-11-11 11:06:00\n"
+        "c,B1,buyer,,2026-11-12 10:00:00\n" "c,B1,agent,x,2026-11-12 10:00:20\n",
+        encoding="utf-8")
+    measured = log_metrics(read_log(log))
+    assert list(measured.values.columns) == ["all", "2026-11-11", "2026-11-12"]
+    assert measured.value("reply_rate_5min", "2026-11-11") == pytest.approx(1 / 2)
+    assert measured.value("reply_rate_5min", "2026-11-12") == pytest.approx(1.0)
+    # Over the whole log three buyer-days: B1 twice (two days), B2 once.
+    assert measured.value("reply_rate_5min") == pytest.approx(2 / 3)
+    assert measured.value("arrived", "2026-11-12") == 1
+    long = measured.long()
+    assert list(long.columns) == ["period", "metric", "value"]

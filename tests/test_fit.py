@@ -247,3 +247,57 @@ def test_the_command_writes_the_scenario(tmp_path):
     assert (tmp_path / "fitted" / "fit_report.html").exists()
     bad = supportsim("fit", exported.log, "--out", tmp_path / "shop.txt", "--quiet")
     assert bad.returncode == 2 and ".yaml" in bad.stderr
+
+
+TWO_DAYS = {
+    "name": "two_days", "seed": 21,
+    "horizon": {"start": "2026-03-02 00:00", "end": "2026-03-03 24:00", "drain": "1h"},
+    "arrivals": {"interval": "1h", "daily_volume": 1500, "profile": PROFILE,
+                 "mix": {"presale": 0.8, "order": 0.2},
+                 "mix_changes": [
+                     {"from": "2026-03-02 12:00", "mix": {"presale": 0.3, "order": 0.7}},
+                     {"from": "2026-03-03 00:00", "mix": {"presale": 0.8, "order": 0.2}},
+                     {"from": "2026-03-03 12:00", "mix": {"presale": 0.3, "order": 0.7}}]},
+    "topics": copy.deepcopy(SHOP_A["topics"]),
+    "groups": {"team": {
+        "skills": ["presale", "order"], "concurrency": 5,
+        "reply_time": {"dist": "lognormal", "mean": "20s", "cv": 0.7},
+        "schedule": {"headcount": {"00:00": 1, "08:00": 3, "20:00": 2}},
+    }},
+    "bot": {"enabled": True, "hours": [{"start": "08:00", "end": "20:00"}],
+            "deflection": {"presale": 0.3, "order": 0.4}, "reply_delay": "2s",
+            "handling_time": {"dist": "exponential", "mean": "40s"}, "handover_delay": "5s"},
+}
+
+
+def test_a_mix_that_changes_by_time_of_day_and_bot_hours(tmp_path):
+    _, _, fit = fitted(TWO_DAYS, tmp_path)
+    changes = fit.document["arrivals"]["mix_changes"]
+    # One mix per 3-hour block, each day: 8 blocks x 2 days.
+    assert len(changes) == 16
+    morning = next(c for c in changes if c["from"] == "2026-03-02 09:00")["mix"]
+    afternoon = next(c for c in changes if c["from"] == "2026-03-03 15:00")["mix"]
+    z = bonferroni_z(16)
+    for block, share in (("09h", 0.8), ("15h", 0.3)):
+        p = fit.parameter(f"arrivals.mix_by_time.{block}.presale")
+        assert abs(p.value - share) <= z * p.se, (block, p)
+    assert morning["presale"] > 0.6 and afternoon["presale"] < 0.45
+    # The bot answered from 08:00 to 20:00 only.
+    assert fit.document["bot"]["hours"] == [{"start": "08:00", "end": "20:00"}]
+    assert any("bot: runs only" in note for note in fit.notes)
+
+
+def test_without_close_rows_no_patience_is_guessed(tmp_path):
+    # Without close rows a log shows when an unanswered buyer last wrote, not when they
+    # left; taking the one for the other would make every such buyer leave at once.
+    import pandas as pd
+
+    scenario = build(SLOWING)
+    exported = export_logs(scenario, tmp_path / "log.csv", variants=["baseline"],
+                           replications=[0])[0]
+    rows = pd.read_csv(exported.log, dtype=str, keep_default_na=False)
+    plain = tmp_path / "no_events.csv"
+    rows[rows["sender"] != "system"].drop(columns="event").to_csv(plain, index=False)
+    fit = fit_log(read_log(plain, duty=exported.duty))
+    assert "patience" not in fit.document["topics"]["chat"]
+    assert any("marks no closes" in note for note in fit.notes)

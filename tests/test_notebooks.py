@@ -29,6 +29,7 @@ SMALL = {
         "ACTIVATION_DELAYS": ["5min"], "PRESALE_DEFLECTIONS": [0.5],
     },
     "03_routing_policies.ipynb": {"REPLICATIONS": 2, "OVERFLOW_THRESHOLDS": ["30s", "2min"]},
+    "04_from_chat_export.ipynb": {"REPLICATIONS": 3, "STAFF_REPLICATIONS": 3, "MAX_PASSES": 1},
 }
 TIMEOUT_S = 300
 

@@ -37,7 +37,7 @@ from scipy import stats
 from tqdm import tqdm
 
 from sim.analysis.metrics import Tables
-from sim.chatlog.format import AGENT
+from sim.chatlog.format import AGENT, CLOSE, SYSTEM
 from sim.chatlog.log import ChatLog
 from sim.output.files import atomic_write_text, write_csv
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
@@ -64,6 +64,8 @@ SIGNIFICANCE = 0.001
 SKILL_SHARE = 0.02
 #: Open-chat counts with fewer typing observations share the factor of the count below.
 MIN_PER_LEVEL = 30
+#: The most chats a scenario lets an agent hold (`Group.concurrency`).
+MAX_CONCURRENCY = 50
 
 
 @dataclass
@@ -451,13 +453,20 @@ class _Builder:
         begun[rows] = np.minimum(begun[rows], first_reply[rows])
         abandoned = reached & (outcome == "abandoned") & ~np.isfinite(first_reply)
         still = reached & (outcome == "open") & ~np.isfinite(first_reply)
-        if not log.rows.has_events and abandoned.any():
-            self.notes.append("patience: the log marks no closes, so a buyer who left is taken "
-                              "to have left at their last message: patience is understated")
+        self.survival: dict[str, Survival] = {}
+        frame = log.rows.frame
+        if not ((frame["event"].to_numpy() == CLOSE) & (frame["sender"].to_numpy() == SYSTEM)
+                ).any():
+            # An unanswered buyer's last message says they were still there then, not when
+            # they left: without close rows the log holds no patience to estimate.
+            self.notes.append("patience: the log marks no closes (system rows with event "
+                              "close), so when an unanswered buyer left is unknown; no "
+                              "patience is fitted (buyers wait forever): set it by hand, or "
+                              "export the close events")
+            return {}
         topics = conv["topic"].astype(str).to_numpy()
         stop = log.tables.stop_s
         fitted = {}
-        self.survival: dict[str, Survival] = {}
         for topic in conv["topic"].cat.categories:
             mine = topics == topic
             events = (end - queued)[mine & abandoned]
@@ -502,7 +511,11 @@ class _Builder:
                                                              int(mine.sum())),
                      "most chats an agent of the group was seen holding (a lower bound of "
                      "the cap; equal to it when agents often reached it)")
-            spec: dict = {"skills": skills or topics, "concurrency": int(max(seen[0], 1))}
+            spec: dict = {"skills": skills or topics,
+                          "concurrency": int(min(max(seen[0], 1), MAX_CONCURRENCY))}
+            if seen[0] > MAX_CONCURRENCY:
+                self.notes.append(f"group {group}: agents held up to {seen[0]} chats; the "
+                                  f"scenario's cap is at most {MAX_CONCURRENCY}")
             samples = typing[typing["group"].to_numpy() == group]
             factor = self.open_factor(group, samples, spec["concurrency"])
             factors[group] = factor
