@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import font_manager
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, PercentFormatter
 from scipy import stats
 
 from sim.analysis import compare, registry
@@ -377,7 +377,10 @@ def _metric_axis(axis, metric: str, results=None) -> str:
     label (money in the scenario's currency)."""
     unit = registry.unit(metric)
     if unit.percent:
-        axis.set_major_formatter(PercentFormatter(1.0))
+        # Few ticks, without trailing zeros (95%, 97.5%), so a narrow axis stays readable.
+        axis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+        axis.set_major_formatter(FuncFormatter(
+            lambda v, _p: f"{100 * v:.2f}".rstrip("0").rstrip(".") + "%"))
     elif unit.name != "seconds":
         axis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}" if abs(v) >= 1000
                                                else f"{v:g}"))
@@ -390,12 +393,15 @@ def _fit_limits(get, set_, metric: str, values: list[float]) -> None:
     lower, upper = metric_bounds(metric)
     low, high = get()
     finite = [v for v in values if math.isfinite(v)]
-    if finite:
-        pad = 0.08 * ((max(finite) - min(finite)) or abs(max(finite)) or 1.0)
-        low, high = min(low, min(finite) - pad), max(high, max(finite) + pad)
     if registry.unit(metric).percent:
+        if finite:
+            pad = 0.08 * ((max(finite) - min(finite)) or 0.01)
+            low, high = min(low, min(finite) - pad), max(high, max(finite) + pad)
         set_(max(low, lower), min(high, upper + 0.005))
     else:
+        # From zero: pad in proportion to the axis, so the largest value is not on its edge.
+        if finite:
+            high = max(high, max(finite) * 1.1)
         set_(lower if math.isfinite(lower) else low, high)
 
 
