@@ -6,6 +6,7 @@ replications with the search's own, with tolerances from t-intervals (see each t
 
 import datetime as dt
 import math
+import os
 
 import numpy as np
 import pytest
@@ -230,3 +231,33 @@ def test_cli_writes_a_schedule_that_run_accepts(small_path, tmp_path, capsys):
     code = main_entry(["run", str(out / "staffed.yaml"), "--replications", "2", "--out",
                        str(tmp_path / "run"), "--quiet"])
     assert code == 0
+
+
+def test_progress_bars_keep_their_totals(small_path, monkeypatch):
+    # One bar per pass, sized by the counted cells: a search that settles early never shows
+    # a total that changes under the user (it used to shrink from passes x cells to cells).
+    from sim.tools import staffing
+
+    bars = []
+
+    class Recorder(staffing.tqdm):
+        def __init__(self, *args, **kwargs):
+            kwargs["disable"] = False
+            kwargs["file"] = open(os.devnull, "w")  # noqa: SIM115 - closed with the bar
+            self.totals = []
+            super().__init__(*args, **kwargs)
+            self.totals.append(self.total)
+            bars.append(self)
+
+        def refresh(self, *args, **kwargs):
+            self.totals.append(self.total)
+            return super().refresh(*args, **kwargs)
+
+    monkeypatch.setattr(staffing, "tqdm", Recorder)
+    result = find_staffing(load_scenario(small_path), TARGET, workers=1, replications=2,
+                           progress=True)
+    cells = int(result.counted.sum())
+    assert bars, "the search showed no progress"
+    for bar in bars:
+        assert set(bar.totals) == {cells}
+        assert bar.n == bar.total

@@ -451,33 +451,33 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
     current = {g: mol[g].astype(np.int64).copy() for g in groups}
     cells = [(i, k) for i in range(n_intervals) for k in range(len(groups)) if counted[k, i]]
     converged, passes = False, 0
-    with Evaluator(context, replications, workers, dask) as evaluate, \
-            tqdm(total=len(cells) * max_passes, desc=f"staff {scenario.name}", unit="interval",
-                 disable=not progress, leave=False) as bar:
+    with Evaluator(context, replications, workers, dask) as evaluate:
         state = evaluate(current)
         for passes in range(1, max_passes + 1):
             changed = False
-            for i, k in cells:
-                group = groups[k]
-                bar.set_postfix_str(f"pass {passes} {clock_key(edges[i], scenario.horizon.day0)} "
-                                    f"{group}={current[group][i]}", refresh=False)
-                if not state.holds(target)[k, i]:
-                    current, state = _raise(evaluate, current, group, i, k, target, cap,
-                                            clock_key(edges[i], scenario.horizon.day0))
-                    changed = True
-                while current[group][i] > 0:
-                    trial = _with(current, group, i, -1)
-                    trial_state = evaluate(trial)
-                    if _still_fine(state, trial_state, target, counted, i, k):
-                        current, state, changed = trial, trial_state, True
-                    else:
-                        break
-                bar.update()
+            # One bar per pass, whose total is known: a search that settles early ends its
+            # last bar full instead of shrinking a bar sized for every pass.
+            with tqdm(total=len(cells), desc=f"staff {scenario.name} pass {passes}",
+                      unit="interval", disable=not progress, leave=False) as bar:
+                for i, k in cells:
+                    group = groups[k]
+                    bar.set_postfix_str(f"{clock_key(edges[i], scenario.horizon.day0)} "
+                                        f"{group}={current[group][i]}", refresh=False)
+                    if not state.holds(target)[k, i]:
+                        current, state = _raise(evaluate, current, group, i, k, target, cap,
+                                                clock_key(edges[i], scenario.horizon.day0))
+                        changed = True
+                    while current[group][i] > 0:
+                        trial = _with(current, group, i, -1)
+                        trial_state = evaluate(trial)
+                        if _still_fine(state, trial_state, target, counted, i, k):
+                            current, state, changed = trial, trial_state, True
+                        else:
+                            break
+                    bar.update()
             if not changed:
                 converged = True
                 break
-        bar.total = bar.n
-        bar.refresh()
         mol_state = evaluate({g: mol[g] for g in groups})
         sipp_state = evaluate({g: sipp[g] for g in groups})
         runs = evaluate.runs
