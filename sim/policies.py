@@ -274,22 +274,27 @@ class Router(RoutingPolicy):
             c[0] if single and len(c) == 1 else None for c in self.primary]
         self.only_group_late: list[GroupState | None] = [
             c[0] if single and len(c) == 1 else None for c in self.all_groups]
+        # The topics whose one group is the same before and after any overflow wait.
+        self.direct: list[GroupState | None] = [
+            g if not self.overflow[t] else None for t, g in enumerate(self.only_group)]
 
     def agent_for(self, conv, now: float) -> Agent | None:
         topic = conv.topic
-        # Compared as the overflow check's own due time (queued + wait), so the check finds
-        # the conversation overflowed at that instant whatever the rounding of a difference.
-        if self.overflow[topic] and now >= conv.queued_s + self.overflow_after_s:
-            group, groups = self.only_group_late[topic], self.all_groups[topic]
-        else:
-            group, groups = self.only_group[topic], self.primary[topic]
-        if group is not None:
-            # GroupState.least_busy, inlined: once per conversation, the common case.
-            for level in group.free[:1] if conv.phone else group.free:
-                if level:
-                    return next(iter(level))
-            return None
-        return self.pick(groups, self.phone[topic])
+        group = self.direct[topic]
+        if group is None:
+            # Compared as the overflow check's own due time (queued + wait), so the check
+            # finds the conversation overflowed at that instant whatever the rounding.
+            if self.overflow[topic] and now >= conv.queued_s + self.overflow_after_s:
+                group, groups = self.only_group_late[topic], self.all_groups[topic]
+            else:
+                group, groups = self.only_group[topic], self.primary[topic]
+            if group is None:
+                return self.pick(groups, self.phone[topic])
+        # GroupState.least_busy, inlined: once per conversation, the common case.
+        for level in group.free[:1] if conv.phone else group.free:
+            if level:
+                return next(iter(level))
+        return None
 
     def next_for(self, agent: Agent, queues: TopicQueues, now: float):
         group = agent.group

@@ -22,6 +22,7 @@ class Conversation:
         "event",
         "id",
         "n",
+        "next_s",
         "phone",
         "queued",
         "queued_s",
@@ -55,6 +56,7 @@ class Conversation:
         # decision, then each next message after a think time.
         self.event = None
         self.checks = None  # pending re-offers to agents (e.g. overflow checks), if any
+        self.next_s = 0.0  # when its own event is due (the callback's clock, read cheaply)
 
     def __repr__(self) -> str:
         return f"Conversation({self.id}, topic={self.topic}, answered={self.answered}/{self.n})"

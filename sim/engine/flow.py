@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from heapq import heappop, heappush
 
-from sim.engine.calendar import NORMAL, Step, delay_until
+from sim.engine.calendar import NORMAL, Step, delay_until, exact_gaps
 from sim.engine.conversation import Conversation
 from sim.engine.recorder import items
 from sim.engine.records import ABANDONED, DEFLECTED, SERVED
@@ -26,7 +26,7 @@ class ConversationFlow:
     """The callbacks of conversations' events, and what they do to agents and queues."""
 
     def __init__(self, env, scenario, customers, pool, bot, policy, queues, recorder,
-                 reply_time):
+                 reply_time, arriving: int | None = None):
         self.env = env
         self.schedule = env.schedule
         self.spare: list[Step] = []  # processed events, to be armed again
@@ -36,10 +36,13 @@ class ConversationFlow:
         self.policy = policy
         self.queues = queues
         c = customers
-        self.n_customers = c.count
+        # Buyers 0 .. n_customers - 1 arrive one by one; rows after them (buyers already at
+        # the desk when a state is resumed) never arrive.
+        self.n_customers = c.count if arriving is None else arriving
         self.phone = [scenario.topics[t].channel == "phone" for t in c.topics]
         self.work_of = [items(column) for column in reply_time]
         self.arrival_of = items(c.arrival_s)
+        self.gap_of = items(exact_gaps(c.arrival_s[:self.n_customers]))
         self.topic_of = items(c.topic)
         self.n_of = items(c.n_messages)
         self.base_of = items(c.msg_start)
@@ -102,16 +105,12 @@ class ConversationFlow:
 
     def arrive(self, event) -> None:
         i = self.next_arrival
-        now = self.env.now
+        now = self.arrival_of[i]  # the event's time, exactly (`delay_until`)
         if i + 1 < self.n_customers:
             # The next arrival reuses this event, which the calendar is done with.
             self.next_arrival = i + 1
-            due = self.arrival_of[i + 1]
-            delay = due - now
-            if now + delay != due:
-                delay = delay_until(now, due)
             event.callbacks = self.on_arrive
-            self.schedule(event, NORMAL, delay)
+            self.schedule(event, NORMAL, self.gap_of[i + 1])
         else:
             self.next_arrival = self.n_customers
             self.arrival_event = None
@@ -124,10 +123,12 @@ class ConversationFlow:
             self.via_bot[i] = True
             self.bot_reply_s[i] = now + bot.reply_delay
             if bot.u[i] < bot.deflection[topic]:
-                conv.event = self.later(bot.handling_s[i], conv, self.on_deflect)
+                delay = bot.handling_s[i]
+                conv.event = self.later(delay, conv, self.on_deflect)
             else:
-                conv.event = self.later(bot.handling_s[i] + bot.handover_delay, conv,
-                                        self.on_escalate)
+                delay = bot.handling_s[i] + bot.handover_delay
+                conv.event = self.later(delay, conv, self.on_escalate)
+            conv.next_s = now + delay
             return
         if bot.auto_greeting:
             self.bot_reply_s[i] = now
@@ -137,13 +138,13 @@ class ConversationFlow:
         conv = event.target
         if conv.event is event:  # not taken from the bot in the meantime (Desk.bot_hand_over)
             del self.bots[conv.id]
-            self.close(conv, DEFLECTED, self.env.now)
+            self.close(conv, DEFLECTED, conv.next_s)
 
     def escalate(self, event) -> None:
         conv = event.target
         if conv.event is event:
             del self.bots[conv.id]
-            self.to_people(conv, self.env.now)
+            self.to_people(conv, conv.next_s)
 
     # --- reaching people ----------------------------------------------------------------------
 
@@ -263,7 +264,7 @@ class ConversationFlow:
     def replied(self, event) -> None:
         agent = event.target
         conv = agent.typing
-        now = self.env.now
+        now = agent.reply_due_s  # the event's time, exactly
         k = conv.base + conv.answered
         self.reply_s[k] = now
         self.msg_agent[k] = agent.id
@@ -274,12 +275,14 @@ class ConversationFlow:
         if conv.answered == conv.n:
             self.close(conv, SERVED, now)
         else:
+            think = self.think_of[k]
+            conv.next_s = now + think
             next_message = conv.event
             if next_message is None:
-                conv.event = self.later(self.think_of[k], conv, self.on_message)
+                conv.event = self.later(think, conv, self.on_message)
             else:
                 next_message.callbacks = self.on_message
-                self.schedule(next_message, NORMAL, self.think_of[k])
+                self.schedule(next_message, NORMAL, think)
             if agent.leaving and self.hands_back[agent.group.index]:
                 # The reply in progress at the end of the shift is finished, then handed back.
                 self.pool.drop(agent, conv)
@@ -293,7 +296,7 @@ class ConversationFlow:
         conv = event.target
         if conv.done:
             return
-        now = self.env.now
+        now = conv.next_s
         self.sent_s[conv.base + conv.answered] = now
         conv.waiting_s = now
         agent = conv.agent
@@ -313,7 +316,8 @@ class ConversationFlow:
         if conv.event is not None:
             self.spare.append(conv.event)  # processed: its last step is done
             conv.event = None
-        conv.checks = None
+        if conv.checks is not None:
+            conv.checks = None
         agent = conv.agent
         if agent is None:
             return
