@@ -114,6 +114,10 @@ class RoutingPolicy:
         """Topics `group` may take; their backlog triggers its standby agents (default: all)."""
         return range(len(self.topics))
 
+    #: A policy whose `recheck_at` always says None may set this False, so that the engine
+    #: does not ask for every conversation that waits.
+    rechecks = True
+
     def recheck_at(self, conv: Conversation) -> float | None:
         """When to offer `conv`, waiting in the queue, to `agent_for` again (default: never)."""
         return None
@@ -259,6 +263,7 @@ class Router(RoutingPolicy):
             g.index: [t for t in range(len(topics)) if g in self.overflow[t]] for g in groups
         }
         self.phone = [scenario.topics[name].channel == "phone" for name in topics]
+        self.rechecks = any(self.overflow)  # `recheck_at` can only say None otherwise
         # Fast paths of the common cases. Per group, its one topic when it takes just one and
         # none after the overflow wait: `next_for` then has a single queue to look at.
         self.only_topic = {

@@ -30,6 +30,9 @@ class ConversationFlow:
         self.env = env
         self.schedule = env.schedule
         self.spare: list[Step] = []  # processed events, to be armed again
+        #: Pending re-offers to agents (e.g. overflow checks) by conversation id: (event, due).
+        self.rechecks: dict[int, list[tuple[Step, float]]] = {}
+        self.may_recheck = getattr(policy, "rechecks", True)
         self.scenario = scenario
         self.pool = pool
         self.bot = bot
@@ -75,6 +78,7 @@ class ConversationFlow:
             callbacks.clear()
         self.bots.clear()
         self.spare.clear()
+        self.rechecks.clear()
         for agent in self.pool.agents:
             agent.reply_event = None
         self.arrival_event = None
@@ -154,18 +158,19 @@ class ConversationFlow:
         self.queued_s[i] = now
         conv.queued_s = now
         conv.waiting_s = now
-        agent = self.policy.agent_for(conv, now)
-        if agent is not None:
-            self.assign(agent, conv, now)
-        else:
-            self.queues.push(conv)
         # Patience runs out only while the first message waits: a buyer whose reply is being
         # typed at once gets no timer. The timer goes on the calendar before an overflow check,
         # so a buyer whose patience ends as the overflow wait does has left by then.
-        patience = self.patience_of[i]
-        if patience != INF and not conv.typing:
-            conv.timer = self.later(patience, conv, self.on_abandon)
-        if agent is None:
+        agent = self.policy.agent_for(conv, now)
+        if agent is not None:
+            self.assign(agent, conv, now)
+            if self.patience_of[i] != INF and not conv.typing:
+                conv.timer = self.later(self.patience_of[i], conv, self.on_abandon)
+            return
+        self.queues.push(conv)
+        if self.patience_of[i] != INF:
+            conv.timer = self.later(self.patience_of[i], conv, self.on_abandon)
+        if self.may_recheck:
             due = self.policy.recheck_at(conv)
             if due is not None:
                 self.recheck_later(conv, due, now)
@@ -173,16 +178,15 @@ class ConversationFlow:
     def recheck_later(self, conv: Conversation, due: float, now: float) -> None:
         """Offer `conv` to agents again at `due` (the policy asked: e.g. an overflow wait)."""
         event = self.later(delay_until(now, due), conv, self.on_recheck)
-        if conv.checks is None:
-            conv.checks = [event]
-        else:
-            conv.checks.append(event)
+        self.rechecks.setdefault(conv.id, []).append((event, due))
 
     def recheck(self, event) -> None:
         conv = event.target
         self.spare.append(event)
-        if conv.checks is not None:
-            conv.checks.remove(event)
+        pending = self.rechecks[conv.id]
+        pending[:] = [item for item in pending if item[0] is not event]
+        if not pending:
+            del self.rechecks[conv.id]
         if conv.queued and not conv.done:
             now = self.env.now
             agent = self.policy.agent_for(conv, now)
@@ -316,8 +320,6 @@ class ConversationFlow:
         if conv.event is not None:
             self.spare.append(conv.event)  # processed: its last step is done
             conv.event = None
-        if conv.checks is not None:
-            conv.checks = None
         agent = conv.agent
         if agent is None:
             return

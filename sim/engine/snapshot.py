@@ -128,11 +128,12 @@ def capture(run: DeskRun, seed: int, replication: int, variant: str = "baseline"
                             "decides": cap.watch(event, {"at": due}, due)}
             else:
                 d["next_message"] = cap.watch(event, {"at": due}, due)
-        if conv.timer is not None:
+        timer = getattr(conv, "timer", None)
+        if timer is not None:
             due = conv.queued_s + patience_of[i]
-            d["patience_ends"] = cap.watch(conv.timer, {"at": due}, due)
-        if conv.checks:
-            d["rechecks"] = [cap.watch(ev, {"at": ev.due}, ev.due) for ev in conv.checks]
+            d["patience_ends"] = cap.watch(timer, {"at": due}, due)
+        if i in flow.rechecks:
+            d["rechecks"] = [cap.watch(ev, {"at": due}, due) for ev, due in flow.rechecks[i]]
         agent = conv.agent
         if agent is not None and agent.typing is conv:
             due = agent.reply_due_s
