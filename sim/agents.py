@@ -162,7 +162,7 @@ class GroupState:
         level = agent.level
         if level >= 0:
             del self.free[level][agent]
-        if agent.on_duty and not agent.leaving and not agent.phone and agent.open < self.concurrency:
+        if agent.open < self.concurrency and agent.on_duty and not agent.leaving and not agent.phone:
             self.free[agent.open][agent] = None
             agent.level = agent.open
         else:

@@ -133,3 +133,78 @@ def sample_customers(
         think_s=think_s,
         reply_u=rngs["reply"].random(total),
     )
+
+
+# --- buyers already at the desk (resuming a desk state) --------------------------------------
+
+
+def quantile_above(dist, floor: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Draws of `dist` conditioned on exceeding `floor`, by inverse transform: the uniform is
+    mapped into (F(floor), 1), with F(floor) found by bisection on `from_uniform` (the
+    quantile function), so any distribution of the scenario works, counts included."""
+    floor = np.asarray(floor, dtype=float)
+    lo, hi = np.zeros(floor.shape), np.ones(floor.shape)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        below = dist.from_uniform(mid) <= floor
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return dist.from_uniform(lo + (1.0 - lo) * np.asarray(u, dtype=float))
+
+
+def open_customers(scenario: Scenario, rng: np.random.Generator, topics: tuple[str, ...],
+                   rows: list[dict]) -> Customers:
+    """Customers for buyers already at the desk in a hand-written state (or one resumed on
+    other random streams than it was taken from).
+
+    Each row gives `topic` (a code), `arrival_s`, `answered`, `messages` (None: drawn, given
+    that more than `answered` are sent) and `waited_s` (for a buyer still waiting for the
+    first reply: the wait so far, their patience drawn given they have not left yet; None:
+    no patience applies). Think times and reply lengths of their messages are drawn afresh.
+    """
+    n = len(rows)
+    topic = np.array([r["topic"] for r in rows], dtype=np.int16)
+    n_messages = np.ones(n, dtype=np.int64)
+    patience_s = np.full(n, np.inf)
+    for i, r in enumerate(rows):
+        spec = scenario.topics[topics[r["topic"]]]
+        if r["messages"] is not None:
+            n_messages[i] = r["messages"]
+        else:
+            n_messages[i] = int(quantile_above(spec.messages, [float(r["answered"])],
+                                               [rng.random()])[0])
+        if r["waited_s"] is not None and spec.patience is not None:
+            patience_s[i] = float(quantile_above(spec.patience, [r["waited_s"]],
+                                                 [rng.random()])[0])
+    msg_start = np.zeros(n, dtype=np.int64)
+    if n:
+        np.cumsum(n_messages[:-1], out=msg_start[1:])
+    total = int(n_messages.sum())
+    message_topic = np.repeat(topic, n_messages)
+    think_s = np.empty(total)
+    think_u = rng.random(total)
+    for code, name in enumerate(topics):
+        mask = message_topic == code
+        think_s[mask] = scenario.topics[name].think_time.from_uniform(think_u[mask])
+    return Customers(
+        arrival_s=np.array([r["arrival_s"] for r in rows], dtype=float),
+        topic=topic, topics=topics, n_messages=n_messages, msg_start=msg_start,
+        patience_s=patience_s,
+        reported=rng.random(n) < scenario.arrivals.reported_share,
+        bot_u=rng.random(n), bot_handling_u=rng.random(n),
+        think_s=think_s, reply_u=rng.random(total),
+    )
+
+
+def join_customers(first: Customers, second: Customers) -> Customers:
+    """`first`'s rows, then `second`'s (same topics), as one set of columns."""
+    columns = {name: np.concatenate([getattr(first, name), getattr(second, name)])
+               for name in ("arrival_s", "topic", "n_messages", "patience_s", "reported",
+                            "bot_u", "bot_handling_u", "think_s", "reply_u")}
+    msg_start = np.concatenate([first.msg_start, second.msg_start + first.total_messages])
+    return Customers(**columns, msg_start=msg_start, topics=first.topics)
+
+
+def state_stream(seed: int, replication: int) -> np.random.Generator:
+    """The generator for buyers already at the desk when a state is resumed: its own branch of
+    the replication's seed sequence, so it never overlaps the other sources."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(replication, 1 << 30)))

@@ -114,6 +114,10 @@ class RoutingPolicy:
         """Topics `group` may take; their backlog triggers its standby agents (default: all)."""
         return range(len(self.topics))
 
+    #: A policy whose `recheck_at` always says None may set this False, so that the engine
+    #: does not ask for every conversation that waits.
+    rechecks = True
+
     def recheck_at(self, conv: Conversation) -> float | None:
         """When to offer `conv`, waiting in the queue, to `agent_for` again (default: never)."""
         return None
@@ -259,6 +263,7 @@ class Router(RoutingPolicy):
             g.index: [t for t in range(len(topics)) if g in self.overflow[t]] for g in groups
         }
         self.phone = [scenario.topics[name].channel == "phone" for name in topics]
+        self.rechecks = any(self.overflow)  # `recheck_at` can only say None otherwise
         # Fast paths of the common cases. Per group, its one topic when it takes just one and
         # none after the overflow wait: `next_for` then has a single queue to look at.
         self.only_topic = {
@@ -274,22 +279,27 @@ class Router(RoutingPolicy):
             c[0] if single and len(c) == 1 else None for c in self.primary]
         self.only_group_late: list[GroupState | None] = [
             c[0] if single and len(c) == 1 else None for c in self.all_groups]
+        # The topics whose one group is the same before and after any overflow wait.
+        self.direct: list[GroupState | None] = [
+            g if not self.overflow[t] else None for t, g in enumerate(self.only_group)]
 
     def agent_for(self, conv, now: float) -> Agent | None:
         topic = conv.topic
-        # Compared as the overflow check's own due time (queued + wait), so the check finds
-        # the conversation overflowed at that instant whatever the rounding of a difference.
-        if self.overflow[topic] and now >= conv.queued_s + self.overflow_after_s:
-            group, groups = self.only_group_late[topic], self.all_groups[topic]
-        else:
-            group, groups = self.only_group[topic], self.primary[topic]
-        if group is not None:
-            # GroupState.least_busy, inlined: once per conversation, the common case.
-            for level in group.free[:1] if conv.phone else group.free:
-                if level:
-                    return next(iter(level))
-            return None
-        return self.pick(groups, self.phone[topic])
+        group = self.direct[topic]
+        if group is None:
+            # Compared as the overflow check's own due time (queued + wait), so the check
+            # finds the conversation overflowed at that instant whatever the rounding.
+            if self.overflow[topic] and now >= conv.queued_s + self.overflow_after_s:
+                group, groups = self.only_group_late[topic], self.all_groups[topic]
+            else:
+                group, groups = self.only_group[topic], self.primary[topic]
+            if group is None:
+                return self.pick(groups, self.phone[topic])
+        # GroupState.least_busy, inlined: once per conversation, the common case.
+        for level in group.free[:1] if conv.phone else group.free:
+            if level:
+                return next(iter(level))
+        return None
 
     def next_for(self, agent: Agent, queues: TopicQueues, now: float):
         group = agent.group

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from math import inf, nextafter
 
+import numpy as np
 from simpy.events import NORMAL, URGENT, Timeout
 
-__all__ = ["NORMAL", "URGENT", "Step", "delay_until", "until_value"]
+__all__ = ["NORMAL", "URGENT", "Step", "delay_until", "exact_gaps", "until_value"]
 
 
 def delay_until(now: float, time_s: float) -> float:
@@ -29,6 +30,18 @@ def delay_until(now: float, time_s: float) -> float:
     while now + delay > time_s:
         delay = nextafter(delay, -inf)
     return delay
+
+
+def exact_gaps(times_s: np.ndarray) -> np.ndarray:
+    """For sorted times, the delays `d[i]` with `times_s[i-1] + d[i] == times_s[i]` exactly
+    (`d[0]` is 0): the delay from one buyer's arrival to the next's, computed once."""
+    times_s = np.asarray(times_s, dtype=float)
+    gaps = np.zeros(len(times_s))
+    if len(times_s) > 1:
+        gaps[1:] = np.diff(times_s)
+        for i in np.flatnonzero(times_s[:-1] + gaps[1:] != times_s[1:]) + 1:
+            gaps[i] = delay_until(float(times_s[i - 1]), float(times_s[i]))
+    return gaps
 
 
 def until_value(now: float, time_s: float) -> float:

@@ -6,7 +6,8 @@ from __future__ import annotations
 class Conversation:
     """One buyer's conversation while it is open.
 
-    What a policy may read: `id` (the row of the run's customers), `topic` (a code into the
+    Slots set only when first needed (`timer`, `next_s`) are read only after that. What a
+    policy may read: `id` (the row of the run's customers), `topic` (a code into the
     run's topic names), `phone`, `queued_s` (when it first reached people: waits and overflow
     count from there), `waiting_s` (send time of the message awaiting a reply, or None),
     `answered` and `n` (messages answered and in all), `agent` (the agent holding it, if any)
@@ -17,11 +18,11 @@ class Conversation:
         "agent",
         "answered",
         "base",
-        "checks",
         "done",
         "event",
         "id",
         "n",
+        "next_s",
         "phone",
         "queued",
         "queued_s",
@@ -48,13 +49,13 @@ class Conversation:
         self.waiting_s: float | None = None  # send time of a message awaiting a reply
         self.phone = phone
         self.seen_agent = False
-        # The live patience timer's event while the first message waits (None once the buyer
-        # is being answered: a timer left on the calendar then does nothing when it fires).
-        self.timer = None
         # The conversation's own event, armed again for each of its steps in turn: the bot's
-        # decision, then each next message after a think time.
+        # decision, then each next message after a think time; `next_s` is when it is due
+        # (set with it: the callback's clock, cheaper to read than `Environment.now`).
         self.event = None
-        self.checks = None  # pending re-offers to agents (e.g. overflow checks), if any
+        # `timer`, set when the buyer starts waiting: the live patience timer's event while
+        # the first message waits, None once the buyer is being answered (a timer left on the
+        # calendar then does nothing when it fires).
 
     def __repr__(self) -> str:
         return f"Conversation({self.id}, topic={self.topic}, answered={self.answered}/{self.n})"

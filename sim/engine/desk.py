@@ -60,7 +60,8 @@ class DeskRun:
         self.reply_time = self._reply_times()
         self.bot = BotDesk(scenario, c, self.blocks_first)
         self.flow = ConversationFlow(env, scenario, c, self.pool, self.bot, self.policy,
-                                     self.queues, self.recorder, self.reply_time)
+                                     self.queues, self.recorder, self.reply_time,
+                                     arriving=self.blocks_first)
         self.shifts = Shifts(env, scenario, self.pool, self.flow, self.policy, self.recorder)
         self.processes = list(processes)
         self.desk = Desk(self)

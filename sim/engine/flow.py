@@ -16,7 +16,7 @@ from heapq import heappop, heappush
 
 import numpy as np
 
-from sim.engine.calendar import NORMAL, Step, delay_until
+from sim.engine.calendar import NORMAL, Step, delay_until, exact_gaps
 from sim.engine.conversation import Conversation
 from sim.engine.recorder import items
 from sim.engine.records import ABANDONED, DEFLECTED, SERVED
@@ -28,17 +28,22 @@ class ConversationFlow:
     """The callbacks of conversations' events, and what they do to agents and queues."""
 
     def __init__(self, env, scenario, customers, pool, bot, policy, queues, recorder,
-                 reply_time):
+                 reply_time, arriving: int | None = None):
         self.env = env
         self.schedule = env.schedule
         self.spare: list[Step] = []  # processed events, to be armed again
+        #: Pending re-offers to agents (e.g. overflow checks) by conversation id: (event, due).
+        self.rechecks: dict[int, list[tuple[Step, float]]] = {}
+        self.may_recheck = getattr(policy, "rechecks", True)
         self.scenario = scenario
         self.pool = pool
         self.bot = bot
         self.policy = policy
         self.queues = queues
         c = customers
-        self.n_customers = c.count
+        # Buyers 0 .. n_customers - 1 arrive one by one; rows after them (buyers already at
+        # the desk when a state is resumed) never arrive.
+        self.n_customers = c.count if arriving is None else arriving
         self.phone = [scenario.topics[t].channel == "phone" for t in c.topics]
         self.work_of = [items(column) for column in reply_time]
         # reply_time_factor_by_open: a group's replies slow down with the agent's open chats;
@@ -47,6 +52,7 @@ class ConversationFlow:
         self.work_used = (memoryview(np.full(len(reply_time[0]), np.nan))
                           if any(self.open_factor) and reply_time else None)
         self.arrival_of = items(c.arrival_s)
+        self.gap_of = items(exact_gaps(c.arrival_s[:self.n_customers]))
         self.topic_of = items(c.topic)
         self.n_of = items(c.n_messages)
         self.base_of = items(c.msg_start)
@@ -80,6 +86,7 @@ class ConversationFlow:
             callbacks.clear()
         self.bots.clear()
         self.spare.clear()
+        self.rechecks.clear()
         for agent in self.pool.agents:
             agent.reply_event = None
         self.arrival_event = None
@@ -110,16 +117,12 @@ class ConversationFlow:
 
     def arrive(self, event) -> None:
         i = self.next_arrival
-        now = self.env.now
+        now = self.arrival_of[i]  # the event's time, exactly (`delay_until`)
         if i + 1 < self.n_customers:
             # The next arrival reuses this event, which the calendar is done with.
             self.next_arrival = i + 1
-            due = self.arrival_of[i + 1]
-            delay = due - now
-            if now + delay != due:
-                delay = delay_until(now, due)
             event.callbacks = self.on_arrive
-            self.schedule(event, NORMAL, delay)
+            self.schedule(event, NORMAL, self.gap_of[i + 1])
         else:
             self.next_arrival = self.n_customers
             self.arrival_event = None
@@ -132,10 +135,12 @@ class ConversationFlow:
             self.via_bot[i] = True
             self.bot_reply_s[i] = now + bot.reply_delay
             if bot.u[i] < bot.deflection[topic]:
-                conv.event = self.later(bot.handling_s[i], conv, self.on_deflect)
+                delay = bot.handling_s[i]
+                conv.event = self.later(delay, conv, self.on_deflect)
             else:
-                conv.event = self.later(bot.handling_s[i] + bot.handover_delay, conv,
-                                        self.on_escalate)
+                delay = bot.handling_s[i] + bot.handover_delay
+                conv.event = self.later(delay, conv, self.on_escalate)
+            conv.next_s = now + delay
             return
         if bot.auto_greeting:
             self.bot_reply_s[i] = now
@@ -145,13 +150,13 @@ class ConversationFlow:
         conv = event.target
         if conv.event is event:  # not taken from the bot in the meantime (Desk.bot_hand_over)
             del self.bots[conv.id]
-            self.close(conv, DEFLECTED, self.env.now)
+            self.close(conv, DEFLECTED, conv.next_s)
 
     def escalate(self, event) -> None:
         conv = event.target
         if conv.event is event:
             del self.bots[conv.id]
-            self.to_people(conv, self.env.now)
+            self.to_people(conv, conv.next_s)
 
     # --- reaching people ----------------------------------------------------------------------
 
@@ -161,18 +166,19 @@ class ConversationFlow:
         self.queued_s[i] = now
         conv.queued_s = now
         conv.waiting_s = now
-        agent = self.policy.agent_for(conv, now)
-        if agent is not None:
-            self.assign(agent, conv, now)
-        else:
-            self.queues.push(conv)
         # Patience runs out only while the first message waits: a buyer whose reply is being
         # typed at once gets no timer. The timer goes on the calendar before an overflow check,
         # so a buyer whose patience ends as the overflow wait does has left by then.
-        patience = self.patience_of[i]
-        if patience != INF and not conv.typing:
-            conv.timer = self.later(patience, conv, self.on_abandon)
-        if agent is None:
+        agent = self.policy.agent_for(conv, now)
+        if agent is not None:
+            self.assign(agent, conv, now)
+            if self.patience_of[i] != INF and not conv.typing:
+                conv.timer = self.later(self.patience_of[i], conv, self.on_abandon)
+            return
+        self.queues.push(conv)
+        if self.patience_of[i] != INF:
+            conv.timer = self.later(self.patience_of[i], conv, self.on_abandon)
+        if self.may_recheck:
             due = self.policy.recheck_at(conv)
             if due is not None:
                 self.recheck_later(conv, due, now)
@@ -180,16 +186,15 @@ class ConversationFlow:
     def recheck_later(self, conv: Conversation, due: float, now: float) -> None:
         """Offer `conv` to agents again at `due` (the policy asked: e.g. an overflow wait)."""
         event = self.later(delay_until(now, due), conv, self.on_recheck)
-        if conv.checks is None:
-            conv.checks = [event]
-        else:
-            conv.checks.append(event)
+        self.rechecks.setdefault(conv.id, []).append((event, due))
 
     def recheck(self, event) -> None:
         conv = event.target
         self.spare.append(event)
-        if conv.checks is not None:
-            conv.checks.remove(event)
+        pending = self.rechecks[conv.id]
+        pending[:] = [item for item in pending if item[0] is not event]
+        if not pending:
+            del self.rechecks[conv.id]
         if conv.queued and not conv.done:
             now = self.env.now
             agent = self.policy.agent_for(conv, now)
@@ -275,7 +280,7 @@ class ConversationFlow:
     def replied(self, event) -> None:
         agent = event.target
         conv = agent.typing
-        now = self.env.now
+        now = agent.reply_due_s  # the event's time, exactly
         k = conv.base + conv.answered
         self.reply_s[k] = now
         self.msg_agent[k] = agent.id
@@ -286,12 +291,14 @@ class ConversationFlow:
         if conv.answered == conv.n:
             self.close(conv, SERVED, now)
         else:
+            think = self.think_of[k]
+            conv.next_s = now + think
             next_message = conv.event
             if next_message is None:
-                conv.event = self.later(self.think_of[k], conv, self.on_message)
+                conv.event = self.later(think, conv, self.on_message)
             else:
                 next_message.callbacks = self.on_message
-                self.schedule(next_message, NORMAL, self.think_of[k])
+                self.schedule(next_message, NORMAL, think)
             if agent.leaving and self.hands_back[agent.group.index]:
                 # The reply in progress at the end of the shift is finished, then handed back.
                 self.pool.drop(agent, conv)
@@ -305,7 +312,7 @@ class ConversationFlow:
         conv = event.target
         if conv.done:
             return
-        now = self.env.now
+        now = conv.next_s
         self.sent_s[conv.base + conv.answered] = now
         conv.waiting_s = now
         agent = conv.agent
@@ -325,7 +332,6 @@ class ConversationFlow:
         if conv.event is not None:
             self.spare.append(conv.event)  # processed: its last step is done
             conv.event = None
-        conv.checks = None
         agent = conv.agent
         if agent is None:
             return

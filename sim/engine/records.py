@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,24 @@ class Records:
     duty_end_s: np.ndarray
     duty_standby: np.ndarray
     activations: np.ndarray  # per group: standby agents called in
+
+    def subset(self, rows) -> Records:
+        """The records of conversations `rows` (in that order) with their messages; duty
+        periods and activations are kept whole."""
+        rows = np.asarray(rows, dtype=np.int64)
+        n_messages = self.n_messages[rows]
+        msg_start = np.zeros(len(rows), dtype=np.int64)
+        if len(rows):
+            np.cumsum(n_messages[:-1], out=msg_start[1:])
+        messages = (np.repeat(self.msg_start[rows] - msg_start, n_messages)
+                    + np.arange(int(n_messages.sum()), dtype=np.int64))
+        per_conversation = {name: getattr(self, name)[rows] for name in (
+            "arrival_s", "topic", "outcome", "via_bot", "bot_reply_s", "queued_s",
+            "assigned_s", "end_at_s", "agent", "group", "on_duty_at_arrival", "reported")}
+        per_message = {name: getattr(self, name)[messages]
+                       for name in ("sent_s", "reply_s", "msg_agent", "work_s")}
+        return dataclasses.replace(self, **per_conversation, **per_message,
+                                   n_messages=n_messages, msg_start=msg_start)
 
     def counts(self) -> dict[str, int]:
         values = np.bincount(self.outcome, minlength=4)
