@@ -64,7 +64,7 @@ def test_every_plot_is_a_labelled_figure(figures):
 def test_units_are_in_the_labels(figures):
     cdf = figures["first_response_cdf"].axes[0]
     assert "(minutes)" in cdf.get_xlabel() and "(%)" in cdf.get_ylabel()
-    labels = [ax.get_xlabel() for ax in figures["key_metrics"].axes if ax.get_visible()]
+    labels = [ax.get_xlabel() for ax in figures["key_metrics_chart"].axes if ax.get_visible()]
     assert any(label.endswith("_s (s)") for label in labels)
     assert any("(%)" in label for label in labels)
 
@@ -97,7 +97,7 @@ def test_reply_rate_line_is_the_mean_over_replications(results, figures):
 def test_key_metric_whiskers_are_95_percent_t_intervals_on_the_log_scale(results, figures):
     from scipy import stats
 
-    ax = next(ax for ax in figures["key_metrics"].axes if ax.get_xlabel().startswith("cost"))
+    ax = next(ax for ax in figures["key_metrics_chart"].axes if ax.get_xlabel().startswith("cost"))
     values = results.per_replication.query("variant == 'baseline'")["cost"].to_numpy()
     # Cost is >= 0: the interval is m * exp(+-t se / m) (docs/metrics.md, Confidence intervals).
     mean = values.mean()
@@ -125,16 +125,16 @@ def test_plots_read_results_only(results, monkeypatch):
 def test_one_variant_has_no_differences_plot():
     single = run(scenario_from_dict(chinese_desk(variants={})), replications=2)
     figures = plots.all_figures(single)
-    assert "paired_differences" not in figures
-    assert set(figures) == set(plots.PLOTS) - {"paired_differences"}
+    assert "differences_chart" not in figures
+    assert set(figures) == set(plots.PLOTS) - {"differences_chart"}
     with pytest.raises(ValueError, match="at least one variant"):
-        plots.paired_differences(single)
+        plots.differences_chart(single)
 
 
 def test_texts_carry_the_cjk_fallback_family(figures):
     # Whatever fonts this machine has, every text asks for DejaVu Sans first and then the CJK
     # font when one was found, so drawing later (notebook, savefig) still finds the glyphs.
-    ax = figures["occupancy_by_group"].axes[0]
+    ax = figures["occupancy_chart"].axes[0]
     labels = [t for t in ax.get_xticklabels() if t.get_text()]
     assert [t.get_text() for t in labels][:2] == ["售前组", "售后组"]
     for text in labels + [ax.title, ax.xaxis.label]:
@@ -152,7 +152,7 @@ def test_without_a_cjk_font_plots_still_draw(results, monkeypatch):
     try:
         assert plots.cjk_font() is None
         assert plots.font_family() == ["DejaVu Sans"]
-        png = figure_png(plots.occupancy_by_group(results))
+        png = figure_png(plots.occupancy_chart(results))
         assert png.startswith(b"\x89PNG")
     finally:
         plots.cjk_font.cache_clear()
@@ -195,7 +195,7 @@ def test_every_plot_of_a_targeted_metric_draws_its_target(targeted):
     cdf = figures["first_response_cdf"].axes[0]
     line = _target_lines(cdf)[0]
     assert list(line.get_ydata()) == [0.8, 0.8] and line.get_xdata()[-1] == 0.5  # 30 s
-    panels = {ax.get_xlabel().split(" (")[0]: ax for ax in figures["key_metrics"].axes
+    panels = {ax.get_xlabel().split(" (")[0]: ax for ax in figures["key_metrics_chart"].axes
               if ax.get_visible()}
     # Targeted metrics come first, each with its line and the target inside the axis.
     assert list(panels)[:3] == ["reply_rate_5min", "first_response_30s_rate", "cost"]
@@ -212,7 +212,7 @@ def test_every_plot_of_a_targeted_metric_draws_its_target(targeted):
 
 
 def test_a_share_axis_stays_within_0_and_100_percent(targeted):
-    figure = plots.key_metrics(targeted)
+    figure = plots.key_metrics_chart(targeted)
     for ax in figure.axes:
         if ax.get_visible() and "(%)" in ax.get_xlabel():
             low, high = ax.get_xlim()

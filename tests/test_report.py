@@ -159,7 +159,7 @@ def test_report_has_the_comparison_and_the_scenario(report):
 
 def test_report_without_variants_has_no_comparison():
     single = run(scenario_from_dict(desk(variants={})), replications=2)
-    text = render_html(single, None, {"key_metrics": b"\x89PNG fake"})
+    text = render_html(single, None, {"key_metrics_chart": b"\x89PNG fake"})
     page = parse(text)
     # The headline (targets and cost; worst intervals), then key + all metrics.
     assert [t["class"] for t in page.tables] == ["headline", "worst", "metrics", "metrics"]
@@ -186,7 +186,7 @@ def test_the_report_opens_with_the_headline_and_names_windows_and_currency(tmp_p
     document["targets"] = ["reply_rate_5min>=0", "cost<=1"]   # always met, never met
     document["metrics"] = {"currency": "USD"}
     results = run(scenario_from_dict(document), replications=2)
-    text = render_html(results, None, {"key_metrics": b"\x89PNG fake"})
+    text = render_html(results, None, {"key_metrics_chart": b"\x89PNG fake"})
     page = parse(text)
     assert text.index('id="headline"') < text.index('id="metrics"')
     headline = next(t for t in page.tables if t["class"] == "headline")

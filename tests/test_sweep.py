@@ -457,7 +457,7 @@ def test_target_region_marks_points_meeting_the_target(tmp_path):
                           if 0.1 * a - 0.2 * d >= 0.25 - 1e-12}
     assert len(missed.get_offsets()) == 12 - len(met_points)
 
-    target = sweep.Target(metric="reply_rate_5min", value=0.75)
+    target = sweep.SweepTarget(metric="reply_rate_5min", value=0.75)
     paths = sweep_plots.draw_all(summary, ["agents", "deflection", "extra"], tmp_path,
                                  target=target)
     assert sorted(p.name for p in paths) == [

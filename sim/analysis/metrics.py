@@ -16,21 +16,6 @@ import pandas as pd
 from sim.scenario import Scenario, Window, interval_grid
 from sim.units import DAY_S
 
-#: Metrics written by `supportsim run` (others are reported too); names say what and the unit.
-HEADLINE = (
-    "reply_rate_5min",
-    "first_response_30s_rate",
-    "first_response_mean_s",
-    "first_response_p90_s",
-    "message_wait_mean_s",
-    "message_wait_p95_s",
-    "abandon_rate",
-    "deflection_rate",
-    "occupancy",
-    "cost",
-    "lost_orders",
-)
-
 
 @dataclass(frozen=True)
 class Tables:

@@ -339,7 +339,7 @@ def _whisker(mean: float, low: float, high: float) -> tuple[float, float]:
     return mean - low, high - mean
 
 
-def occupancy_by_group(results) -> Figure:
+def occupancy_chart(results) -> Figure:
     """Occupancy (typing time over time on duty) per agent group and variant, 95% CIs."""
     family = registry.FAMILIES["occupancy_<group>"]
     by_column = {c: family.parameter(c) for c in results.per_replication.columns}
@@ -417,7 +417,7 @@ def _key_panel_metrics(results) -> list[str]:
     return chosen[:max(6, len(dict.fromkeys(targeted)))]
 
 
-def key_metrics(results) -> Figure:
+def key_metrics_chart(results) -> Figure:
     """The key metrics per variant: mean with 95% CI whiskers, one panel per metric."""
     metrics = _key_panel_metrics(results)
     variants = list(results.variants)
@@ -492,14 +492,14 @@ def cost_vs_reply_rate(results) -> Figure:
     return fig
 
 
-def paired_differences(results, baseline: str | None = None,
+def differences_chart(results, baseline: str | None = None,
                        comparison: pd.DataFrame | None = None) -> Figure:
     """Difference of each variant from the baseline on the key metrics, with the paired CI
     (Bonferroni-corrected for several variants) coloured by verdict."""
     if comparison is None:
         comparison = compare.compare(results, baseline)
     if comparison.empty:
-        raise ValueError("paired_differences needs at least one variant besides the baseline")
+        raise ValueError("differences_chart needs at least one variant besides the baseline")
     baseline = next(v for v in results.variants if v not in set(comparison["variant"]))
     metrics = [m for m in _key_panel_metrics(results) if m in set(comparison["metric"])]
     variants = list(dict.fromkeys(comparison["variant"]))
@@ -539,13 +539,13 @@ def paired_differences(results, baseline: str | None = None,
 
 #: The plots of a report, by file name (without .png), in reading order.
 PLOTS = {
-    "key_metrics": key_metrics,
-    "paired_differences": paired_differences,
+    "key_metrics_chart": key_metrics_chart,
+    "differences_chart": differences_chart,
     "first_response_cdf": first_response_cdf,
     "message_wait_cdf": message_wait_cdf,
     "reply_rate_by_interval": reply_rate_by_interval,
     "load_and_staffing": load_and_staffing,
-    "occupancy_by_group": occupancy_by_group,
+    "occupancy_chart": occupancy_chart,
     "cost_vs_reply_rate": cost_vs_reply_rate,
 }
 
@@ -556,7 +556,7 @@ def all_figures(results, comparison: pd.DataFrame | None = None) -> dict[str, Fi
         comparison = compare.compare(results)
     figures = {}
     for name, plot in PLOTS.items():
-        if name == "paired_differences":
+        if name == "differences_chart":
             if comparison is None or comparison.empty:
                 continue
             figures[name] = plot(results, comparison=comparison)

@@ -58,7 +58,6 @@ TASK_FORMAT = 1
 NOT_IN_RUN = {"description": True, "replications": True, "variants": True, "targets": True,
               "warnings": True, "metrics": {"currency"}}
 #: The metric the terminal table and the plots show when the spec names none.
-HEADLINE_METRIC = "reply_rate_5min"
 
 #: What each task calls: `runner(scenario, replication, seed) -> (metrics, series, tables)`,
 #: like `sim.experiment.run_one`. Replaceable, e.g. by tests that need a task to fail.
@@ -72,7 +71,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Target(_Strict):
+class SweepTarget(_Strict):
     """A requirement on a metric, e.g. reply_rate_5min at least 0.95 (drawn as a contour).
 
     `direction` defaults to the way the metric's entry in `sim.analysis.registry` says is
@@ -129,7 +128,7 @@ class SweepSpec(_Strict):
     metrics: list[str] | None = Field(default=None, min_length=1)
     grid: dict[str, list[Any]] | None = None
     points: list[dict[str, Any]] | None = None
-    target: Target | None = None
+    target: SweepTarget | None = None
     plots: PlotSettings = PlotSettings()
     labels: dict[str, Annotated[str, Field(min_length=1, max_length=80)]] = Field(
         default={}, description="axis names of swept parameters, by path (a grid entry may "
@@ -571,7 +570,7 @@ class Failure:
 
 
 @dataclass
-class Outcome:
+class SweepOutcome:
     """What a sweep did: counts, failures, and the summary it wrote."""
 
     total: int
@@ -584,7 +583,7 @@ class Outcome:
 
 def run_sweep(plan: Plan, out_dir: str | Path, workers: int | None = None,
               dask: str | None = None, progress: bool = True,
-              runner: Callable | None = None) -> Outcome:
+              runner: Callable | None = None) -> SweepOutcome:
     """Run every task of `plan` not already in `out_dir/tasks/`, then write the summary.
 
     The tasks run on `sim.parallel.make_executor(workers, dask)`: `workers=None` means every
@@ -599,7 +598,7 @@ def run_sweep(plan: Plan, out_dir: str | Path, workers: int | None = None,
         stale.unlink(missing_ok=True)   # left by a process killed mid-write
     todo = [t for t in plan.tasks.values() if not task_path(out_dir, t.key).exists()]
     done = len(plan.tasks) - len(todo)
-    outcome = Outcome(total=len(plan.tasks), skipped=done, computed=0)
+    outcome = SweepOutcome(total=len(plan.tasks), skipped=done, computed=0)
     if todo:
         executor = make_executor(workers, dask, tasks=len(todo))
         try:
@@ -638,7 +637,7 @@ def run_sweep(plan: Plan, out_dir: str | Path, workers: int | None = None,
 
 
 def _run_pass(plan: Plan, executor, runner: Callable, tasks: list[Task], out_dir: Path, bar,
-              outcome: Outcome, attempt: str) -> list[tuple[Task, BaseException]]:
+              outcome: SweepOutcome, attempt: str) -> list[tuple[Task, BaseException]]:
     """Run `tasks`, write each result as it arrives; the tasks that raised.
 
     The executor handles Ctrl-C (stops the workers; the files written so far stay) and a worker
@@ -758,7 +757,7 @@ def format_table(plan: Plan, summary: pd.DataFrame | None, limit: int = 40) -> s
         return "(no finished task)"
     present = set(summary["metric"])
     metric = (plan.spec.target.metric if plan.spec.target
-              else (plan.spec.metrics or [HEADLINE_METRIC])[0])
+              else (plan.spec.metrics or [registry.headline()])[0])
     if metric not in present:
         metric = summary["metric"].iloc[0]
     rows = summary[summary["metric"] == metric]
