@@ -300,15 +300,15 @@ def test_staffing_target_direction_follows_a_changed_registry_entry(monkeypatch)
 def test_sweep_target_direction_defaults_to_the_registry(metric, direction):
     if direction is None:
         with pytest.raises(ValueError, match="better neither higher nor lower"):
-            sweep.Target(metric=metric, value=0.8)
-        assert sweep.Target(metric=metric, value=0.8, direction="at_most").holds(0.7)
+            sweep.SweepTarget(metric=metric, value=0.8)
+        assert sweep.SweepTarget(metric=metric, value=0.8, direction="at_most").holds(0.7)
         return
-    target = sweep.Target(metric=metric, value=10.0)
+    target = sweep.SweepTarget(metric=metric, value=10.0)
     assert target.direction == direction
     assert target.holds(5.0) is (direction == "at_most")
     other = {"at_least": "at_most", "at_most": "at_least"}[direction]
     with pytest.raises(ValueError, match="so the target's direction is"):
-        sweep.Target(metric=metric, value=10.0, direction=other)
+        sweep.SweepTarget(metric=metric, value=10.0, direction=other)
 
 
 def test_sweep_spec_with_a_target_against_the_registry_fails_with_the_field(tmp_path):
