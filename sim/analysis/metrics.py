@@ -402,37 +402,35 @@ def _reply_order_in_order(conv: np.ndarray, sent: np.ndarray, reply: np.ndarray,
     """`_reply_order` when every conversation's reply times rise with its messages.
 
     With messages i sorted by (conversation, sent) and replies t_j rising with j, the merged
-    order puts the reply to j after message i exactly when j >= i or t_j > s_i, and before
-    message i exactly when j < i and t_j <= s_i. So the first reply after message i is the
-    one of the smaller of: the first replied j >= i, the first j with t_j > s_i; and the
-    replies before message i are those of j < i with t_j <= s_i. Both searches run on exact
-    integer keys (conversation, rank of the time among all the times).
+    order puts the reply to j before message i exactly when j < i and t_j <= s_i, and after it
+    otherwise. The replied j < i with t_j > s_i (still pending when i was sent) are the last
+    few replied messages before i, so the replies before message i are those of every earlier
+    message less the pending ones; and, the replies being in time order, the first reply after
+    message i is the next one in the list of replies, if it is in i's conversation.
     """
     n, m = len(sent), len(has_reply)
-    reply_conv = conv[has_reply]
     reply_t = reply[has_reply]
-    times = np.r_[sent, reply_t]
-    order = np.argsort(times)
-    distinct = np.r_[True, times[order][1:] != times[order][:-1]]
-    rank = np.empty(n + m, dtype=np.int64)
-    rank[order] = np.cumsum(distinct) - 1
-    width = np.int64(int(distinct.sum()) + 1)
-    send_key = conv.astype(np.int64) * width + rank[:n]
-    reply_key = reply_conv.astype(np.int64) * width + rank[n:]
-    # Replies (by index into has_reply) at or before each message's send, in its conversation
-    # or earlier ones; replies of j >= i.
-    upto = np.searchsorted(reply_key, send_key, side="right")
-    from_i = np.searchsorted(has_reply, np.arange(n), side="left")
-    # The first reply after message i.
-    first = np.minimum(upto, from_i)
-    found = first < m
-    found[found] = reply_conv[first[found]] == conv[found]
+    replied = np.zeros(n, dtype=np.int64)
+    replied[has_reply] = 1
+    # Replies of the messages before i, and of the messages of conversations before i's.
+    earlier = np.cumsum(replied) - replied
+    start_row = np.maximum.accumulate(np.where(_starts(conv), np.arange(n), 0))
+    first_of_conv = earlier[start_row]
+    pending = np.zeros(n, dtype=np.int64)
+    active = np.flatnonzero(earlier > first_of_conv)
+    back = 1
+    while active.size:
+        at = earlier[active] - back
+        mine = at >= first_of_conv[active]
+        still = mine & (reply_t[np.where(mine, at, 0)] > sent[active])
+        active = active[still]
+        pending[active] += 1
+        back += 1
+    before = earlier - pending
+    found = before < m
+    found[found] = conv[has_reply[before[found]]] == conv[found]
     next_answer = np.full(n, np.inf)
-    next_answer[found] = reply_t[first[found]]
-    # Replies before message i: j < i with t_j <= s_i, i.e. the first min(upto, from_i) of
-    # the replies (all of earlier conversations, then this one's). Counted over every
-    # conversation, as the merged order counts them.
-    before = np.minimum(upto, from_i)
+    next_answer[found] = reply_t[before[found]]
     return next_answer, before
 
 
@@ -575,12 +573,7 @@ def last_message_unanswered(tables: Tables) -> np.ndarray:
 
 def _exact_sums(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
     """Per-code correctly rounded sums of `values` (rows with a negative code left out)."""
-    keep = codes >= 0
-    values, codes = values[keep], codes[keep]
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(n + 1))
-    ordered = values[order]
-    return np.array([math.fsum(ordered[bounds[k]:bounds[k + 1]]) for k in range(n)])
+    return np.array([math.fsum(values[codes == k]) for k in range(n)], dtype=float)
 
 
 def _occupancy_by_group(c: Columns) -> dict[str, float]:
