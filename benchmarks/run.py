@@ -1,7 +1,7 @@
 """supportsim's benchmark: one command, one table, every comparison measured in the same run.
 
-    .venv/bin/python benchmarks/run.py            # full: about 12 minutes on the 2-core machine
-    .venv/bin/python benchmarks/run.py --quick    # small version of everything, under a minute
+    .venv/bin/python benchmarks/run.py            # full: about 15 minutes on the 2-core machine
+    .venv/bin/python benchmarks/run.py --quick    # small version of everything, one to two minutes
 
 Sections (see benchmarks/README.md and docs/performance.md):
   a. M/M/c (50 servers, rho 0.9, 200,000 customers) on supportsim and five references, run
@@ -1102,7 +1102,7 @@ def render_markdown(head: list[str], sections: list[Section]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--quick", action="store_true", help="small version of everything (under a minute)"
+        "--quick", action="store_true", help="small version of everything (one to two minutes)"
     )
     parser.add_argument(
         "--repeats",
