@@ -1,7 +1,7 @@
 """supportsim's benchmark: one command, one table, every comparison measured in the same run.
 
-    .venv/bin/python benchmarks/run.py            # full: about 12 minutes on the 2-core machine
-    .venv/bin/python benchmarks/run.py --quick    # small version of everything, under a minute
+    .venv/bin/python benchmarks/run.py            # full: about 15 minutes on the 2-core machine
+    .venv/bin/python benchmarks/run.py --quick    # small version of everything, one to two minutes
 
 Sections (see benchmarks/README.md and docs/performance.md):
   a. M/M/c (50 servers, rho 0.9, 200,000 customers) on supportsim and five references, run
@@ -9,7 +9,11 @@ Sections (see benchmarks/README.md and docs/performance.md):
   b. the large-shop Double-11 day of benchmarks/large_shop.yaml, each run in a fresh process
      pinned to one core: wall time, peak RSS, microseconds and bytes of records per message;
   c. the same day at 1x, 2x and 4x volume, interleaved with (b): cost per message vs 1x;
-  d. sweeps on 1 vs 2 workers, from benchmarks/sweep_bench.py when that file exists.
+  d. sweeps on 1 vs 2 workers, from benchmarks/sweep_bench.py when that file exists;
+  e. one whole large-shop replication (simulate + every metric), the numpy metrics against
+     the DataFrame ones they replaced, on the same records;
+  f. `supportsim run scenarios/double11.yaml` on 1 vs 2 workers and on a Dask LocalCluster:
+     wall, CPU, the machine's other work, and whether the files are the same bytes.
 
 The table goes to stdout (and to a Markdown file with --markdown); progress goes to stderr.
 Targets are judged here, by the benchmark, never by timed tests.
@@ -54,6 +58,14 @@ TARGET_DAY_RSS = 1.5 * GIB  # peak RSS of that replication, at most
 TARGET_RECORD_BYTES = 200.0  # bytes of records per message, below
 TARGET_SCALING = 1.10  # time per message at k x volume over 1x, at most
 TARGET_TWO_WORKERS = 1.7  # a sweep on 2 workers over 1, at least this much faster
+# Targets of issue 18.
+TARGET_REPLICATION_S = 5.0  # one large-shop replication, simulate + every metric, at most
+TARGET_METRICS_SHARE = 0.25  # the metrics' share of that replication, at most
+TARGET_WHOLE_VS_CIW = 8.0  # a whole M/M/c replication's customers/s over Ciw's, at least
+TARGET_RUN_TWO_WORKERS = 1.8  # `run scenarios/double11.yaml` on 2 workers over 1, at least
+RUN_SCENARIO = ROOT / "scenarios" / "double11.yaml"
+RUN_FILES = ("summary.csv", "replications.csv", "intervals.csv", "comparison.csv",
+             "conversations.parquet", "messages.parquet")
 
 
 @dataclass
@@ -256,6 +268,55 @@ def probe_day(factor: float) -> dict:
     }
 
 
+def metrics_oracle():
+    """The DataFrame implementation of the metrics the numpy one replaced (a test helper,
+    tests/metrics_oracle.py), for the old-against-new rows."""
+    tests = str(ROOT / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    import metrics_oracle as oracle
+
+    return oracle
+
+
+def old_metrics(scenario, records) -> dict[str, float]:
+    """Every metric, the interval series and the wait distributions of one run, as the
+    DataFrame implementation computed them (what `replication_metrics` plus
+    `wait_distributions` compute now)."""
+    from sim.experiment import WAIT_GRID_S
+
+    oracle = metrics_oracle()
+    tables = oracle.Tables.from_records(records)
+    activations = dict(zip(records.group_names, map(int, records.activations)))
+    values = oracle.summarize(tables, scenario, activations)
+    oracle.interval_series(tables, scenario)
+    oracle.wait_distributions(tables, scenario, WAIT_GRID_S)
+    return values
+
+
+def new_metrics(scenario, records) -> dict[str, float]:
+    """Every metric, the interval series and the wait distributions, as a replication of
+    `sim.experiment.run` computes them."""
+    from sim import experiment
+
+    values, _, tables = experiment.replication_metrics(scenario, records)
+    experiment.wait_distributions(tables, scenario)
+    return values
+
+
+def run_supportsim_with_old_metrics(case: baselines.MMc, scenario) -> baselines.Run:
+    """A whole M/M/c replication with the old (DataFrame) metrics: the baseline of the new."""
+    from sim.experiment import simulate
+
+    watch = baselines.Stopwatch()
+    records = simulate(scenario, 0, case.seed)
+    old_metrics(scenario, records)
+    timing = watch.read()
+    assigned = np.isfinite(records.assigned_s)
+    waits = (records.assigned_s - records.queued_s)[assigned]
+    return baselines.Run("supportsim+old-metrics", timing, len(records.arrival_s), waits)
+
+
 # --- a. M/M/c -----------------------------------------------------------------------------------
 
 
@@ -266,11 +327,13 @@ def bench_mmc(customers: int, repeats: int) -> Section:
     )
     case = baselines.MMc(customers=customers)
     scenario = baselines.mmc_scenario(case)
-    engines = {
-        "supportsim": lambda c: baselines.run_supportsim(c, scenario),
-        "supportsim+metrics": lambda c: baselines.run_supportsim_with_metrics(c, scenario),
-        **baselines.REFERENCES,
+    ours = {
+        "supportsim": baselines.run_supportsim,
+        "supportsim+metrics": baselines.run_supportsim_with_metrics,
+        "supportsim+old-metrics": run_supportsim_with_old_metrics,
     }
+    engines = {name: (lambda c, f=f: f(c, scenario)) for name, f in ours.items()}
+    engines.update(baselines.REFERENCES)
     try:
         import ciw  # noqa: F401 - only whether it is installed
     except ImportError:
@@ -281,13 +344,8 @@ def bench_mmc(customers: int, repeats: int) -> Section:
     warm = baselines.MMc(customers=2_000)
     warm_scenario = baselines.mmc_scenario(warm)
     for name, engine in engines.items():
-        if name.startswith("supportsim"):
-            runner = (
-                baselines.run_supportsim
-                if name == "supportsim"
-                else baselines.run_supportsim_with_metrics
-            )
-            runner(warm, warm_scenario)
+        if name in ours:
+            ours[name](warm, warm_scenario)
         else:
             engine(warm)
 
@@ -363,15 +421,37 @@ def bench_mmc(customers: int, repeats: int) -> Section:
             )
         )
     with_metrics = rate["supportsim+metrics"]
+    with_old = rate["supportsim+old-metrics"]
     if "ciw" in rate:
+        ratio = with_metrics / rate["ciw"]
         section.rows.append(
             Row(
-                "supportsim+metrics vs Ciw, customers/s",
+                "whole replication (simulate + every metric) vs Ciw, customers/s",
                 fmt_rate(with_metrics),
                 fmt_rate(rate["ciw"]),
-                f"{with_metrics / rate['ciw']:.2f}x",
+                f"{ratio:.2f}x",
+                f">= {TARGET_WHOLE_VS_CIW:g}x",
+                verdict(ratio >= TARGET_WHOLE_VS_CIW),
             )
         )
+        section.rows.append(
+            Row(
+                "  the same with the old DataFrame metrics vs Ciw, customers/s",
+                fmt_rate(with_old),
+                fmt_rate(rate["ciw"]),
+                f"{with_old / rate['ciw']:.2f}x",
+            )
+        )
+    new_s = cpu["supportsim+metrics"] - cpu["supportsim"]
+    old_s = cpu["supportsim+old-metrics"] - cpu["supportsim"]
+    section.rows.append(
+        Row(
+            "metrics alone, new vs old (CPU s per run, simulate's median subtracted)",
+            f"{new_s:.3f} s",
+            f"{old_s:.3f} s old",
+            f"{old_s / new_s:.1f}x faster" if new_s > 0 else "",
+        )
+    )
 
     section.rows += erlang_c_rows(case, runs["supportsim"][-1])
     means = ", ".join(f"{name} {np.mean(rs[-1].waits_s):.2f}" for name, rs in runs.items())
@@ -382,7 +462,9 @@ def bench_mmc(customers: int, repeats: int) -> Section:
     )
     section.notes.append(
         "supportsim times sim.engine.simulate (sampling, SimPy run, records); "
-        "supportsim+metrics a whole replication (simulate + tables + every metric and series). "
+        "supportsim+metrics a whole replication (simulate + tables + every metric and series); "
+        "supportsim+old-metrics the same with the DataFrame metrics it replaced "
+        "(tests/metrics_oracle.py). "
         "References time their simulation including random draws, not result extraction."
     )
 
@@ -577,6 +659,220 @@ def bench_day(
                 )
             )
     return day, scaling
+
+
+# --- e. metrics at engine speed ------------------------------------------------------------------
+
+
+def probe_metrics(factor: float, old_first: bool) -> dict:
+    """Child: one replication of the scaled large-shop day on one core: the engine, then the
+    new and the old metrics of the same records (in the order given), each timed apart."""
+    _one_core()
+    from sim.experiment import simulate
+
+    scenario = scaled_scenario(factor)
+    watch = baselines.Stopwatch()
+    records = simulate(scenario, 0, scenario.seed)
+    simulate_wall, simulate_cpu = watch.read()
+    steps = [("old", old_metrics), ("new", new_metrics)]
+    if not old_first:
+        steps.reverse()
+    out = {"factor": factor, "simulate_cpu_s": simulate_cpu, "simulate_wall_s": simulate_wall,
+           "messages": int(records.n_messages.sum())}
+    values = {}
+    for name, compute in steps:
+        gc.collect()
+        watch = baselines.Stopwatch()
+        values[name] = compute(scenario, records)
+        out[f"{name}_wall_s"], out[f"{name}_cpu_s"] = watch.read()
+    out["same_reply_rate"] = values["new"]["reply_rate_5min"] == values["old"]["reply_rate_5min"]
+    return out
+
+
+def bench_metrics(factor: float, repeats: int, quick: bool) -> Section:
+    section = Section(
+        f"e. one whole replication of the large-shop day ({LARGE_SHOP.name}"
+        f"{f', at {factor:g}x volume' if factor != 1 else ''}): simulate + every metric, series "
+        f"and wait distribution, new (numpy) against old (DataFrame) metrics on the same "
+        f"records; fresh process on one core (median of {repeats}, order alternating)"
+    )
+    probes = []
+    for round_ in range(repeats):
+        probe = run_child("--probe-metrics", repr(factor), str(round_ % 2))
+        probes.append(probe)
+        say(f"metrics round {round_ + 1}/{repeats}: simulate {probe['simulate_cpu_s']:.2f} s, "
+            f"new metrics {probe['new_cpu_s']:.2f} s, old {probe['old_cpu_s']:.2f} s CPU")
+
+    def median(key: str) -> float:
+        return statistics.median(p[key] for p in probes)
+
+    def paired(fn) -> float:
+        return statistics.median(fn(p) for p in probes)
+
+    simulate_cpu, new_cpu, old_cpu = median("simulate_cpu_s"), median("new_cpu_s"), median(
+        "old_cpu_s")
+    total_new = paired(lambda p: p["simulate_cpu_s"] + p["new_cpu_s"])
+    total_old = paired(lambda p: p["simulate_cpu_s"] + p["old_cpu_s"])
+    share_new = paired(lambda p: p["new_cpu_s"] / (p["simulate_cpu_s"] + p["new_cpu_s"]))
+    share_old = paired(lambda p: p["old_cpu_s"] / (p["simulate_cpu_s"] + p["old_cpu_s"]))
+    speedup = paired(lambda p: (p["simulate_cpu_s"] + p["old_cpu_s"])
+                     / (p["simulate_cpu_s"] + p["new_cpu_s"]))
+    messages = probes[0]["messages"]
+    full_only = "full run only" if quick else ""
+    section.rows += [
+        Row(
+            "whole replication (simulate + metrics), CPU time",
+            f"{total_new:.2f} s",
+            f"{total_old:.2f} s with old metrics",
+            f"{speedup:.2f}x faster",
+            full_only or f"<= {TARGET_REPLICATION_S:g} s",
+            "" if quick else verdict(total_new <= TARGET_REPLICATION_S),
+        ),
+        Row("  simulate (sim.engine.simulate)", f"{simulate_cpu:.2f} s",
+            f"{median('simulate_wall_s'):.2f} s wall",
+            f"{1e6 * simulate_cpu / messages:.2f} us per message"),
+        Row(
+            "  metrics (tables, every metric and series, wait distributions)",
+            f"{new_cpu:.2f} s",
+            f"{old_cpu:.2f} s old",
+            f"{paired(lambda p: p['old_cpu_s'] / p['new_cpu_s']):.1f}x faster",
+        ),
+        Row(
+            "  metrics' share of the replication",
+            f"{share_new:.0%}",
+            f"{share_old:.0%} old",
+            "",
+            f"<= {TARGET_METRICS_SHARE:.0%}",
+            verdict(share_new <= TARGET_METRICS_SHARE),
+        ),
+        Row("time per message, whole replication", f"{1e6 * total_new / messages:.2f} us",
+            f"{1e6 * total_old / messages:.2f} us old"),
+    ]
+    if not all(p["same_reply_rate"] for p in probes):
+        section.rows.append(Row("new and old metrics disagree", "reply_rate_5min", result="MISS"))
+    section.notes.append(
+        f"{messages:,} customer messages. CPU seconds of the pinned process; the old metrics "
+        "are the DataFrame implementation kept as the test oracle (tests/metrics_oracle.py), "
+        "equal to the new one to the last bit except per-group sums (docs/performance.md)."
+    )
+    return section
+
+
+# --- f. run on 1 vs 2 workers, and on Dask -------------------------------------------------------
+
+
+def _busy_cpu_s() -> float:
+    """CPU seconds the whole machine has been busy (all processes), from /proc/stat."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return float("nan")
+    ticks = [int(x) for x in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def run_command(out: Path, workers: int, dask: bool, report: bool, replications: int) -> dict:
+    """`supportsim run scenarios/double11.yaml` in a fresh interpreter: wall and CPU seconds
+    (its own and its workers'), the machine's other work meanwhile, digests of its files."""
+    import hashlib
+    import shutil
+
+    shutil.rmtree(out, ignore_errors=True)
+    args = ["run", str(RUN_SCENARIO), "--replications", str(replications), "--records",
+            "--quiet", "--workers", str(workers), "--out", str(out)]
+    if dask:
+        args += ["--dask", "local"]
+    if not report:
+        args.append("--no-report")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy0, wall0 = _busy_cpu_s(), time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from sim.cli import main; sys.exit(main())", *args],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **CHILD_ENV},
+        timeout=3600, check=False)
+    wall = time.perf_counter() - wall0
+    busy = _busy_cpu_s() - busy0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"supportsim {' '.join(args)} failed:\n{done.stderr.strip()}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    digests = {name: hashlib.sha256((out / name).read_bytes()).hexdigest()
+               for name in RUN_FILES if (out / name).exists()}
+    return {"wall_s": wall, "cpu_s": cpu, "others_cores": max(busy - cpu, 0.0) / wall,
+            "digests": digests}
+
+
+def bench_run(repeats: int, quick: bool) -> Section:
+    import tempfile
+
+    replications = 1 if quick else 5
+    reports = (False,) if quick else (True, False)
+    section = Section(
+        f"f. supportsim run {RUN_SCENARIO.relative_to(ROOT)} (4 variants x {replications} "
+        f"replications, --records) on 1 vs 2 workers, and on a Dask LocalCluster (median of "
+        f"{repeats}, configurations interleaved; wall seconds)"
+    )
+    configs = [(report, workers) for report in reports for workers in (1, 2)]
+    runs: dict[tuple[bool, int], list[dict]] = {c: [] for c in configs}
+    with tempfile.TemporaryDirectory(prefix="supportsim-bench-") as folder:
+        base = Path(folder)
+        for round_ in range(repeats):
+            for report, workers in configs:
+                run = run_command(base / f"w{workers}-{report}-{round_}", workers, False, report,
+                                  replications)
+                runs[(report, workers)].append(run)
+                say(f"run round {round_ + 1}/{repeats}: {workers} worker(s)"
+                    f"{'' if report else ', --no-report'}: {run['wall_s']:.1f} s wall, "
+                    f"{run['cpu_s']:.1f} s CPU, other work {run['others_cores']:.2f} cores")
+        say("run on a Dask LocalCluster (2 workers)")
+        dask_run = run_command(base / "dask", 2, True, reports[-1], replications)
+
+    def median(config, key: str) -> float:
+        return statistics.median(r[key] for r in runs[config])
+
+    for report in reports:
+        label = "" if report else " --no-report"
+        one, two = (report, 1), (report, 2)
+        speedup = median(one, "wall_s") / median(two, "wall_s")
+        best = min(r["wall_s"] for r in runs[one]) / min(r["wall_s"] for r in runs[two])
+        judged = report or quick or len(reports) == 1
+        for config in (one, two):
+            section.rows.append(Row(
+                f"run{label}, {config[1]} worker{'s' if config[1] > 1 else ''}",
+                f"{median(config, 'wall_s'):.2f} s wall",
+                f"{median(config, 'cpu_s'):.1f} s CPU; other work "
+                f"{median(config, 'others_cores'):.2f} cores",
+                f"{speedup:.2f}x faster (best {best:.2f}x)" if config == two else "",
+                ("full run only" if quick else f">= {TARGET_RUN_TWO_WORKERS:g}x faster")
+                if config == two and judged else "",
+                ("" if quick else verdict(speedup >= TARGET_RUN_TWO_WORKERS))
+                if config == two and judged else "",
+            ))
+    reference = runs[(reports[-1], 1)][0]["digests"]
+    differing = sorted({name for config in configs for run in runs[config]
+                        for name, digest in run["digests"].items()
+                        if reference.get(name) != digest}
+                       | {name for name, digest in dask_run["digests"].items()
+                          if reference.get(name) != digest})
+    section.rows.append(Row(
+        "Dask LocalCluster, 2 workers" + ("" if reports[-1] else " --no-report"),
+        f"{dask_run['wall_s']:.2f} s wall",
+        f"{dask_run['cpu_s']:.1f} s CPU; other work {dask_run['others_cores']:.2f} cores",
+    ))
+    section.rows.append(Row(
+        f"same bytes on 1 worker, 2 workers and Dask ({len(reference)} files: summary, "
+        "replications, intervals, comparison, records)",
+        "yes" if not differing else "differ: " + ", ".join(differing),
+        target="identical", result=verdict(not differing and len(reference) == len(RUN_FILES)),
+    ))
+    section.notes.append(
+        "wall time of the whole command in a fresh interpreter (imports, replications, files, "
+        "report); CPU = the command's and its workers' user + system seconds; other work = "
+        "CPU the rest of the machine used meanwhile (/proc/stat), in cores: a speed-up on 2 "
+        "workers needs both cores free, so it is only meaningful when that is near 0."
+    )
+    return section
 
 
 # --- d. sweeps -----------------------------------------------------------------------------------
@@ -806,7 +1102,7 @@ def render_markdown(head: list[str], sections: list[Section]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--quick", action="store_true", help="small version of everything (under a minute)"
+        "--quick", action="store_true", help="small version of everything (one to two minutes)"
     )
     parser.add_argument(
         "--repeats",
@@ -822,7 +1118,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=("mmc", "day", "sweep"),
+        choices=("mmc", "day", "sweep", "metrics", "run"),
         action="append",
         help="run only these sections (repeatable)",
     )
@@ -844,6 +1140,8 @@ def main(argv: list[str] | None = None) -> int:
         "--probe-mmc", nargs=2, metavar=("ENGINE", "CUSTOMERS"), help=argparse.SUPPRESS
     )
     parser.add_argument("--probe-day", type=float, metavar="FACTOR", help=argparse.SUPPRESS)
+    parser.add_argument("--probe-metrics", nargs=2, metavar=("FACTOR", "OLD_FIRST"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.probe_mmc:
@@ -851,6 +1149,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.probe_day is not None:
         print(json.dumps(probe_day(args.probe_day)))
+        return 0
+    if args.probe_metrics:
+        factor, old_first = args.probe_metrics
+        print(json.dumps(probe_metrics(float(factor), old_first == "1")))
         return 0
 
     if args.profile:
@@ -861,7 +1163,7 @@ def main(argv: list[str] | None = None) -> int:
     if repeats < 1:
         parser.error("--repeats must be at least 1")
     big_repeats = args.big_repeats or (repeats if args.quick else min(repeats, 3))
-    only = set(args.only or ("mmc", "day", "sweep"))
+    only = set(args.only or ("mmc", "day", "metrics", "sweep", "run"))
     started = time.perf_counter()
     sections: list[Section] = []
     if "mmc" in only:
@@ -874,6 +1176,10 @@ def main(argv: list[str] | None = None) -> int:
     if "sweep" in only:
         say("sweep benchmark")
         sections.append(bench_sweep(args.quick))
+    if "metrics" in only:
+        sections.append(bench_metrics(0.1 if args.quick else 1.0, repeats, args.quick))
+    if "run" in only:
+        sections.append(bench_run(1 if args.quick else min(repeats, 3), args.quick))
     head = machine_lines(args.quick)
     head.append(f"benchmark wall time {time.perf_counter() - started:.0f} s")
     print(render_text(head, sections))

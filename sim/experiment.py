@@ -168,22 +168,7 @@ def wait_distributions(tables: metrics.Tables, scenario: Scenario,
     """Share of counted buyers first answered, and of counted messages answered, within each
     wait of `grid_s`, using the same offered waits and exclusions as the scalar metrics
     (reported buyers out; bot replies only when they count). Unanswered ones count as never."""
-    bot_counts = scenario.bot.replies_count
-    reported = tables.conversations["reported"].to_numpy()
-    first = metrics.first_responses(tables, bot_counts)
-    first = first[~reported[first["conversation"].to_numpy()]]
-    msgs = metrics.counted_messages(tables, bot_counts)
-    msgs = msgs[~msgs["reported"].to_numpy()]
-    result = {}
-    for name, frame in (("first_response", first), ("message_wait", msgs)):
-        waits = np.where(frame["replied"].to_numpy(), frame["offered_wait_s"].to_numpy(), np.inf)
-        waits = np.sort(waits)
-        if len(waits):
-            share = np.searchsorted(waits, grid_s, side="right") / len(waits)
-        else:
-            share = np.full(len(grid_s), np.nan)
-        result[name] = share.astype(np.float32)
-    return result
+    return metrics.wait_shares(tables, scenario.bot.replies_count, grid_s)
 
 
 def replication_metrics(scenario: Scenario, records) -> tuple[dict[str, float], pd.DataFrame,

@@ -4,34 +4,92 @@ Records come as three tables (see `Tables`): conversations, messages and duty pe
 message's *wait* is the time from the customer's message to the reply to it. Platform rates use
 *offered* waits: a buyer who left (or was still waiting at the end) counts as unreplied once
 the wait so far passes the threshold; a buyer who abandoned always counts as unreplied.
+
+Every metric computes on numpy columns (`sim.analysis.columns`). The work one replication's
+metrics share (counted messages, their order by conversation and send time, first responses,
+groups per buyer) is done once per `Tables` and kept on it (`Tables.run`), so `summarize`,
+`interval_series` and the wait distributions of one replication sort and group once.
+Sums per agent group (duty hours and typing time, for `occupancy_<group>` and `cost`) are
+correctly rounded (`math.fsum`); every other number comes from the same floating-point
+operations, in the same order, as a row-by-row reading of the tables.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
+from sim.analysis import columns as cols
+from sim.analysis.columns import ABANDONED, DEFLECTED, OPEN, SERVED, Columns
 from sim.scenario import Scenario, Window, interval_grid
 from sim.units import DAY_S
 
 
-@dataclass(frozen=True)
 class Tables:
-    """A run's records as DataFrames; hand-built tables work the same (see tests)."""
+    """A run's records: `conversations`, `messages` and `duty` as DataFrames, plus the run's
+    `stop_s`, `start_s` and `end_s`. Hand-built tables work the same (see tests).
 
-    conversations: pd.DataFrame
-    messages: pd.DataFrame
-    duty: pd.DataFrame
-    stop_s: float
-    start_s: float = 0.0
-    end_s: float = DAY_S
+    Built from an engine run (`from_records`), the DataFrames are made only when first read;
+    the metrics read the record columns directly.
+    """
+
+    def __init__(self, conversations: pd.DataFrame, messages: pd.DataFrame,
+                 duty: pd.DataFrame, stop_s: float, start_s: float = 0.0,
+                 end_s: float = DAY_S):
+        self.__dict__.update(conversations=conversations, messages=messages, duty=duty)
+        self.stop_s, self.start_s, self.end_s = stop_s, start_s, end_s
+        self._records = None
 
     @classmethod
     def from_records(cls, records) -> Tables:
-        return cls(records.conversations(), records.messages(), records.duty(),
-                   records.stop_s, records.start_s, records.end_s)
+        tables = cls.__new__(cls)
+        tables.stop_s, tables.start_s, tables.end_s = (records.stop_s, records.start_s,
+                                                       records.end_s)
+        tables._records = records
+        return tables
+
+    def __getattr__(self, name: str):
+        # Only reached for the three tables of a `from_records` instance not built yet.
+        records = self.__dict__.get("_records")
+        if name in ("conversations", "messages", "duty") and records is not None:
+            frame = getattr(records, name)()
+            self.__dict__[name] = frame
+            return frame
+        raise AttributeError(name)
+
+    def __getstate__(self) -> dict:
+        # What can be rebuilt from the records is rebuilt, not shipped (workers send tables
+        # back to the parent).
+        state = dict(self.__dict__)
+        state.pop("run", None)
+        state.pop("columns", None)
+        if state.get("_records") is not None:
+            for name in ("conversations", "messages", "duty"):
+                state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    def __repr__(self) -> str:
+        return (f"Tables({self.columns.n_conversations} conversations, "
+                f"{len(self.columns.sent_s)} messages, {len(self.columns.duty_agent)} duty "
+                f"periods, stop_s={self.stop_s})")
+
+    @cached_property
+    def columns(self) -> Columns:
+        """The tables as numpy columns (`sim.analysis.columns.Columns`)."""
+        if self._records is not None:
+            return cols.from_records(self._records)
+        return cols.from_frames(self.conversations, self.messages, self.duty)
+
+    @cached_property
+    def run(self) -> Run:
+        """What the metrics of this run share, computed once (see `Run`)."""
+        return Run(self)
 
 
 # --- building blocks ----------------------------------------------------------------------
@@ -46,50 +104,168 @@ def in_window(times_s: np.ndarray, window: Window | None) -> np.ndarray:
     return (tod >= window.start.seconds_of_day) & (tod < window.end.seconds_of_day)
 
 
-def counted_messages(tables: Tables, bot_counts: bool) -> pd.DataFrame:
-    """Messages that count for a platform rate, with their offered wait.
+def _starts(keys: np.ndarray) -> np.ndarray:
+    """Whether each row of `keys` (sorted) opens a run of equal keys."""
+    return np.r_[True, keys[1:] != keys[:-1]][:len(keys)]
+
+
+def _sorted_by(keys: np.ndarray, times: np.ndarray) -> np.ndarray | None:
+    """The stable order by (key, time), or None when the rows are in that order already."""
+    if len(keys) < 2:
+        return None
+    same = keys[1:] == keys[:-1]
+    if np.all(keys[1:] >= keys[:-1]) and not np.any(same & (times[1:] < times[:-1])):
+        return None
+    return np.lexsort((times, keys))
+
+
+class Counted:
+    """Messages that count for a platform rate, with their offered wait, as columns in the
+    messages' row order.
 
     Bot-phase messages count only when bot replies count. For an unreplied message the offered
     wait runs to the conversation's end (the buyer left) or to the end of the run.
     """
-    messages = tables.messages
-    if not bot_counts:
-        messages = messages[~messages["by_bot"].to_numpy()]
-    conv = tables.conversations
-    index = messages["conversation"].to_numpy()
-    end = conv["end_s"].to_numpy()[index]
-    outcome = conv["outcome"].to_numpy()[index]
-    sent = messages["sent_s"].to_numpy()
-    reply = messages["reply_s"].to_numpy()
-    replied = np.isfinite(reply)
-    censor = np.where(np.isfinite(end), end, tables.stop_s)
-    offered = np.where(replied, reply, censor) - sent
-    left = (~replied) & (outcome == "abandoned")
-    return pd.DataFrame({
-        "conversation": index,
-        "buyer": _buyer_days(conv, index, sent),
-        "sent_s": sent,
-        "reply_s": reply,
-        "replied": replied,
-        "offered_wait_s": offered,
-        "left": left,
-        "reported": conv["reported"].to_numpy()[index],
-    })
+
+    def __init__(self, c: Columns, stop_s: float, bot_counts: bool):
+        self.n_conversations = c.n_conversations
+        rows = slice(None) if bot_counts else ~c.by_bot
+        index = c.conversation[rows]
+        end = c.end_s[index]
+        self.conversation = index
+        self.sent_s = c.sent_s[rows]
+        self.reply_s = c.reply_s[rows]
+        self.replied = np.isfinite(self.reply_s)
+        censor = np.where(np.isfinite(end), end, stop_s)
+        self.offered_wait_s = np.where(self.replied, self.reply_s, censor) - self.sent_s
+        self.left = (~self.replied) & (c.outcome[index] == ABANDONED)
+        self.reported = c.reported[index]
+        self.buyer = _buyer_days(c, index, self.sent_s)
+        self._has_buyers = c.buyer is not None
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({
+            "conversation": self.conversation,
+            "buyer": self.buyer,
+            "sent_s": self.sent_s,
+            "reply_s": self.reply_s,
+            "replied": self.replied,
+            "offered_wait_s": self.offered_wait_s,
+            "left": self.left,
+            "reported": self.reported,
+        })
+
+    def late(self, threshold_s: float) -> np.ndarray:
+        """Messages that make their buyer unreplied: waited too long, or the buyer left."""
+        return (self.offered_wait_s > threshold_s) | self.left
+
+    @cached_property
+    def buyer_group(self) -> tuple[np.ndarray, int]:
+        """Each message's buyer-day as a number 0..n-1 in buyer-day order, and n."""
+        if not self._has_buyers:
+            return self.conversation, self.n_conversations
+        distinct, inverse = np.unique(self.buyer, return_inverse=True)
+        return inverse.reshape(-1), len(distinct)
+
+    @cached_property
+    def order(self) -> np.ndarray | None:
+        """Stable order by (conversation, sent); None when the rows are in it already."""
+        return _sorted_by(self.conversation, self.sent_s)
+
+    def take(self, values: np.ndarray) -> np.ndarray:
+        return values if self.order is None else values[self.order]
+
+    @cached_property
+    def first(self) -> First:
+        """The first counted message of each conversation."""
+        conv = self.take(self.conversation)
+        rows = np.flatnonzero(_starts(conv))
+        if self.order is not None:
+            rows = self.order[rows]
+        return First(self, rows, self.conversation[rows], self.n_conversations)
+
+    @cached_property
+    def first_of_buyer(self) -> First:
+        """The first counted message of each buyer-day (of each conversation without buyers)."""
+        if not self._has_buyers:
+            return self.first
+        order = np.lexsort((self.sent_s, self.buyer))
+        rows = order[np.flatnonzero(_starts(self.buyer[order]))]
+        return First(self, rows, None, 0)
+
+    @cached_property
+    def turns(self) -> Turns:
+        return Turns(self)
 
 
-def _buyer_days(conv: pd.DataFrame, index: np.ndarray, sent: np.ndarray) -> np.ndarray:
+class First:
+    """Rows of a `Counted` that are a conversation's (or a buyer-day's) first, in key order;
+    by conversation, also as arrays over every conversation (`has`, `replied_of`, `wait_of`)."""
+
+    def __init__(self, counted: Counted, rows: np.ndarray, conversation: np.ndarray | None,
+                 n_conversations: int):
+        self.rows = rows
+        self.conversation = conversation
+        self.sent_s = counted.sent_s[rows]
+        self.replied = counted.replied[rows]
+        self.offered_wait_s = counted.offered_wait_s[rows]
+        self.reported = counted.reported[rows]
+        self._counted = counted
+        if conversation is not None:
+            self.has = np.zeros(n_conversations, dtype=bool)
+            self.has[conversation] = True
+            self.replied_of = np.zeros(n_conversations, dtype=bool)
+            self.replied_of[conversation] = self.replied
+            self.wait_of = np.full(n_conversations, np.nan)
+            self.wait_of[conversation] = self.offered_wait_s
+
+    def frame(self) -> pd.DataFrame:
+        c = self._counted
+        return pd.DataFrame({
+            "conversation": c.conversation[self.rows],
+            "buyer": c.buyer[self.rows],
+            "sent_s": self.sent_s,
+            "reply_s": c.reply_s[self.rows],
+            "replied": self.replied,
+            "offered_wait_s": self.offered_wait_s,
+            "left": c.left[self.rows],
+            "reported": self.reported,
+        })
+
+
+def _buyer_days(c: Columns, index: np.ndarray, sent: np.ndarray) -> np.ndarray:
     """The unit of the per-buyer rates for each message: its buyer-day.
 
     Records with a `buyer` column (a chat log) count a buyer's messages of one calendar day,
     by when each was sent, as one buyer, however many conversations they span; without one
     (the engine makes every conversation its own buyer) the unit is the conversation.
     """
-    if "buyer" not in conv:
+    if c.buyer is None:
         return index
-    buyer = conv["buyer"].to_numpy().astype(np.int64)[index]
+    buyer = c.buyer.astype(np.int64)[index]
     day = np.floor(sent / DAY_S).astype(np.int64)
     day -= day.min(initial=0)
     return buyer * (int(day.max(initial=0)) + 1) + day
+
+
+class Run:
+    """What the metrics of one run share: its columns and the counted messages per bot
+    setting, each built once."""
+
+    def __init__(self, tables: Tables):
+        self.tables = tables
+        self.columns = tables.columns
+        self._counted: dict[bool, Counted] = {}
+
+    def counted(self, bot_counts: bool) -> Counted:
+        if bot_counts not in self._counted:
+            self._counted[bot_counts] = Counted(self.columns, self.tables.stop_s, bot_counts)
+        return self._counted[bot_counts]
+
+
+def counted_messages(tables: Tables, bot_counts: bool) -> pd.DataFrame:
+    """Messages that count for a platform rate, with their offered wait (see `Counted`)."""
+    return tables.run.counted(bot_counts).frame()
 
 
 def buyer_reply_rate(tables: Tables, threshold_s: float, window: Window | None,
@@ -98,47 +274,40 @@ def buyer_reply_rate(tables: Tables, threshold_s: float, window: Window | None,
     (sent inside the window) waited longer than the threshold or went unanswered because the
     buyer left. Reported/blacklisted buyers and, when bot replies do not count, bot-only buyers
     are out of the denominator."""
-    return _buyer_reply_rate(counted_messages(tables, bot_counts), threshold_s, window)
+    return _buyer_reply_rate(tables.run.counted(bot_counts), threshold_s, window)
 
 
-def _buyer_reply_rate(msgs: pd.DataFrame, threshold_s: float, window: Window | None) -> float:
-    msgs = msgs[in_window(msgs["sent_s"], window) & ~msgs["reported"].to_numpy()]
-    if msgs.empty:
+def _buyer_reply_rate(msgs: Counted, threshold_s: float, window: Window | None) -> float:
+    keep = in_window(msgs.sent_s, window) & ~msgs.reported
+    group, n = msgs.buyer_group
+    buyers = np.count_nonzero(np.bincount(group[keep], minlength=n))
+    if buyers == 0:
         return float("nan")
-    late = (msgs["offered_wait_s"].to_numpy() > threshold_s) | msgs["left"].to_numpy()
-    per_buyer = pd.Series(late).groupby(msgs["buyer"].to_numpy()).any()
-    return float(1.0 - per_buyer.mean())
+    late = np.count_nonzero(np.bincount(group[keep & msgs.late(threshold_s)], minlength=n))
+    return float(1.0 - late / buyers)
 
 
 def first_responses(tables: Tables, bot_counts: bool) -> pd.DataFrame:
     """Each buyer's first counted message and its offered wait (one row per conversation)."""
-    return _first_responses(counted_messages(tables, bot_counts))
-
-
-def _first_responses(msgs: pd.DataFrame, key: str = "conversation") -> pd.DataFrame:
-    """The first counted message of each conversation (or of each buyer-day, `key="buyer"`)."""
-    order = np.lexsort((msgs["sent_s"].to_numpy(), msgs[key].to_numpy()))
-    msgs = msgs.iloc[order]
-    first = msgs.drop_duplicates(key, keep="first")
-    return first.reset_index(drop=True)
+    return tables.run.counted(bot_counts).first.frame()
 
 
 def buyer_first_answer_rate(tables: Tables, threshold_s: float, window: Window | None,
                             bot_counts: bool) -> float:
     """Share of buyers (first message inside the window) answered within the threshold."""
-    first = _first_responses(counted_messages(tables, bot_counts), "buyer")
-    return _first_answer_rate(first, threshold_s, window)
+    return _first_answer_rate(tables.run.counted(bot_counts).first_of_buyer, threshold_s,
+                              window)
 
 
-def _first_answer_rate(first: pd.DataFrame, threshold_s: float, window: Window | None) -> float:
-    first = first[in_window(first["sent_s"], window) & ~first["reported"].to_numpy()]
-    if first.empty:
+def _first_answer_rate(first: First, threshold_s: float, window: Window | None) -> float:
+    keep = in_window(first.sent_s, window) & ~first.reported
+    if not keep.any():
         return float("nan")
-    ok = first["replied"].to_numpy() & (first["offered_wait_s"].to_numpy() <= threshold_s)
+    ok = first.replied[keep] & (first.offered_wait_s[keep] <= threshold_s)
     return float(ok.mean())
 
 
-def turns(tables: Tables, bot_counts: bool) -> pd.DataFrame:
+class Turns:
     """Taobao turns: the buyer's messages since the shop last replied, answered by the shop's
     first reply after the turn opened.
 
@@ -147,29 +316,36 @@ def turns(tables: Tables, bot_counts: bool) -> pd.DataFrame:
     answer; a reply that took no time (an automatic greeting) answers its own message's turn.
     The turn's response time runs from its first message to its answer.
     """
-    return _turns(counted_messages(tables, bot_counts))
+
+    def __init__(self, msgs: Counted):
+        conv = msgs.take(msgs.conversation)
+        sent = msgs.take(msgs.sent_s)
+        reply = msgs.take(msgs.reply_s)
+        next_answer, replies_before = _reply_order(conv, sent, reply)
+        # A message opens a turn when a reply came between it and the buyer's previous message.
+        starts = _starts(conv) | np.r_[False, replies_before[1:] > replies_before[:-1]][
+            :len(conv)]
+        answered = np.isfinite(next_answer)
+        response = np.where(answered, next_answer - sent, msgs.take(msgs.offered_wait_s))
+        self.conversation = conv[starts]
+        self.start_s = sent[starts]
+        self.answered = answered[starts]
+        self.response_s = response[starts]
+        self.reported = msgs.take(msgs.reported)[starts]
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({
+            "conversation": self.conversation,
+            "start_s": self.start_s,
+            "answered": self.answered,
+            "response_s": self.response_s,
+            "reported": self.reported,
+        })
 
 
-def _turns(msgs: pd.DataFrame) -> pd.DataFrame:
-    order = np.lexsort((msgs["sent_s"].to_numpy(), msgs["conversation"].to_numpy()))
-    msgs = msgs.iloc[order].reset_index(drop=True)
-    conv = msgs["conversation"].to_numpy()
-    sent = msgs["sent_s"].to_numpy()
-    reply = msgs["reply_s"].to_numpy()
-    next_answer, replies_before = _reply_order(conv, sent, reply)
-    first_in_conv = np.r_[True, conv[1:] != conv[:-1]][:len(conv)]
-    # A message opens a turn when a reply came between it and the buyer's previous message.
-    starts = first_in_conv | np.r_[False, replies_before[1:] > replies_before[:-1]][:len(conv)]
-    answered = np.isfinite(next_answer)
-    response = np.where(answered, next_answer - sent, msgs["offered_wait_s"].to_numpy())
-    frame = pd.DataFrame({
-        "conversation": msgs["conversation"].to_numpy(),
-        "start_s": sent,
-        "answered": answered,
-        "response_s": response,
-        "reported": msgs["reported"].to_numpy(),
-    })
-    return frame[starts].reset_index(drop=True)
+def turns(tables: Tables, bot_counts: bool) -> pd.DataFrame:
+    """Taobao turns of the counted messages, one row per turn (see `Turns`)."""
+    return tables.run.counted(bot_counts).turns.frame()
 
 
 def _reply_order(conv: np.ndarray, sent: np.ndarray, reply: np.ndarray
@@ -184,6 +360,8 @@ def _reply_order(conv: np.ndarray, sent: np.ndarray, reply: np.ndarray
     """
     has_reply = np.flatnonzero(np.isfinite(reply))
     n, m = len(sent), len(has_reply)
+    if _replies_in_order(conv, sent, reply, has_reply):
+        return _reply_order_in_order(conv, sent, reply, has_reply)
     position = np.arange(n)
     instant = reply[has_reply] <= sent[has_reply]
     event_conv = np.r_[conv, conv[has_reply]]
@@ -193,52 +371,128 @@ def _reply_order(conv: np.ndarray, sent: np.ndarray, reply: np.ndarray
     order = np.lexsort((event_tie, event_time, event_conv))
     before = np.empty(n + m, dtype=np.int64)
     before[order] = np.cumsum(is_reply[order])
-    # The earliest reply at or after each event, carried backwards within each conversation;
-    # a send is no reply, so for a send that is the first reply after it.
-    answer = np.r_[np.full(n, np.inf), reply[has_reply]]
-    backwards = order[::-1]
-    carried = pd.Series(answer[backwards]).groupby(event_conv[backwards]).cummin().to_numpy()
+    # Within a conversation the merged events are in time order, so the earliest reply at or
+    # after an event is the next reply event of its conversation.
+    sorted_reply = is_reply[order].astype(bool)
+    sorted_conv = event_conv[order]
+    at = np.where(sorted_reply, np.arange(n + m), n + m)
+    upcoming = np.minimum.accumulate(at[::-1])[::-1]
+    found = upcoming < n + m
+    found[found] = sorted_conv[upcoming[found]] == sorted_conv[found]
+    next_sorted = np.full(n + m, np.inf)
+    next_sorted[found] = event_time[order][upcoming[found]]
     next_answer = np.empty(n + m)
-    next_answer[backwards] = carried
+    next_answer[order] = next_sorted
     return next_answer[:n], before[:n]
+
+
+def _replies_in_order(conv: np.ndarray, sent: np.ndarray, reply: np.ndarray,
+                      has_reply: np.ndarray) -> bool:
+    """Whether each conversation's replies come in the order of its messages, which are sorted
+    by send time, and none before its message (what the engine writes): the merge then needs
+    no sort of the events."""
+    c, r = conv[has_reply], reply[has_reply]
+    if np.any(r < sent[has_reply]):
+        return False
+    return not np.any((c[1:] == c[:-1]) & (r[1:] < r[:-1]))
+
+
+def _reply_order_in_order(conv: np.ndarray, sent: np.ndarray, reply: np.ndarray,
+                          has_reply: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`_reply_order` when every conversation's reply times rise with its messages.
+
+    With messages i sorted by (conversation, sent) and replies t_j rising with j, the merged
+    order puts the reply to j before message i exactly when j < i and t_j <= s_i, and after it
+    otherwise. The replied j < i with t_j > s_i (still pending when i was sent) are the last
+    few replied messages before i, so the replies before message i are those of every earlier
+    message less the pending ones; and, the replies being in time order, the first reply after
+    message i is the next one in the list of replies, if it is in i's conversation.
+    """
+    n, m = len(sent), len(has_reply)
+    reply_t = reply[has_reply]
+    replied = np.zeros(n, dtype=np.int64)
+    replied[has_reply] = 1
+    # Replies of the messages before i, and of the messages of conversations before i's.
+    earlier = np.cumsum(replied) - replied
+    start_row = np.maximum.accumulate(np.where(_starts(conv), np.arange(n), 0))
+    first_of_conv = earlier[start_row]
+    pending = np.zeros(n, dtype=np.int64)
+    active = np.flatnonzero(earlier > first_of_conv)
+    back = 1
+    while active.size:
+        at = earlier[active] - back
+        mine = at >= first_of_conv[active]
+        still = mine & (reply_t[np.where(mine, at, 0)] > sent[active])
+        active = active[still]
+        pending[active] += 1
+        back += 1
+    before = earlier - pending
+    found = before < m
+    found[found] = conv[has_reply[before[found]]] == conv[found]
+    next_answer = np.full(n, np.inf)
+    next_answer[found] = reply_t[before[found]]
+    return next_answer, before
 
 
 def turn_response_rate(tables: Tables, threshold_s: float, window: Window | None,
                        bot_counts: bool) -> float:
     """Taobao-style rate: share of turns (started inside the window) answered in time."""
-    return _turn_rate(turns(tables, bot_counts), threshold_s, window)
+    return _turn_rate(tables.run.counted(bot_counts).turns, threshold_s, window)
 
 
-def _turn_rate(frame: pd.DataFrame, threshold_s: float, window: Window | None) -> float:
-    frame = frame[in_window(frame["start_s"], window) & ~frame["reported"].to_numpy()]
-    if frame.empty:
+def _turn_rate(turn: Turns, threshold_s: float, window: Window | None) -> float:
+    keep = in_window(turn.start_s, window) & ~turn.reported
+    if not keep.any():
         return float("nan")
-    ok = frame["answered"].to_numpy() & (frame["response_s"].to_numpy() <= threshold_s)
+    ok = turn.answered[keep] & (turn.response_s[keep] <= threshold_s)
     return float(ok.mean())
+
+
+def _sessions(c: Columns, gap_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Conversations in session order, each one's session number and session start."""
+    n = c.n_conversations
+    if c.buyer is None:
+        # Every conversation is its own buyer, so its own session.
+        ids = np.arange(n)
+        return ids, ids.copy(), c.arrival_s.copy()
+    buyer = c.buyer
+    order = np.lexsort((c.arrival_s, buyer))
+    buyer = buyer[order]
+    arrival = c.arrival_s[order]
+    end = c.end_s[order]
+    end = np.where(np.isfinite(end), end, np.inf)
+    # The latest end over all the buyer's earlier conversations is the current session's
+    # close: a conversation that opens a session ends after every earlier one.
+    new_buyer = _starts(buyer)
+    latest = _group_cummax(end, new_buyer)
+    close = np.r_[-np.inf, latest[:-1]][:n]
+    new = new_buyer | (arrival - close > gap_s)
+    session = np.cumsum(new) - 1
+    return order, session, arrival[new][session]
+
+
+def _group_cummax(values: np.ndarray, group_starts: np.ndarray) -> np.ndarray:
+    """Running maximum of `values` within runs of rows (a run opens where `group_starts`),
+    exact: taken on the values' ranks, lifted per run so one running maximum serves all."""
+    if len(values) == 0:
+        return values.copy()
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    distinct = np.r_[True, ordered[1:] != ordered[:-1]]
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.cumsum(distinct) - 1
+    width = np.int64(int(distinct.sum()))
+    lift = (np.cumsum(group_starts) - 1) * width
+    top = np.maximum.accumulate(rank + lift) - lift
+    return ordered[distinct][top]
 
 
 def sessions(tables: Tables, gap_s: float) -> pd.DataFrame:
     """JD sessions: a buyer's conversations, joined when one starts within `gap_s` of the
     session's close, the latest end of its conversations so far (a conversation still open
     never closes its session). Without a `buyer` column every conversation is its own buyer."""
-    conv = tables.conversations
-    buyer = conv["buyer"].to_numpy() if "buyer" in conv else conv["conversation"].to_numpy()
-    order = np.lexsort((conv["arrival_s"].to_numpy(), buyer))
-    buyer = buyer[order]
-    arrival = conv["arrival_s"].to_numpy()[order]
-    end = conv["end_s"].to_numpy()[order]
-    end = np.where(np.isfinite(end), end, np.inf)
-    # The latest end over all the buyer's earlier conversations is the current session's
-    # close: a conversation that opens a session ends after every earlier one.
-    latest = pd.Series(end).groupby(buyer).cummax().to_numpy()
-    close = np.r_[-np.inf, latest[:-1]]
-    new = np.r_[True, buyer[1:] != buyer[:-1]] | (arrival - close > gap_s)
-    session = np.cumsum(new) - 1
-    return pd.DataFrame({
-        "conversation": conv["conversation"].to_numpy()[order],
-        "session": session,
-        "session_start_s": arrival[new][session],
-    })
+    ids, session, start = _sessions(tables.columns, gap_s)
+    return pd.DataFrame({"conversation": ids, "session": session, "session_start_s": start})
 
 
 def session_answer_rate(tables: Tables, threshold_s: float, excluded_from_s: float,
@@ -249,42 +503,40 @@ def session_answer_rate(tables: Tables, threshold_s: float, excluded_from_s: flo
     Sessions started in the excluded hours (e.g. 23:00-09:00) and offline sessions (no agent
     on duty when the buyer wrote) are out of the rate; offline ones are counted apart.
     """
-    return _session_answer_rate(tables, first_responses(tables, bot_counts), threshold_s,
-                                excluded_from_s, excluded_until_s, gap_s)
+    return _session_answer_rate(tables.columns, tables.run.counted(bot_counts).first,
+                                threshold_s, excluded_from_s, excluded_until_s, gap_s)
 
 
-def _session_answer_rate(tables: Tables, first: pd.DataFrame, threshold_s: float,
+def _session_answer_rate(c: Columns, first: First, threshold_s: float,
                          excluded_from_s: float, excluded_until_s: float, gap_s: float
                          ) -> tuple[float, int]:
-    conv = tables.conversations
-    joined = sessions(tables, gap_s)
-    first = first.set_index("conversation")
-    tod = np.mod(joined["session_start_s"].to_numpy(), DAY_S)
+    ids, session, start = _sessions(c, gap_s)
+    tod = np.mod(start, DAY_S)
     if excluded_from_s > excluded_until_s:
         excluded = (tod >= excluded_from_s) | (tod < excluded_until_s)
     else:
         excluded = (tod >= excluded_from_s) & (tod < excluded_until_s)
-    on_duty = conv["on_duty_at_arrival"].to_numpy()[joined["conversation"].to_numpy()]
-    session = joined["session"].to_numpy()
-    first_of_session = np.r_[True, session[1:] != session[:-1]][:len(session)]
+    on_duty = c.on_duty_at_arrival[ids]
+    first_of_session = _starts(session)
     offline = (on_duty == 0) & first_of_session
-    keep = first_of_session & ~excluded & ~offline
-    keep &= ~conv["reported"].to_numpy()[joined["conversation"].to_numpy()]
-    ids = joined["conversation"].to_numpy()[keep]
-    ids = ids[np.isin(ids, first.index.to_numpy())]
-    if len(ids) == 0:
+    keep = first_of_session & ~excluded & ~offline & ~c.reported[ids]
+    kept = ids[keep]
+    kept = kept[first.has[kept]]
+    if len(kept) == 0:
         return float("nan"), int(offline.sum())
-    rows = first.loc[ids]
-    ok = rows["replied"].to_numpy() & (rows["offered_wait_s"].to_numpy() <= threshold_s)
+    ok = first.replied_of[kept] & (first.wait_of[kept] <= threshold_s)
     return float(ok.mean()), int(offline.sum())
 
 
 def percentile_metrics(name: str, values: np.ndarray, percentiles) -> dict[str, float]:
     values = values[np.isfinite(values)]
     result = {f"{name}_mean_s": float(values.mean()) if len(values) else float("nan")}
-    for p in percentiles:
-        key = f"{name}_p{p:g}_s"
-        result[key] = float(np.percentile(values, p)) if len(values) else float("nan")
+    percentiles = list(percentiles)
+    # One partition for all of them: each is the same interpolation as np.percentile(values, p).
+    found = (np.percentile(values, percentiles) if len(values) and percentiles
+             else np.full(len(percentiles), np.nan))
+    for p, value in zip(percentiles, found):
+        result[f"{name}_p{p:g}_s"] = float(value)
     return result
 
 
@@ -303,40 +555,53 @@ def _overlap_integral(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -
     return np.diff(integral(edges))
 
 
-def last_message_unanswered(tables: Tables) -> np.ndarray:
-    """Whether each conversation's last customer message to people got no reply: the buyer
-    left unanswered (before a first reply or after one), or was still waiting at the end."""
-    msgs = tables.messages
-    human = ~msgs["by_bot"].to_numpy()
-    conv = msgs["conversation"].to_numpy()[human]
-    replied = np.isfinite(msgs["reply_s"].to_numpy()[human])
-    order = np.lexsort((msgs["seq"].to_numpy()[human], conv))
-    conv, replied = conv[order], replied[order]
+def _last_message_unanswered(c: Columns) -> np.ndarray:
+    human = ~c.by_bot
+    conv = c.conversation[human]
+    replied = np.isfinite(c.reply_s[human])
+    order = _sorted_by(conv, c.seq[human])
+    if order is not None:
+        conv, replied = conv[order], replied[order]
     last = np.r_[conv[1:] != conv[:-1], True] if len(conv) else np.zeros(0, dtype=bool)
-    result = np.zeros(len(tables.conversations), dtype=bool)
+    result = np.zeros(c.n_conversations, dtype=bool)
     result[conv[last]] = ~replied[last]
     return result
 
 
+def last_message_unanswered(tables: Tables) -> np.ndarray:
+    """Whether each conversation's last customer message to people got no reply: the buyer
+    left unanswered (before a first reply or after one), or was still waiting at the end."""
+    return _last_message_unanswered(tables.columns)
+
+
+def _exact_sums(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
+    """Per-code correctly rounded sums of `values` (rows with a negative code left out)."""
+    return np.array([math.fsum(values[codes == k]) for k in range(n)], dtype=float)
+
+
+def _occupancy_by_group(c: Columns) -> dict[str, float]:
+    n = len(c.groups)
+    hours = _exact_sums(c.duty_end_s - c.duty_start_s, c.duty_group, n)
+    # An agent's group is the group of their first duty period.
+    agents, first = np.unique(c.duty_agent, return_index=True)
+    typed = (c.agent >= 0) & np.isfinite(c.work_s)
+    agent = c.agent[typed]
+    at = np.minimum(np.searchsorted(agents, agent), max(len(agents) - 1, 0))
+    known = (agents[at] == agent) if len(agents) else np.zeros(len(agent), dtype=bool)
+    group = np.where(known, c.duty_group[first][at] if len(agents) else -1, -1)
+    typing = _exact_sums(c.work_s[typed], group, n)
+    return {name: float(typing[k] / hours[k]) if hours[k] > 0 else float("nan")
+            for k, name in enumerate(c.groups)}
+
+
 def occupancy_by_group(tables: Tables) -> dict[str, float]:
     """Typing time over time on duty, per group (agents finishing after a shift included)."""
-    duty = tables.duty
-    msgs = tables.messages
-    work = msgs[(msgs["agent"].to_numpy() >= 0) & np.isfinite(msgs["work_s"].to_numpy())]
-    agent_group = duty.drop_duplicates("agent").set_index("agent")["group"]
-    result = {}
-    duty_hours = (duty["end_s"] - duty["start_s"]).groupby(duty["group"], observed=False).sum()
-    typing = work["work_s"].groupby(work["agent"].map(agent_group)).sum()
-    for group, hours in duty_hours.items():
-        result[str(group)] = float(typing.get(group, 0.0) / hours) if hours > 0 else float("nan")
-    return result
+    return _occupancy_by_group(tables.columns)
 
 
-def cost(tables: Tables, scenario: Scenario, activations: dict[str, int] | None = None) -> float:
-    """Agent hours times hourly cost, plus standby activation costs."""
-    duty = tables.duty
-    duty_h = (duty["end_s"] - duty["start_s"]) / 3600.0
-    hours = duty_h.groupby(duty["group"], observed=False).sum()
+def _cost(c: Columns, scenario: Scenario, activations: dict[str, int] | None) -> float:
+    duty_h = (c.duty_end_s - c.duty_start_s) / 3600.0
+    hours = dict(zip(c.groups, _exact_sums(duty_h, c.duty_group, len(c.groups))))
     total = sum(hours.get(name, 0.0) * g.hourly_cost for name, g in scenario.groups.items())
     for name, count in (activations or {}).items():
         standby = scenario.groups[name].standby
@@ -345,42 +610,31 @@ def cost(tables: Tables, scenario: Scenario, activations: dict[str, int] | None 
     return float(total)
 
 
+def cost(tables: Tables, scenario: Scenario, activations: dict[str, int] | None = None) -> float:
+    """Agent hours times hourly cost, plus standby activation costs."""
+    return _cost(tables.columns, scenario, activations)
+
+
+def _lost_orders(first: First, presale: np.ndarray, scenario: Scenario) -> float:
+    curve = scenario.metrics.conversion
+    rows = presale[first.conversation]
+    wait = first.offered_wait_s[rows]
+    kept = np.where(first.replied[rows], 0.5 ** (wait / curve.half_life), 0.0)
+    return float(np.sum(curve.base_rate * (1.0 - kept)))
+
+
 def lost_orders(first: pd.DataFrame, presale: np.ndarray, scenario: Scenario) -> float:
     """Presale orders lost to slow first responses: sum of base - base * 0.5^(t / half_life),
-    with the whole base lost for a buyer never answered."""
+    with the whole base lost for a buyer never answered. `first` as `first_responses` gives
+    it."""
     curve = scenario.metrics.conversion
-    rows = first[presale[first["conversation"].to_numpy()]]
-    wait = rows["offered_wait_s"].to_numpy()
-    kept = np.where(rows["replied"].to_numpy(), 0.5 ** (wait / curve.half_life), 0.0)
+    rows = presale[first["conversation"].to_numpy()]
+    wait = first["offered_wait_s"].to_numpy()[rows]
+    kept = np.where(first["replied"].to_numpy()[rows], 0.5 ** (wait / curve.half_life), 0.0)
     return float(np.sum(curve.base_rate * (1.0 - kept)))
 
 
 # --- one run ------------------------------------------------------------------------------
-
-
-class _Counted:
-    """Counted messages and first responses of one run, built once per bot setting."""
-
-    def __init__(self, tables: Tables):
-        self.tables = tables
-        self._messages: dict[bool, pd.DataFrame] = {}
-        self._first: dict[bool, pd.DataFrame] = {}
-
-    def messages(self, bot_counts: bool) -> pd.DataFrame:
-        if bot_counts not in self._messages:
-            self._messages[bot_counts] = counted_messages(self.tables, bot_counts)
-        return self._messages[bot_counts]
-
-    def first(self, bot_counts: bool) -> pd.DataFrame:
-        if bot_counts not in self._first:
-            self._first[bot_counts] = _first_responses(self.messages(bot_counts))
-        return self._first[bot_counts]
-
-    def first_of_buyer(self, bot_counts: bool) -> pd.DataFrame:
-        """First counted message of each buyer-day (of each conversation without buyers)."""
-        if "buyer" not in self.tables.conversations:
-            return self.first(bot_counts)
-        return _first_responses(self.messages(bot_counts), "buyer")
 
 
 def summarize(tables: Tables, scenario: Scenario, activations: dict[str, int] | None = None
@@ -388,85 +642,84 @@ def summarize(tables: Tables, scenario: Scenario, activations: dict[str, int] | 
     """Every scalar metric of one run (one replication of one variant)."""
     settings = scenario.metrics
     bot_counts = scenario.bot.replies_count
-    conv = tables.conversations
-    outcome = conv["outcome"].to_numpy()
-    arrived = len(conv)
-    reached = int(np.isfinite(conv["queued_s"].to_numpy()).sum())
+    run = tables.run
+    c = run.columns
+    outcome = c.outcome
+    arrived = c.n_conversations
+    reached = int(np.isfinite(c.queued_s).sum())
     pdd, taobao, jd = settings.pinduoduo, settings.taobao, settings.jd
-    # Counted messages and first responses depend only on whether bot replies count; build
-    # each once and share it between the rates.
-    counted = _Counted(tables)
+    # Counted messages and first responses depend only on whether bot replies count; each is
+    # built once per run and shared between the rates (and with `interval_series`).
+    counted, human = run.counted(bot_counts), run.counted(False)
     result: dict[str, float] = {
         "arrived": arrived,
-        "served": int((outcome == "served").sum()),
-        "deflected": int((outcome == "deflected").sum()),
-        "abandoned": int((outcome == "abandoned").sum()),
-        "open_at_end": int((outcome == "open").sum()),
-        "reply_rate_5min": _buyer_reply_rate(counted.messages(bot_counts), pdd.threshold,
-                                             pdd.window),
-        "reply_rate_5min_allday": _buyer_reply_rate(counted.messages(bot_counts), pdd.threshold,
-                                                    None),
-        "human_reply_rate_3min": _buyer_reply_rate(counted.messages(False), 180.0, pdd.window),
-        "human_reply_rate_3min_allday": _buyer_reply_rate(counted.messages(False), 180.0, None),
-        "answer_rate_30s": _first_answer_rate(counted.first_of_buyer(False), 30.0, pdd.window),
-        "answer_rate_30s_allday": _first_answer_rate(counted.first_of_buyer(False), 30.0, None),
+        "served": int((outcome == SERVED).sum()),
+        "deflected": int((outcome == DEFLECTED).sum()),
+        "abandoned": int((outcome == ABANDONED).sum()),
+        "open_at_end": int((outcome == OPEN).sum()),
+        "reply_rate_5min": _buyer_reply_rate(counted, pdd.threshold, pdd.window),
+        "reply_rate_5min_allday": _buyer_reply_rate(counted, pdd.threshold, None),
+        "human_reply_rate_3min": _buyer_reply_rate(human, 180.0, pdd.window),
+        "human_reply_rate_3min_allday": _buyer_reply_rate(human, 180.0, None),
+        "answer_rate_30s": _first_answer_rate(human.first_of_buyer, 30.0, pdd.window),
+        "answer_rate_30s_allday": _first_answer_rate(human.first_of_buyer, 30.0, None),
         "taobao_response_rate_3min": _turn_rate(
-            _turns(counted.messages(taobao.bot_replies_count)), taobao.threshold, taobao.window),
+            run.counted(taobao.bot_replies_count).turns, taobao.threshold, taobao.window),
     }
     jd_rate, offline = _session_answer_rate(
-        tables, counted.first(bot_counts), jd.threshold, jd.excluded_from.seconds_of_day,
+        c, counted.first, jd.threshold, jd.excluded_from.seconds_of_day,
         jd.excluded_until.seconds_of_day, jd.session_gap)
     result["jd_answer_rate_30s"] = jd_rate
     result["jd_offline_sessions"] = offline
 
-    first = counted.first(bot_counts)
-    first = first[~conv["reported"].to_numpy()[first["conversation"].to_numpy()]]
-    within = first["replied"].to_numpy() & (
-        first["offered_wait_s"].to_numpy() <= settings.first_response_threshold)
-    result["first_response_30s_rate"] = float(within.mean()) if len(first) else float("nan")
-    answered_first = first["offered_wait_s"].to_numpy()[first["replied"].to_numpy()]
-    result.update(percentile_metrics("first_response", answered_first, settings.percentiles))
+    first = counted.first
+    keep = ~c.reported[first.conversation]
+    replied, wait = first.replied[keep], first.offered_wait_s[keep]
+    within = replied & (wait <= settings.first_response_threshold)
+    result["first_response_30s_rate"] = float(within.mean()) if len(within) else float("nan")
+    result.update(percentile_metrics("first_response", wait[replied], settings.percentiles))
 
-    msgs = counted.messages(bot_counts)
-    waits = msgs["offered_wait_s"].to_numpy()[msgs["replied"].to_numpy()]
+    waits = counted.offered_wait_s[counted.replied]
     result.update(percentile_metrics("message_wait", waits, settings.percentiles))
 
     result["abandon_rate"] = result["abandoned"] / reached if reached else float("nan")
-    unanswered = last_message_unanswered(tables)
+    unanswered = _last_message_unanswered(c)
     result["unanswered_rate"] = int(unanswered.sum()) / reached if reached else float("nan")
     result["deflection_rate"] = result["deflected"] / arrived if arrived else float("nan")
 
-    duty = tables.duty
-    duty_s = float((duty["end_s"] - duty["start_s"]).sum())
-    msgs_all = tables.messages
-    typing_s = float(np.nansum(msgs_all["work_s"].to_numpy()[msgs_all["agent"].to_numpy() >= 0]))
+    duty_s = float(np.sum(c.duty_end_s - c.duty_start_s))
+    typing_s = float(np.nansum(c.work_s[c.agent >= 0]))
     result["occupancy"] = typing_s / duty_s if duty_s > 0 else float("nan")
-    for group, value in occupancy_by_group(tables).items():
+    for group, value in _occupancy_by_group(c).items():
         result[f"occupancy_{group}"] = value
     result["agent_hours"] = duty_s / 3600.0
-    assigned = int(np.isfinite(conv["assigned_s"].to_numpy()).sum())
-    agents_working = int(duty["agent"].nunique())
+    assigned = int(np.isfinite(c.assigned_s).sum())
+    agents_working = len(np.unique(c.duty_agent))
     result["conversations_per_agent"] = (
         assigned / agents_working if agents_working else float("nan"))
     result["conversations_per_agent_hour"] = assigned / (duty_s / 3600) if duty_s else float("nan")
-    result["cost"] = cost(tables, scenario, activations)
+    result["cost"] = _cost(c, scenario, activations)
     result["standby_activations"] = float(sum((activations or {}).values()))
-    categories = conv["topic"].cat.categories
-    presale_codes = np.array([scenario.topics[str(t)].presale for t in categories], dtype=bool)
-    presale = presale_codes[conv["topic"].cat.codes.to_numpy()] if arrived else np.zeros(0, bool)
+    presale_codes = np.array([scenario.topics[t].presale for t in c.topics], dtype=bool)
+    presale = presale_codes[c.topic] if arrived else np.zeros(0, bool)
     # An order is won by a person's answer: a bot's greeting does not keep an abandoning
     # buyer, so lost orders follow the first human response whatever the platform counts.
-    result["lost_orders"] = lost_orders(counted.first(False), presale, scenario)
+    result["lost_orders"] = _lost_orders(human.first, presale, scenario)
     result["lost_gmv"] = result["lost_orders"] * settings.conversion.order_value
     return result
+
+
+def _arrival_intervals(arrival_s: np.ndarray, edges_s: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    bins = np.searchsorted(edges_s, arrival_s, side="right") - 1
+    return bins, (bins >= 0) & (bins < len(edges_s) - 1)
 
 
 def arrival_intervals(conversations: pd.DataFrame, edges_s: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
     """The interval of `edges_s` each conversation arrived in, and whether it arrived inside
     the grid at all."""
-    bins = np.searchsorted(edges_s, conversations["arrival_s"].to_numpy(), side="right") - 1
-    return bins, (bins >= 0) & (bins < len(edges_s) - 1)
+    return _arrival_intervals(conversations["arrival_s"].to_numpy(), edges_s)
 
 
 def interval_reply_counts(tables: Tables, edges_s: np.ndarray, threshold_s: float,
@@ -480,25 +733,22 @@ def interval_reply_counts(tables: Tables, edges_s: np.ndarray, threshold_s: floa
     Reported buyers are out, and so are bot-only buyers when bot replies do not count.
     `topics` keeps only buyers of those topics (None: every buyer).
     """
-    return _interval_reply_counts(tables.conversations, counted_messages(tables, bot_counts),
-                                  edges_s, threshold_s, topics)
+    return _interval_reply_counts(tables.columns, tables.run.counted(bot_counts), edges_s,
+                                  threshold_s, topics)
 
 
-def _interval_reply_counts(conv: pd.DataFrame, msgs: pd.DataFrame, edges_s: np.ndarray,
-                           threshold_s: float, topics: list[str] | None
-                           ) -> tuple[np.ndarray, np.ndarray]:
+def _interval_reply_counts(c: Columns, msgs: Counted, edges_s: np.ndarray, threshold_s: float,
+                           topics: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
     n = len(edges_s) - 1
-    bins, inside = arrival_intervals(conv, edges_s)
+    bins, inside = _arrival_intervals(c.arrival_s, edges_s)
     if topics is not None:
-        inside &= conv["topic"].isin(topics).to_numpy()
-    msgs = msgs[~msgs["reported"].to_numpy()]
-    late = (msgs["offered_wait_s"].to_numpy() > threshold_s) | msgs["left"].to_numpy()
-    buyer_late = pd.Series(late).groupby(msgs["conversation"].to_numpy()).any()
-    buyers = buyer_late.index.to_numpy()
-    buyer_ok = np.zeros(len(conv))
-    has_buyer = np.zeros(len(conv), dtype=bool)
-    buyer_ok[buyers] = ~buyer_late.to_numpy()
-    has_buyer[buyers] = True
+        wanted = np.array([name in set(topics) for name in c.topics] + [False], dtype=bool)
+        inside &= wanted[c.topic]
+    keep = ~msgs.reported
+    conv = msgs.conversation[keep]
+    late = msgs.late(threshold_s)[keep]
+    has_buyer = np.bincount(conv, minlength=c.n_conversations) > 0
+    buyer_ok = (np.bincount(conv[late], minlength=c.n_conversations) == 0).astype(float)
     mask = inside & has_buyer
     replied = np.bincount(bins[mask], weights=buyer_ok[mask], minlength=n)[:n]
     counted = np.bincount(bins[mask], minlength=n)[:n].astype(float)
@@ -510,33 +760,32 @@ def interval_series(tables: Tables, scenario: Scenario) -> pd.DataFrame:
     abandonment and occupancy, by the interval a buyer arrived in (or a time-average)."""
     edges = interval_grid(scenario)
     lengths = np.diff(edges)
-    conv = tables.conversations
-    bins, inside = arrival_intervals(conv, edges)
+    run = tables.run
+    c = run.columns
+    bins, inside = _arrival_intervals(c.arrival_s, edges)
     n = len(lengths)
 
     def per_interval(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.bincount(bins[mask], weights=values[mask], minlength=n)[:n]
 
-    ones = np.ones(len(conv))
+    ones = np.ones(c.n_conversations)
     arrivals = per_interval(ones, inside)
-    queued = conv["queued_s"].to_numpy()
+    queued = c.queued_s
     reached = per_interval(ones, inside & np.isfinite(queued))
-    abandoned = per_interval(ones, inside & (conv["outcome"].to_numpy() == "abandoned"))
+    abandoned = per_interval(ones, inside & (c.outcome == ABANDONED))
 
-    msgs_counted = counted_messages(tables, scenario.bot.replies_count)
+    msgs_counted = run.counted(scenario.bot.replies_count)
     replied_ok, counted = _interval_reply_counts(
-        conv, msgs_counted, edges, scenario.metrics.pinduoduo.threshold, None)
+        c, msgs_counted, edges, scenario.metrics.pinduoduo.threshold, None)
 
-    first = _first_responses(msgs_counted)
-    fr = np.full(len(conv), np.nan)
-    answered = first["replied"].to_numpy()
-    fr[first["conversation"].to_numpy()[answered]] = first["offered_wait_s"].to_numpy()[answered]
+    first = msgs_counted.first
+    fr = np.where(first.replied_of, first.wait_of, np.nan)
     has_fr = np.isfinite(fr)
     fr_sum = per_interval(np.nan_to_num(fr), inside & has_fr)
     fr_n = per_interval(ones, inside & has_fr)
 
-    assigned = conv["assigned_s"].to_numpy()
-    end = conv["end_s"].to_numpy()
+    assigned = c.assigned_s
+    end = c.end_s
     leave_queue = np.where(np.isfinite(assigned), assigned,
                            np.where(np.isfinite(end), end, tables.stop_s))
     waiting = np.isfinite(queued)
@@ -544,13 +793,10 @@ def interval_series(tables: Tables, scenario: Scenario) -> pd.DataFrame:
     queue_s = _overlap_integral(queued[waiting], leave_queue[waiting], edges)
     queue = np.maximum(queue_s, 0.0) / lengths
 
-    duty = tables.duty
-    on_duty = _overlap_integral(duty["start_s"].to_numpy(), duty["end_s"].to_numpy(), edges)
-    msgs_all = tables.messages
-    typed = (msgs_all["agent"].to_numpy() >= 0) & np.isfinite(msgs_all["work_s"].to_numpy())
-    work = msgs_all[typed]
-    reply_end = work["reply_s"].to_numpy()
-    typing = _overlap_integral(reply_end - work["work_s"].to_numpy(), reply_end, edges)
+    on_duty = _overlap_integral(c.duty_start_s, c.duty_end_s, edges)
+    typed = (c.agent >= 0) & np.isfinite(c.work_s)
+    reply_end = c.reply_s[typed]
+    typing = _overlap_integral(reply_end - c.work_s[typed], reply_end, edges)
 
     with np.errstate(invalid="ignore", divide="ignore"):
         return pd.DataFrame({
@@ -565,3 +811,23 @@ def interval_series(tables: Tables, scenario: Scenario) -> pd.DataFrame:
             "agents_on_duty": on_duty / lengths,
             "occupancy": np.where(on_duty > 0, typing / on_duty, np.nan),
         })
+
+
+def wait_shares(tables: Tables, bot_counts: bool, grid_s: np.ndarray
+                ) -> dict[str, np.ndarray]:
+    """Share of counted buyers first answered, and of counted messages answered, within each
+    wait of `grid_s` (reported buyers out; unanswered ones count as never answered)."""
+    msgs = tables.run.counted(bot_counts)
+    first = msgs.first
+    keep_first = ~tables.columns.reported[first.conversation]
+    result = {}
+    for name, replied, wait in (
+            ("first_response", first.replied[keep_first], first.offered_wait_s[keep_first]),
+            ("message_wait", msgs.replied[~msgs.reported], msgs.offered_wait_s[~msgs.reported])):
+        waits = np.sort(np.where(replied, wait, np.inf))
+        if len(waits):
+            share = np.searchsorted(waits, grid_s, side="right") / len(waits)
+        else:
+            share = np.full(len(grid_s), np.nan)
+        result[name] = share.astype(np.float32)
+    return result
