@@ -124,6 +124,10 @@ class Chat(_Model):
     assigned: Time | None = Field(None, description="when an agent first took it")
     first_agent: int | None = Field(None, description="id of the agent who first took it")
     bot_reply: Time | None = Field(None, description="when the bot first answered")
+    via_bot: bool | None = Field(
+        None, description="the buyer met the bot before reaching people (default: when it "
+                          "is with the bot or has `bot_reply`; false for an automatic "
+                          "greeting only)")
     on_duty_at_arrival: Count | None = None
     history: list[Answered] = Field([], description="messages answered so far, with times")
 
