@@ -94,8 +94,20 @@ def run_report(folder: Path) -> tuple[Path, str]:
     return out / "report.html", printed.getvalue()
 
 
+def whatif_report(folder: Path) -> tuple[Path, str]:
+    """`supportsim whatif` on the small desk from 10:00 for an hour: its page and output."""
+    out = folder / "out"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main_entry(["whatif", str(shop(folder)), "--at", "10:00", "--for", "1h",
+                           "--replications", "3", "--out", str(out), "--quiet",
+                           "--workers", "1"])
+    assert code == 0
+    return out / "whatif_report.html", printed.getvalue()
+
+
 #: Report kinds: name -> builder returning (report.html, what the command printed).
-REPORTS = {"run": run_report}
+REPORTS = {"run": run_report, "whatif": whatif_report}
 
 
 @pytest.fixture(scope="module", params=sorted(REPORTS))
@@ -110,7 +122,8 @@ def rendered(request, browser, tmp_path_factory):
     assert shot.exists(), f"no screenshot: {done.stderr[-2000:]}"
     dom = run_browser(browser, folder / "profile-dom", "--dump-dom", url)
     assert dom.returncode == 0 and "<html" in dom.stdout, dom.stderr[-2000:]
-    return {"report": report, "printed": printed, "shot": shot, "netlog": netlog,
+    return {"kind": request.param, "report": report, "printed": printed, "shot": shot,
+            "netlog": netlog,
             "dom": dom.stdout, "html": report.read_text(encoding="utf-8")}
 
 
@@ -176,6 +189,9 @@ def test_the_page_loads_nothing_from_the_network(rendered):
 
 
 def test_the_page_shows_the_headline_first(rendered):
+    if rendered["kind"] == "whatif":
+        check_whatif_headline(rendered)
+        return
     dom = rendered["dom"]
     assert 'id="headline"' in dom
     headline = dom.index('id="headline"')
@@ -189,3 +205,20 @@ def test_the_page_shows_the_headline_first(rendered):
                    if line.startswith(("Cheapest variant", "No variant")))
     assert " ".join(printed.split()) in " ".join(text.replace("&amp;", "&").split())
     assert "worst interval in counted hours" in text
+
+
+def check_whatif_headline(rendered) -> None:
+    """The what-if's headline: the actions at a glance, before the desk and the metrics, with
+    the queue now and the baseline's reply rate the terminal printed."""
+    dom = rendered["dom"]
+    headline = dom.index('id="headline"')
+    assert headline < dom.index('id="desk"') < dom.index('id="metrics"')
+    text = " ".join(re.sub(r"<[^>]+>", " ", dom[headline:dom.index('id="desk"')]).split())
+    assert "Actions at a glance" in text
+    printed = rendered["printed"]
+    waiting = re.search(r"(\d+) wait now", printed).group(1)
+    assert f"{waiting} buyers wait for an agent now" in text
+    baseline = next(line for line in printed.splitlines() if line.startswith("baseline "))
+    rate = baseline.split()[1]  # the window's 5-minute reply rate, as printed
+    assert re.search(rf"baseline {re.escape(rate)} ", text), (rate, text[:400])
+    assert "plus_two" in text
