@@ -214,10 +214,20 @@ def parse(document: Any, source: str = "<state>") -> DeskState:
     if not isinstance(document, dict):
         raise StateError(f"{source}: a desk state is a mapping with `time`, `groups`, "
                          "`queues` (see docs/snapshots.md)")
+    version = document.get("version", VERSION)
+    if version != VERSION or isinstance(version, bool):
+        raise StateError(f"{source}: version: {version!r} is not a version of the desk-state "
+                         f"format this supportsim reads (it reads version {VERSION}; see "
+                         "docs/snapshots.md)")
+    if document.get("format", FORMAT) != FORMAT:
+        raise StateError(f"{source}: format: {document['format']!r} is not a desk state "
+                         f"(expected {FORMAT!r}; see docs/snapshots.md)")
     try:
         return DeskState.model_validate(document)
     except ValidationError as exc:
-        raise StateError(format_errors(source, exc)) from None
+        text = format_errors(source, exc).replace("docs/scenario-reference.md",
+                                                   "docs/snapshots.md")
+        raise StateError(text) from None
 
 
 def load(path: str | Path) -> DeskState:
@@ -239,7 +249,13 @@ def load(path: str | Path) -> DeskState:
         except RecursionError:
             raise StateError(f"{path}: not valid JSON: nesting too deep") from None
         return parse(document, str(path))
-    return parse(read_yaml(path), str(path))
+    try:
+        document = read_yaml(path)
+    except StateError:
+        raise
+    except ScenarioError as exc:
+        raise StateError(str(exc)) from None
+    return parse(document, str(path))
 
 
 # --- against a scenario ---------------------------------------------------------------------
