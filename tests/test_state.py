@@ -46,7 +46,8 @@ def double11():
 def doc_state() -> dict:
     """The hand-written example state of docs/snapshots.md."""
     text = (REPO / "docs" / "snapshots.md").read_text(encoding="utf-8")
-    block = re.search(r"<!-- file: desk_now.yaml -->\n```yaml\n(.*?)```", text, re.S).group(1)
+    block = re.search(r"<!-- file: desk_now.yaml -->\n```yaml\n(.*?)```", text,
+                      re.DOTALL).group(1)
     return yaml.safe_load(block)
 
 

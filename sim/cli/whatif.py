@@ -129,8 +129,8 @@ def format_whatif(result: WhatIf) -> str:
     comparison tables, the reply rate by 5-minute interval and the queue."""
     scenario = result.scenario
     reps = result.results.replications
-    parts = [f"what-if: {scenario.name}, {result.window}, {reps} replications per variant "
-             "under common random numbers", ""]
+    parts = [(f"what-if: {scenario.name}, {result.window}, {reps} replications per variant "
+             "under common random numbers"), ""]
     parts.append(text_table([["the desk now", ""], *[list(r) for r in result.desk]]))
     parts += ["", glance_table(result), ""]
     preset = scenario.metrics.preset

@@ -68,18 +68,18 @@ def render_whatif_html(result, png: bytes) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(scenario.name)}: what-if from "
-        f"{esc(format_clock(result.time_s, scenario.horizon.day0))}</title>",
+        (f"<title>{esc(scenario.name)}: what-if from "
+        f"{esc(format_clock(result.time_s, scenario.horizon.day0))}</title>"),
         f"<style>{CSS}</style></head><body>",
-        f"<h1>{esc(scenario.name)}: what if, from "
-        f"{esc(format_clock(result.time_s, scenario.horizon.day0))}</h1>",
-        f'<p class="meta">{esc(result.window)} &middot; {result.results.replications} '
+        (f"<h1>{esc(scenario.name)}: what if, from "
+        f"{esc(format_clock(result.time_s, scenario.horizon.day0))}</h1>"),
+        (f'<p class="meta">{esc(result.window)} &middot; {result.results.replications} '
         "replications per variant &middot; common random numbers (every variant resumes the "
         "same desk and meets the same later buyers) &middot; supportsim "
-        f"{esc(__version__)}</p>",
-        '<nav><a href="#headline">Actions at a glance</a><a href="#desk">The desk now</a>'
+        f"{esc(__version__)}</p>"),
+        ('<nav><a href="#headline">Actions at a glance</a><a href="#desk">The desk now</a>'
         '<a href="#reply">Reply rate from now</a><a href="#metrics">Key metrics</a>'
-        '<a href="#comparison">Comparison</a></nav>',
+        '<a href="#comparison">Comparison</a></nav>'),
     ]
     parts.append(glance_html(result))
     parts.append('<h2 id="desk">The desk now</h2><table><tbody>')
@@ -121,13 +121,13 @@ def glance_html(result) -> str:
     costs = result.costs.set_index("variant")
     currency = esc(scenario.metrics.currency)
     rows = ['<section id="headline"><h2>Actions at a glance</h2>',
-            f"<p>{int(result.queue_clear['queue_now'].iloc[0])} buyers wait for an agent now. "
+            (f"<p>{int(result.queue_clear['queue_now'].iloc[0])} buyers wait for an agent now. "
             f"The queue counts as cleared once fewer than {result.queue_below} wait for 5 "
-            "minutes.</p>",
-            '<table class="headline"><thead><tr><th class="name">variant</th>'
+            "minutes.</p>"),
+            ('<table class="headline"><thead><tr><th class="name">variant</th>'
             "<th>5-min reply rate over the window</th>"
             f"<th>queue under {result.queue_below} after</th><th>cost ({currency})</th>"
-            f"<th>cost of the action ({currency})</th></tr></thead><tbody>"]
+            f"<th>cost of the action ({currency})</th></tr></thead><tbody>")]
     best, best_rate = None, -1.0
     for variant in result.results.variants:
         entry = summary.loc[(variant, "reply_rate_5min_allday")]

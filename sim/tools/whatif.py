@@ -32,12 +32,13 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from sim.agents import duty_periods
 from sim.analysis import metrics
 from sim.analysis.compare import compare
 from sim.analysis.stats import bounded_interval
 from sim.analysis.targets import scenario_targets
 from sim.engine.snapshot import resume, snapshots
-from sim.engine.state import DeskState, StateError, load, resolve
+from sim.engine.state import DeskState, Group, StateError, load, resolve
 from sim.experiment import (
     Results,
     interval_start,
@@ -158,14 +159,58 @@ def action_variants(scenario: Scenario, variants: Iterable[str] | None = None,
     return {name: variant_document(document, name, source, base_dir) for name in names}
 
 
+def planned_on_duty(scenario: Scenario, time_s: float) -> dict[str, int]:
+    """Scheduled agents on duty at `time_s` per group, as the scenario's schedules plan it."""
+    counts = {}
+    for name, group in scenario.groups.items():
+        if group.schedule is None:
+            counts[name] = 0
+            continue
+        counts[name] = sum(1 for d in duty_periods(group.schedule, scenario)
+                           if d.start_s <= time_s < d.end_s)
+    return counts
+
+
+def staffed_state(state: DeskState, baseline: Scenario, variant: Scenario,
+                  time_s: float) -> DeskState:
+    """`state` for `variant`: a variant that plans more scheduled agents on duty at the
+    state's time than the baseline does (an action such as "two more agents now") has them on
+    duty from the state's time, as agents with no open chat; one that plans fewer has that
+    many fewer of the state's agents without chats (never an agent holding a chat)."""
+    before, after = planned_on_duty(baseline, time_s), planned_on_duty(variant, time_s)
+    groups = dict(state.groups)
+    for name, count in after.items():
+        change = count - before.get(name, 0)
+        if change == 0:
+            continue
+        group = groups.get(name)
+        if group is None:
+            if change > 0:
+                groups[name] = Group(idle=change)
+            continue
+        if change > 0:
+            groups[name] = group.model_copy(update={"idle": group.idle + change})
+            continue
+        drop = -change
+        idle = min(group.idle, drop)
+        drop -= idle
+        agents = list(group.agents)
+        for k in range(len(agents) - 1, -1, -1):
+            if drop and not agents[k].chats and not agents[k].standby:
+                del agents[k]
+                drop -= 1
+        groups[name] = group.model_copy(update={"idle": group.idle - idle, "agents": agents})
+    return state.model_copy(update={"groups": groups})
+
+
 # --- one replication --------------------------------------------------------------------------
 
 
 def _replicate(shared, name: str, replication: int, seed: int, until_s: float):
     """One variant's replication resumed from the state: its metrics and the window's series."""
-    variants, state, time_s, queue_below, source = shared
+    variants, states, time_s, queue_below, source = shared
     scenario = variants[name]
-    records = resume(scenario, state, replication=replication, seed=seed, source=source,
+    records = resume(scenario, states[name], replication=replication, seed=seed, source=source,
                      until_s=until_s)
     # Hours (and their cost) count from the state's time: what was spent before is the same
     # whatever is done now.
@@ -339,12 +384,15 @@ def whatif(scenario: Scenario, state: DeskState | str | Path | None = None, *,
     if baseline not in chosen:
         raise ScenarioError(f"{source}: baseline {baseline!r} is not among the variants run "
                             f"({', '.join(chosen)})")
+    states = {}
     for name, variant in chosen.items():
-        resolve(state, variant, f"{state_source} (variant {name})")  # names the variant's errors
+        label = state_source if name == baseline else f"{state_source} (variant {name})"
+        states[name] = staffed_state(resolve(state, variant, label), chosen[baseline],
+                                     variant, time_s)
     count = replications or scenario.replications
     seed = scenario.seed if seed is None else seed
     tasks = [(SHARED, name, r, seed, until_s) for r in range(count) for name in chosen]
-    shared = (chosen, resolved, time_s, queue_below, state_source)
+    shared = (chosen, states, time_s, queue_below, state_source)
     with make_executor(workers, dask, shared=shared, tasks=len(tasks)) as executor, \
             tqdm(total=len(tasks), desc=f"what-if {scenario.name}", unit="run",
                  disable=not progress, leave=False) as bar:
