@@ -80,7 +80,13 @@ def _message(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse `argv`, run the command, and turn what happened into an exit code."""
-    parser = build_parser()
+    try:
+        # Importing every command's module takes a moment: a Ctrl-C then is an interrupt too.
+        parser = build_parser()
+    except KeyboardInterrupt:
+        print("\ninterrupted: nothing was written (no file is left half-written)",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
