@@ -1,5 +1,5 @@
 """Wall time of the intraday what-if against a full-day run of the same variants, measured in
-the same session, side by side.
+the same invocation, side by side.
 
     python benchmarks/whatif_bench.py [--runs 3] [--workers 2]
 
