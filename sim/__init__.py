@@ -19,12 +19,17 @@ from pathlib import Path
 
 from sim.analysis.targets import scenario_targets
 from sim.engine import Records, simulate
+from sim.engine.snapshot import resume, snapshot
+from sim.engine.state import DeskState, StateError
+from sim.engine.state import load as load_state
 from sim.experiment import Results, run
 from sim.scenario import Scenario, ScenarioError, resolve_variants
 from sim.scenario import load_scenario as _load_scenario
+from sim.tools.whatif import whatif
 
 __all__ = ["Records", "Results", "Scenario", "ScenarioError", "load_scenario",
            "resolve_variants", "run", "simulate"]
+__all__ += ["DeskState", "StateError", "load_state", "resume", "snapshot", "whatif"]
 __version__ = "0.1.0"
 
 

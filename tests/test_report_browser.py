@@ -164,10 +164,38 @@ def roster_shows_its_verdict_first(dom: str, printed: str) -> None:
     assert "short" in page_text(dom[shifts:dom.index('id="plots"')])
 
 
+def whatif_report(folder: Path) -> tuple[Path, str]:
+    """`supportsim whatif` on the small desk from 10:00 for an hour: its page and output."""
+    out = folder / "out"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main_entry(["whatif", str(shop(folder)), "--at", "10:00", "--for", "1h",
+                           "--replications", "3", "--out", str(out), "--quiet",
+                           "--workers", "1"])
+    assert code == 0
+    return out / "whatif_report.html", printed.getvalue()
+
+
+def whatif_shows_the_actions_first(dom: str, printed: str) -> None:
+    """The what-if's headline: the actions at a glance, before the desk and the metrics, with
+    the queue now and the baseline's reply rate the terminal printed."""
+    headline = dom.index('id="headline"')
+    assert headline < dom.index('id="desk"') < dom.index('id="metrics"')
+    text = page_text(dom[headline:dom.index('id="desk"')])
+    assert "Actions at a glance" in text
+    waiting = re.search(r"(\d+) wait now", printed).group(1)
+    assert f"{waiting} buyers wait for an agent now" in text
+    baseline = next(line for line in printed.splitlines() if line.startswith("baseline "))
+    rate = baseline.split()[1]  # the window's 5-minute reply rate, as printed
+    assert re.search(rf"baseline {re.escape(rate)} ", text), (rate, text[:400])
+    assert "plus_two" in text
+
+
 #: Report kinds: name -> (builder returning (report.html, what the command printed), the
 #: check that the page opens with the answer to its question).
 REPORTS = {"run": (run_report, run_shows_its_headline_first),
-           "roster": (roster_report, roster_shows_its_verdict_first)}
+           "roster": (roster_report, roster_shows_its_verdict_first),
+           "whatif": (whatif_report, whatif_shows_the_actions_first)}
 
 
 @pytest.fixture(scope="module", params=sorted(REPORTS))

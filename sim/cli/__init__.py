@@ -34,6 +34,8 @@ COMMANDS = {
     "metrics": "sim.cli.metrics",
     "fit": "sim.cli.fit",
     "backtest": "sim.cli.backtest",
+    "snapshot": "sim.cli.snapshot",
+    "whatif": "sim.cli.whatif",
 }
 
 

@@ -112,6 +112,8 @@ def capture(run: DeskRun, seed: int, replication: int, variant: str = "baseline"
             d["first_agent"] = rec.conv_agent[i]
         if _finite(rec.bot_reply_s[i]) is not None:
             d["bot_reply"] = rec.bot_reply_s[i]
+            if not rec.via_bot[i]:
+                d["via_bot"] = False  # an automatic greeting, not the bot
         d["on_duty_at_arrival"] = rec.on_duty_at_arrival[i]
         history = []
         for j in range(conv.answered):
@@ -124,7 +126,9 @@ def capture(run: DeskRun, seed: int, replication: int, variant: str = "baseline"
         if event is not None and not event.processed:
             due = conv.next_s
             if with_bot:
-                d["bot"] = {"deflects": event.callbacks is flow.on_deflect,
+                # The first callback says what the event does (an earlier snapshot of the
+                # same run may have given the event a private copy of the shared list).
+                d["bot"] = {"deflects": event.callbacks[0] == flow.deflect,
                             "decides": cap.watch(event, {"at": due}, due)}
             else:
                 d["next_message"] = cap.watch(event, {"at": due}, due)
@@ -424,7 +428,8 @@ def _restore(run: DeskRun, state: DeskState, placed: list[_Placed], src, source:
         rec.on_duty_at_arrival[i] = chat.on_duty_at_arrival or 0
         if chat.bot_reply is not None:
             rec.bot_reply_s[i] = chat.bot_reply
-        if p.place == "bot" or chat.bot_reply is not None:
+        if p.place == "bot" or chat.via_bot or (chat.bot_reply is not None
+                                                and chat.via_bot is None):
             rec.via_bot[i] = True
         if p.place != "bot":
             conv.queued_s = chat.queued

@@ -124,6 +124,10 @@ class Chat(_Model):
     assigned: Time | None = Field(None, description="when an agent first took it")
     first_agent: int | None = Field(None, description="id of the agent who first took it")
     bot_reply: Time | None = Field(None, description="when the bot first answered")
+    via_bot: bool | None = Field(
+        None, description="the buyer met the bot before reaching people (default: when it "
+                          "is with the bot or has `bot_reply`; false for an automatic "
+                          "greeting only)")
     on_duty_at_arrival: Count | None = None
     history: list[Answered] = Field([], description="messages answered so far, with times")
 
@@ -210,16 +214,48 @@ def parse(document: Any, source: str = "<state>") -> DeskState:
     if not isinstance(document, dict):
         raise StateError(f"{source}: a desk state is a mapping with `time`, `groups`, "
                          "`queues` (see docs/snapshots.md)")
+    version = document.get("version", VERSION)
+    if version != VERSION or isinstance(version, bool):
+        raise StateError(f"{source}: version: {version!r} is not a version of the desk-state "
+                         f"format this supportsim reads (it reads version {VERSION}; see "
+                         "docs/snapshots.md)")
+    if document.get("format", FORMAT) != FORMAT:
+        raise StateError(f"{source}: format: {document['format']!r} is not a desk state "
+                         f"(expected {FORMAT!r}; see docs/snapshots.md)")
     try:
         return DeskState.model_validate(document)
     except ValidationError as exc:
-        raise StateError(format_errors(source, exc)) from None
+        text = format_errors(source, exc).replace("docs/scenario-reference.md",
+                                                   "docs/snapshots.md")
+        raise StateError(text) from None
 
 
 def load(path: str | Path) -> DeskState:
-    """Read a desk state from a YAML or JSON file (JSON is YAML too)."""
+    """Read a desk state from a YAML or JSON file (a `.json` file is read as JSON, which is
+    faster for a big desk; anything else as YAML, of which JSON is a part)."""
     path = Path(path)
-    return parse(read_yaml(path), str(path))
+    if path.suffix.lower() == ".json":
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise StateError(f"{path}: file not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StateError(f"{path}: cannot read the file ({exc})") from None
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise StateError(f"{path}: line {exc.lineno}, column {exc.colno}: not valid "
+                             f"JSON: {exc.msg}") from None
+        except RecursionError:
+            raise StateError(f"{path}: not valid JSON: nesting too deep") from None
+        return parse(document, str(path))
+    try:
+        document = read_yaml(path)
+    except StateError:
+        raise
+    except ScenarioError as exc:
+        raise StateError(str(exc)) from None
+    return parse(document, str(path))
 
 
 # --- against a scenario ---------------------------------------------------------------------

@@ -58,6 +58,9 @@ p.pick { font-size: 1.05rem; font-weight: 600; }
 div.wide { overflow-x: auto; }
 """
 
+#: The report's styles, for other pages of the same look (the what-if report).
+CSS = _CSS
+
 
 def figure_png(figure, dpi: int = PLOT_DPI) -> bytes:
     """PNG bytes of a figure; a missing Chinese glyph (no CJK font) does not warn per glyph."""
