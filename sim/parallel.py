@@ -44,6 +44,7 @@ no process is started at all. With a scheduler address the cluster's own workers
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -340,6 +341,25 @@ def _call_in_worker(fn: Callable, args: tuple) -> Any:
     return fn(*(_WORKER_SHARED if arg is SHARED else arg for arg in args))
 
 
+@contextlib.contextmanager
+def _sigint_held():
+    """Hold a Ctrl-C back while a submit may fork a worker, and deliver it right after.
+
+    A SIGINT that arrives inside the fork's own handlers (the logging module releases its lock
+    there) is reported as "Exception ignored" and lost, and the run would go on to the end;
+    held back, it is raised as a KeyboardInterrupt in the code that submitted. Workers ignore
+    SIGINT anyway, so the mask they inherit changes nothing for them."""
+    if threading.current_thread() is not threading.main_thread() or \
+            not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 class LocalPool(Executor):
     """A `ProcessPoolExecutor` over this machine's cores."""
 
@@ -367,7 +387,8 @@ class LocalPool(Executor):
 
         self._check_shared(args)
         try:
-            return self._pool.submit(_call_in_worker, fn, args)
+            with _sigint_held():
+                return self._pool.submit(_call_in_worker, fn, args)
         except BrokenProcessPool as exc:   # broke while tasks were still being submitted
             future: Future = Future()
             future.set_exception(exc)

@@ -150,8 +150,13 @@ def tables(conversations: list[dict], messages: list[dict], stop_s: float) -> Ta
     conv["outcome"] = pd.Categorical(conv["outcome"],
                                      categories=["open", "deflected", "served", "abandoned"])
     conv["reported"] = False
+    conv["arrival_s"] = conv["queued_s"]
+    conv["on_duty_at_arrival"] = True
     msgs = pd.DataFrame(messages)
     msgs["by_bot"] = False
+    msgs["seq"] = msgs.groupby("conversation").cumcount()
+    msgs["agent"] = 0
+    msgs["work_s"] = 0.0
     duty = pd.DataFrame({"agent": [], "group": [], "start_s": [], "end_s": [], "standby": []})
     return Tables(conv, msgs, duty, stop_s)
 
