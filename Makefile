@@ -32,7 +32,8 @@ bench: venv
 # it (a .pth line adds .venv's site-packages after its own), so it builds in seconds.
 SIMPY_LOWEST := 4.1.0
 LOWEST := .venv-simpy-lowest
-ENGINE_TESTS := tests/test_engine*.py tests/test_simpy_public.py tests/test_policies.py
+ENGINE_TESTS := tests/test_engine*.py tests/test_simpy_public.py tests/test_policies.py \
+	tests/test_extending.py
 
 test-simpy-lowest: venv
 	test -d $(LOWEST) || $(PY) -m venv $(LOWEST)
