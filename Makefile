@@ -46,10 +46,11 @@ lint: venv
 	$(BIN)/pip install --quiet -e '.[test,lint]'
 	$(BIN)/ruff check sim tests benchmarks
 
-# JupyterLab on the notebooks/ folder (the `notebook` extra); stop it with Ctrl-C.
+# JupyterLab on the notebooks/ folder (the `notebook` extra); stop it with Ctrl-C. As root (a
+# container) JupyterLab refuses to start unless told --allow-root, so it is told.
 notebook: venv
 	$(BIN)/pip install --quiet -e '.[test,notebook]'
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(NOTEBOOK_ARGS) $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 clean:
 	rm -rf $(VENV) $(LOWEST) out .pytest_cache .hypothesis .ruff_cache supportsim.egg-info

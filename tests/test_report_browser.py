@@ -94,15 +94,88 @@ def run_report(folder: Path) -> tuple[Path, str]:
     return out / "report.html", printed.getvalue()
 
 
-#: Report kinds: name -> builder returning (report.html, what the command printed).
-REPORTS = {"run": run_report}
+def page_text(html_section: str) -> str:
+    """The words of a piece of markup, with entities for &, < and > read back."""
+    text = re.sub(r"<[^>]+>", " ", html_section)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " ".join(text.split())
+
+
+def run_shows_its_headline_first(dom: str, printed: str) -> None:
+    assert 'id="headline"' in dom
+    headline = dom.index('id="headline"')
+    assert headline < dom.index('id="metrics"') < dom.index('id="plots"')
+    text = page_text(dom[headline:dom.index('id="metrics"')])
+    assert "reply_rate_5min >= 95.00%" in text and "first_response_mean_s <= 40.0s" in text
+    assert re.search(r"\b(met|missed|undecided)\b", text)
+    # The sentence that says which variant to pick is the one the terminal printed.
+    line = next(line for line in printed.splitlines()
+                if line.startswith(("Cheapest variant", "No variant")))
+    assert " ".join(line.split()) in text
+    assert "worst interval in counted hours" in text
+
+
+#: The roster's desk: one team, a morning whose load rises and falls (8 half-hours).
+ROSTER_DESK = {
+    "name": "roster_desk",
+    "horizon": {"start": "08:00", "end": "12:00", "drain": "1h"},
+    "seed": 7,
+    "arrivals": {"interval": "30min", "mix": {"presale": 1},
+                 "rates_per_hour": [160, 320, 640, 960, 800, 480, 320, 240]},
+    "topics": {"presale": {"messages": {"dist": "geometric", "mean": 2},
+                           "think_time": {"dist": "exponential", "mean": "30s"},
+                           "patience": {"dist": "exponential", "mean": "3min"}}},
+    "groups": {"team": {"skills": ["presale"], "concurrency": 3, "hourly_cost": 30,
+                        "reply_time": {"dist": "exponential", "mean": "8s"},
+                        "schedule": {"headcount": {"08:00": 3}}}},
+}
+ROSTER_RULES = {"groups": {"team": {"shifts": [{
+    "name": "short", "lengths": {"from": "1h", "to": "4h", "every": "30min"},
+    "starts": {"from": "08:00", "to": "11:30", "every": "30min"},
+    "breaks": [{"length": "30min", "earliest": "1h", "latest": "2h", "min_shift": "3h"}]}]}}}
+ROSTER_TARGET = "first_response_30s_rate>=0.8"
+
+
+def roster_report(folder: Path) -> tuple[Path, str]:
+    """`supportsim roster` with a scenario and a target: the roster checked by simulation."""
+    desk, rules, out = folder / "desk.yaml", folder / "rules.yaml", folder / "out"
+    desk.write_text(yaml.safe_dump(ROSTER_DESK), encoding="utf-8")
+    rules.write_text(yaml.safe_dump(ROSTER_RULES), encoding="utf-8")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main_entry(["roster", str(desk), "--target", ROSTER_TARGET, "--rules",
+                           str(rules), "--out", str(out), "--replications", "3", "--quiet",
+                           "--workers", "1"])
+    assert code == 0, printed.getvalue()
+    return out / "roster.html", printed.getvalue()
+
+
+def roster_shows_its_verdict_first(dom: str, printed: str) -> None:
+    # The verdict on the target opens the page, before the rounds and the shifts, and it is
+    # the one the terminal printed on its first line.
+    first = printed.splitlines()[0]
+    assert first.startswith(f"target {ROSTER_TARGET} ")
+    verdict = "NOT met" if " NOT met" in first else "met"
+    shifts = dom.index('id="shifts"')
+    assert dom.index('id="rounds"') < shifts < dom.index('id="plots"')
+    text = page_text(dom[dom.index("<h1"):dom.index('id="rounds"')])
+    assert f"Target {ROSTER_TARGET} {verdict} in every counted interval" in text
+    # Every shift kind the roster uses is named in its table.
+    assert "short" in page_text(dom[shifts:dom.index('id="plots"')])
+
+
+#: Report kinds: name -> (builder returning (report.html, what the command printed), the
+#: check that the page opens with the answer to its question).
+REPORTS = {"run": (run_report, run_shows_its_headline_first),
+           "roster": (roster_report, roster_shows_its_verdict_first)}
 
 
 @pytest.fixture(scope="module", params=sorted(REPORTS))
 def rendered(request, browser, tmp_path_factory):
     """A report, its screenshot, its DOM after load and Chromium's network log."""
     folder = tmp_path_factory.mktemp(f"browser_{request.param}")
-    report, printed = REPORTS[request.param](folder)
+    build, shows = REPORTS[request.param]
+    report, printed = build(folder)
     url = report.resolve().as_uri()
     shot, netlog = folder / "shot.png", folder / "netlog.json"
     done = run_browser(browser, folder / "profile-shot", "--window-size=1200,1600",
@@ -111,7 +184,7 @@ def rendered(request, browser, tmp_path_factory):
     dom = run_browser(browser, folder / "profile-dom", "--dump-dom", url)
     assert dom.returncode == 0 and "<html" in dom.stdout, dom.stderr[-2000:]
     return {"report": report, "printed": printed, "shot": shot, "netlog": netlog,
-            "dom": dom.stdout, "html": report.read_text(encoding="utf-8")}
+            "dom": dom.stdout, "html": report.read_text(encoding="utf-8"), "shows": shows}
 
 
 def page_requests(netlog: Path) -> list[str]:
@@ -175,17 +248,5 @@ def test_the_page_loads_nothing_from_the_network(rendered):
             if not url.startswith(LOCAL_SCHEMES)] == []
 
 
-def test_the_page_shows_the_headline_first(rendered):
-    dom = rendered["dom"]
-    assert 'id="headline"' in dom
-    headline = dom.index('id="headline"')
-    assert headline < dom.index('id="metrics"') < dom.index('id="plots"')
-    section = dom[headline:dom.index('id="metrics"')]
-    text = re.sub(r"<[^>]+>", " ", section)
-    assert "reply_rate_5min &gt;= 95.00%" in text and "first_response_mean_s &lt;= 40.0s" in text
-    assert re.search(r"\b(met|missed|undecided)\b", text)
-    # The sentence that says which variant to pick is the one the terminal printed.
-    printed = next(line for line in rendered["printed"].splitlines()
-                   if line.startswith(("Cheapest variant", "No variant")))
-    assert " ".join(printed.split()) in " ".join(text.replace("&amp;", "&").split())
-    assert "worst interval in counted hours" in text
+def test_the_page_opens_with_its_answer(rendered):
+    rendered["shows"](rendered["dom"], rendered["printed"])

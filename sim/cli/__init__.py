@@ -78,9 +78,10 @@ def _message(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse `argv`, run the command, and turn what happened into an exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        # Inside the try: a Ctrl-C while the options are read (imports can take a moment on a
+        # loaded machine) is an interruption like any other, not a traceback.
+        args = build_parser().parse_args(argv)
         return args.handler(args)
     except _bad_input_errors() as exc:
         print(f"error: {_message(exc)}", file=sys.stderr)

@@ -6,7 +6,6 @@ import argparse
 
 from sim.analysis.registry import key_metrics
 from sim.cli import run as run_command
-from sim.cli.common import EXIT_OK
 from sim.output.tables import format_comparison
 
 HELP = "compare a scenario's variants against a baseline"
@@ -27,4 +26,4 @@ def main(args: argparse.Namespace) -> int:
     shown = None if args.all_metrics else list(dict.fromkeys(targeted + key_metrics(preset)))
     print(format_comparison(output.comparison, shown))
     run_command.print_footer(output)
-    return EXIT_OK
+    return run_command.target_exit(output, args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sim.analysis.compare import compare
 from sim.analysis.registry import key_metrics
 from sim.analysis.targets import scenario_targets
 from sim.cli.common import (
+    EXIT_CHECK_FAILED,
     EXIT_OK,
     UsageError,
     add_allow_large,
@@ -59,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-report", action="store_true",
                         help="skip plots/ and report.html (CSV files only)")
     add_target_arguments(parser)
+    parser.add_argument("--fail-on-target", action="store_true",
+                        help="exit 3 unless some variant meets every target (met, not "
+                             "undecided); for scripts and scheduled checks")
     add_no_warnings(parser)
     add_executor_arguments(parser)
     add_allow_large(parser)
@@ -151,6 +156,24 @@ def print_headline(output: RunOutput) -> None:
     print(format_headline(results.headline(), results.scenario, results.replications))
 
 
+def target_exit(output: RunOutput, args: argparse.Namespace) -> int:
+    """With --fail-on-target: exit 3, saying why on stderr, unless a variant meets every
+    target; without it (or without targets) the exit code says nothing about them."""
+    if not getattr(args, "fail_on_target", False):
+        return EXIT_OK
+    head = output.results.headline()
+    if not head.targets:
+        raise UsageError(f"{args.scenario}: --fail-on-target, but the scenario states no "
+                         "targets: add targets: to it or give --target EXPR")
+    if head.meeting:
+        return EXIT_OK
+    undecided = head.undecided
+    why = (f"undecided for {', '.join(undecided)} (a CI straddles a target: more "
+           "replications may decide)" if undecided else "missed by every variant")
+    print(f"targets not met: no variant meets every target ({why})", file=sys.stderr)
+    return EXIT_CHECK_FAILED
+
+
 def main(args: argparse.Namespace) -> int:
     output = execute(args)
     print_headline(output)
@@ -162,4 +185,4 @@ def main(args: argparse.Namespace) -> int:
         print()
         print(format_comparison(output.comparison, key_metrics(preset)))
     print_footer(output)
-    return EXIT_OK
+    return target_exit(output, args)
