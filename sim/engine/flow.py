@@ -135,11 +135,21 @@ class ConversationFlow:
             self.via_bot[i] = True
             self.bot_reply_s[i] = now + bot.reply_delay
             if bot.u[i] < bot.deflection[topic]:
-                delay = bot.handling_s[i]
-                conv.event = self.later(delay, conv, self.on_deflect)
+                delay, callbacks = bot.handling_s[i], self.on_deflect
             else:
-                delay = bot.handling_s[i] + bot.handover_delay
-                conv.event = self.later(delay, conv, self.on_escalate)
+                delay, callbacks = bot.handling_s[i] + bot.handover_delay, self.on_escalate
+            # `later`, inlined (once per buyer the bot meets).
+            spare = self.spare
+            if spare:
+                decision = spare.pop()
+                decision.target = conv
+                decision.callbacks = callbacks
+                self.schedule(decision, NORMAL, delay)
+            else:
+                decision = Step(self.env, delay)
+                decision.target = conv
+                decision.callbacks = callbacks
+            conv.event = decision
             conv.next_s = now + delay
             return
         if bot.auto_greeting:
