@@ -27,10 +27,10 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(BENCH_DIR.parent))
 
-import baselines  # noqa: E402 - a sibling file
-import run as bench  # noqa: E402
+import baselines
+import run as bench
 
-from sim.engine.desk import DeskRun, customers_for  # noqa: E402
+from sim.engine.desk import DeskRun, customers_for
 
 #: Callback names by the kind of event they handle, as docs/performance.md names them.
 KINDS = {

@@ -40,8 +40,8 @@ def test_resume_continues_the_uninterrupted_run(name, variant, times):
     states, full = snapshots(scn, at)
     plain = sim.simulate(scn)
     for column in COLUMNS:  # taking snapshots changes nothing
-        assert np.array_equal(getattr(plain, column), getattr(full, column), equal_nan=True
-                              if getattr(plain, column).dtype.kind == "f" else False), column
+        assert np.array_equal(getattr(plain, column), getattr(full, column),
+                              equal_nan=getattr(plain, column).dtype.kind == "f"), column
     for t, state in zip(sorted(at), states):
         rows = np.flatnonzero(~(full.end_at_s < t))  # open at t or arriving later
         assert len(rows) > 0

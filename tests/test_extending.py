@@ -251,7 +251,7 @@ def test_agents_sent_off_by_a_process_take_nothing_new():
         seen["ids"] = desk.remove_agents("aftersale_team", 2)
         seen["left"] = desk.on_duty("aftersale_team")
 
-    scenario, records = _run_with(send_home)
+    _, records = _run_with(send_home)
     ids = seen["ids"]
     assert len(ids) == 2
     # Their duty periods end at 11:00 or when their last chat does; scheduled agents come
@@ -272,7 +272,7 @@ def test_a_deflection_set_by_a_process_applies_to_later_buyers():
         yield desk.until("12:00")
         desk.set_deflection("presale", 1.0)
 
-    scenario, records = _run_with(all_deflected)
+    _, records = _run_with(all_deflected)
     presale = list(records.topics).index("presale")
     later = (records.arrival_s >= 12 * 3600) & (records.topic == presale) & records.via_bot
     assert later.sum() > 50 and np.all(records.outcome[later] == DEFLECTED)
