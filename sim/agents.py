@@ -134,6 +134,11 @@ class Agent:
     def has_slot(self) -> bool:
         return self.on_duty and not self.leaving and self.open < self.group.concurrency
 
+    def can_take(self, phone: bool = False) -> bool:
+        """Whether the agent may take one more conversation now: a free slot and not on a
+        call, and for a call (`phone`) no open chat at all. What a policy asks of an agent."""
+        return self.has_slot and not self.phone and (not phone or self.open == 0)
+
 
 @dataclass(eq=False, slots=True)
 class GroupState:

@@ -78,6 +78,14 @@ class TopicQueues:
         return [conv for ticket, conv in self.queues[topic]
                 if conv.queued and ticket == conv.ticket]
 
+    def scan(self, topic: int):
+        """The conversations of `topic` waiting now, one by one in the order of `waiting`
+        (for a policy that looks past the head and stops early; do not change the queues
+        while scanning)."""
+        for ticket, conv in self.queues[topic]:
+            if conv.queued and ticket == conv.ticket:
+                yield conv
+
 
 # --- the protocol -------------------------------------------------------------------------------
 

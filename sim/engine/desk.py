@@ -18,7 +18,7 @@ import simpy
 
 from sim.arrivals import Customers, sample_customers, streams
 from sim.engine.bot import BotDesk
-from sim.engine.calendar import until_value
+from sim.engine.calendar import delay_until, until_value
 from sim.engine.flow import ConversationFlow
 from sim.engine.pool import AgentPool
 from sim.engine.recorder import Recorder
@@ -26,6 +26,7 @@ from sim.engine.records import Records
 from sim.engine.shifts import Shifts
 from sim.policies import Router, RoutingPolicy, TopicQueues
 from sim.scenario import Scenario, ScenarioError, rate_table
+from sim.units import ClockTime
 
 #: A user's process: called with the environment and the desk, returns a SimPy generator.
 Process = Callable[[simpy.Environment, "Desk"], object]
@@ -158,6 +159,19 @@ class Desk:
     @property
     def now(self) -> float:
         return self.env.now
+
+    def time(self, clock: str) -> float:
+        """A clock time of the scenario ("2026-11-11 00:05", or "08:00" on day 0) in seconds."""
+        try:
+            return ClockTime.parse(clock).seconds(self.run.scenario.horizon.day0)
+        except ValueError as exc:
+            raise ScenarioError(f"desk: {exc}") from None
+
+    def until(self, at: float | str) -> simpy.Timeout:
+        """A SimPy timeout that fires at `at` (seconds or a clock time), or now if it is past:
+        `yield desk.until("2026-11-11 00:05")` in a process."""
+        at = self.time(at) if isinstance(at, str) else float(at)
+        return self.env.timeout(delay_until(self.env.now, at) if at > self.env.now else 0)
 
     @property
     def groups(self) -> tuple[str, ...]:

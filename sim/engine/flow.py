@@ -135,11 +135,21 @@ class ConversationFlow:
             self.via_bot[i] = True
             self.bot_reply_s[i] = now + bot.reply_delay
             if bot.u[i] < bot.deflection[topic]:
-                delay = bot.handling_s[i]
-                conv.event = self.later(delay, conv, self.on_deflect)
+                delay, callbacks = bot.handling_s[i], self.on_deflect
             else:
-                delay = bot.handling_s[i] + bot.handover_delay
-                conv.event = self.later(delay, conv, self.on_escalate)
+                delay, callbacks = bot.handling_s[i] + bot.handover_delay, self.on_escalate
+            # `later`, inlined (once per buyer the bot meets).
+            spare = self.spare
+            if spare:
+                decision = spare.pop()
+                decision.target = conv
+                decision.callbacks = callbacks
+                self.schedule(decision, NORMAL, delay)
+            else:
+                decision = Step(self.env, delay)
+                decision.target = conv
+                decision.callbacks = callbacks
+            conv.event = decision
             conv.next_s = now + delay
             return
         if bot.auto_greeting:
@@ -221,11 +231,20 @@ class ConversationFlow:
             self.assigned_s[conv.id] = now
             self.conv_agent[conv.id] = agent.id
         conv.agent = agent
-        agent.open += 1
-        agent.phone = conv.phone
+        agent.open = held = agent.open + 1
+        agent.phone = phone = conv.phone
         agent.conversations.add(conv)
         agent.last_assigned_s = now
-        agent.group.refresh(agent)
+        # GroupState.refresh, inlined (once per conversation): re-filed by its new load.
+        group = agent.group
+        level = agent.level
+        if level >= 0:
+            del group.free[level][agent]
+        if held < group.concurrency and agent.on_duty and not agent.leaving and not phone:
+            group.free[held][agent] = None
+            agent.level = held
+        else:
+            agent.level = -1
         if conv.waiting_s is not None:
             if agent.typing is None and not agent.pending:
                 self.begin_reply(agent, conv, now)  # nothing older waits: what `type_next` picks
@@ -248,11 +267,14 @@ class ConversationFlow:
         conv.timer = None
         # The one place a reply's duration is decided: the message's pre-drawn length for the
         # answering agent's group (Records.work_s is read back from the same columns).
-        work = self.work_of[agent.group.index][conv.base + conv.answered]
-        factors = self.open_factor[agent.group.index]
-        if factors:  # reply_time_factor_by_open: the factor for the chats open now
+        index = agent.group.index
+        k = conv.base + conv.answered
+        work = self.work_of[index][k]
+        if self.work_used is not None and self.open_factor[index]:
+            # reply_time_factor_by_open: the factor for the chats open now.
+            factors = self.open_factor[index]
             work *= factors[min(agent.open, len(factors)) - 1]
-            self.work_used[conv.base + conv.answered] = work
+            self.work_used[k] = work
         agent.reply_due_s = now + work
         event = agent.reply_event
         if event is None:
@@ -284,11 +306,11 @@ class ConversationFlow:
         k = conv.base + conv.answered
         self.reply_s[k] = now
         self.msg_agent[k] = agent.id
-        conv.answered += 1
+        conv.answered = answered = conv.answered + 1
         conv.waiting_s = None
         conv.typing = False
         agent.typing = None
-        if conv.answered == conv.n:
+        if answered == conv.n:
             self.close(conv, SERVED, now)
         else:
             think = self.think_of[k]
@@ -305,8 +327,19 @@ class ConversationFlow:
                 self.requeue(conv, now)
                 self.pool.release_if_done(agent, now)
                 return
-        if agent.typing is None and agent.pending:
-            self.type_next(agent, now)
+        if agent.typing is None:
+            # `type_next`, inlined (once per reply): the oldest live waiting message is next.
+            pending = agent.pending
+            while pending:
+                sent_s, _, waiting = heappop(pending)
+                if (
+                    waiting.agent is agent
+                    and waiting.waiting_s == sent_s
+                    and not waiting.done
+                    and not waiting.typing
+                ):
+                    self.begin_reply(agent, waiting, now)
+                    return
 
     def message(self, event) -> None:
         conv = event.target
@@ -319,8 +352,10 @@ class ConversationFlow:
         if agent is not None:
             if agent.typing is None and not agent.pending:
                 self.begin_reply(agent, conv, now)
-            else:
-                self.wait_at(agent, conv, now, now)
+            else:  # `wait_at`, inlined
+                heappush(agent.pending, (now, conv.id, conv))
+                if agent.typing is None:
+                    self.type_next(agent, now)
 
     # --- closing, freed slots, hand-backs -------------------------------------------------------
 
@@ -338,12 +373,21 @@ class ConversationFlow:
         # AgentPool.drop, inlined: once per conversation.
         conv.agent = None
         agent.conversations.discard(conv)
-        agent.open -= 1
+        agent.open = held = agent.open - 1
         agent.phone = False
         if agent.leaving:
             self.pool.release_if_done(agent, now)
             return
-        agent.group.refresh(agent)
+        # GroupState.refresh, inlined (the agent is not leaving and no longer on a call).
+        group = agent.group
+        level = agent.level
+        if level >= 0:
+            del group.free[level][agent]
+        if held < group.concurrency and agent.on_duty:
+            group.free[held][agent] = None
+            agent.level = held
+        else:
+            agent.level = -1
         if self.queues.length:
             self.pull(agent, now)
 
