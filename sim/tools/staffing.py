@@ -209,10 +209,13 @@ class _Context:
                    state: DeskState, next_at: int | None, stop_index: int
                    ) -> tuple[np.ndarray, np.ndarray, DeskState | None]:
         """A partial run: from `state` (the desk just before some interval starts) to the
-        start of interval `stop_index`, counting the buyers open at the state's time or
+        start of interval `stop_index` (the end of the drain for the last), counting the buyers open at the state's time or
         arriving before the stop; the desk is written down just before interval `next_at`."""
         candidate = self.candidate(headcounts)
-        stop_s = float(self.edges_s[stop_index])
+        horizon = self.scenario.horizon
+        # The last interval's window runs through the drain, as a full run does.
+        stop_s = (float(self.edges_s[stop_index]) if stop_index < n_intervals(self.edges_s)
+                  else horizon.end_s + horizon.drain)
         run, rows = prepare(candidate, state, replication, self.seed, until_s=stop_s)
         caps = []
         pause = [] if next_at is None else [snapshot_time(self.edges_s, next_at)]
@@ -378,15 +381,17 @@ class Evaluator:
         return self.starts[key]
 
     def window(self, headcounts: dict[str, np.ndarray], states: list[DeskState], start: int,
-               next_at: int | None, stop_index: int
+               next_at: int | None, stop_index: int, need_states: bool = False
                ) -> tuple[Evaluation, list[DeskState] | None]:
         """Partial simulations from `states` (the replications' desks just before interval
         `start`, under the schedule `headcounts` has before it) to the start of interval
         `stop_index`: counts of the buyers open at `start` or arriving before the stop, and
         the desks just before `next_at`. Cached by the schedule up to the stop, which fixes
-        the result."""
+        the result (the desks only while `keep_states` keeps them: `need_states` runs the
+        candidate again if they were dropped)."""
         key = (start, next_at, stop_index, self._key(headcounts, stop_index))
-        if key not in self.windows:
+        cached = self.windows.get(key)
+        if cached is None or (need_states and next_at is not None and cached[1] is None):
             frozen = dict(self._key(headcounts))
             results = self._executor.map(
                 _run_window, [(SHARED, frozen, r, states[r], next_at, stop_index)
@@ -405,6 +410,14 @@ class Evaluator:
             _occupancy, [(SHARED, frozen, r, per_interval) for r in range(self.replications)])
         self.full_runs += self.replications
         return np.array([r[0] for r in results]), np.array([r[1] for r in results])
+
+    def keep_states(self, start: int, headcounts: dict[str, np.ndarray]) -> None:
+        """Drop the desks of the partial runs from `start` except `headcounts`' (the
+        accepted schedule's); their counts stay cached."""
+        for key, (evaluation, states) in list(self.windows.items()):
+            if key[0] == start and states is not None and key[3] != self._key(headcounts,
+                                                                               key[2]):
+                self.windows[key] = (evaluation, None)
 
     def forget_windows(self) -> None:
         """Drop cached partial runs (their desk states take memory)."""
@@ -708,9 +721,10 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
             with tqdm(total=len(cells), desc=f"staff {scenario.name} pass {passes}",
                       unit="interval", disable=not progress, leave=False) as bar:
                 if method == "partial" and cells:
+                    # Partial runs stay cached from pass to pass: where the schedule up to
+                    # a window's stop is unchanged, a later pass re-checks it for nothing.
                     current, changed = _partial_pass(evaluate, current, target, counted, cap,
                                                      lookahead, bar, scenario.horizon.day0)
-                    evaluate.forget_windows()
                 else:
                     current, changed = _full_pass(evaluate, current, target, counted, cells,
                                                   cap, bar, scenario.horizon.day0)
@@ -739,9 +753,9 @@ def n_intervals(edges_s: np.ndarray) -> int:
 
 
 def default_lookahead(edges_s: np.ndarray) -> int:
-    """Intervals a partial simulation runs past the changed one: enough for an hour."""
+    """Intervals a partial simulation runs past the changed one: half an hour's worth."""
     width = float(np.min(np.diff(edges_s)))
-    return max(1, math.ceil(3600.0 / width))
+    return max(1, math.ceil(1800.0 / width))
 
 
 def isa_staffing(evaluate: Evaluator, scenario: Scenario, groups: list[str], counted: np.ndarray,
@@ -841,7 +855,9 @@ def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: T
     n = n_intervals(edges)
     live = np.flatnonzero(counted.any(axis=0))
     first, last = int(live[0]), int(live[-1])
-    full, states = evaluate.from_start(current, first)
+    # An interval at the horizon's start has no desk before it: its candidates run in full.
+    at_start = snapshot_time(edges, first) <= edges[0]
+    full, states = evaluate.from_start(current, first + 1 if at_start else first)
     num, den = full.numerator.copy(), full.denominator.copy()
 
     def layout(schedule: dict[str, np.ndarray]) -> tuple[int, ...]:
@@ -854,7 +870,16 @@ def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: T
     while True:
         following = i + 1 if i + 1 < n else None
         stop = min(i + 1 + lookahead, n)
-        base, base_states = evaluate.window(current, states, i, following, stop)
+        in_full = snapshot_time(edges, i) <= edges[0]
+
+        def simulate(schedule, need_states=False):
+            if in_full:
+                return evaluate.from_start(schedule, i + 1)
+            return evaluate.window(schedule, states, i, following, stop, need_states)
+
+        base, base_states = simulate(current, need_states=True)
+        if in_full:
+            num, den = base.numerator.copy(), base.denominator.copy()
         num[:, :, i] = base.numerator[:, :, i]
         den[:, :, i] = base.denominator[:, :, i]
         for k, group in enumerate(groups):
@@ -865,11 +890,11 @@ def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: T
             estimate = Evaluation(num, den)
 
             def probe(schedule, base=base, num=num, den=den, shape=layout(current)):
-                if layout(schedule) != shape:
+                if layout(schedule) != shape and not in_full:
                     # Another peak headcount means other agents (and agent ids) than the
                     # desk states have: this candidate is simulated in full.
                     return evaluate.from_start(schedule, i)[0]
-                trial, _ = evaluate.window(schedule, states, i, following, stop)
+                trial, _ = simulate(schedule)
                 return Evaluation(num + trial.numerator - base.numerator,
                                   den + trial.denominator - base.denominator)
 
@@ -884,20 +909,24 @@ def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: T
                     current, estimate, changed = trial, trial_estimate, True
                 else:
                     break
-            if layout(current) != layout_of_states:
+            if layout(current) != layout_of_states and not in_full:
                 states = evaluate.from_start(current, i)[1]
                 layout_of_states = layout(current)
-            base, base_states = evaluate.window(current, states, i, following, stop)
+            base, base_states = simulate(current, need_states=True)
             num, den = estimate.numerator.copy(), estimate.denominator.copy()
             bar.update()
+        evaluate.keep_states(i, current)
         later = live[live > i]
         if not len(later):
             break
         after = int(later[0])
+        layout_of_states = layout(current)
         if after == i + 1:
             states = base_states
+        elif in_full:
+            states = evaluate.from_start(current, after)[1]
         else:  # uncounted intervals between: run the current schedule through them once
-            _, states = evaluate.window(current, states, i, after, min(after + 1, n))
+            _, states = evaluate.window(current, states, i, after, min(after + 1, n), True)
         i = after
     return current, changed
 
