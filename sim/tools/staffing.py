@@ -389,7 +389,9 @@ class Evaluator:
         the desks just before `next_at`. Cached by the schedule up to the stop, which fixes
         the result (the desks only while `keep_states` keeps them: `need_states` runs the
         candidate again if they were dropped)."""
-        key = (start, next_at, stop_index, self._key(headcounts, stop_index))
+        # The peak headcounts fix the run's agents and their ids, which the desks name.
+        peaks = tuple(int(np.max(headcounts[g])) for g in self.context.groups)
+        key = (start, next_at, stop_index, self._key(headcounts, stop_index), peaks)
         cached = self.windows.get(key)
         if cached is None or (need_states and next_at is not None and cached[1] is None):
             frozen = dict(self._key(headcounts))
@@ -707,7 +709,7 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
                        edges, seed)
     cells = [(i, k) for i in range(n_intervals(edges)) for k in range(len(groups))
              if counted[k, i]]
-    converged, passes, isa_rounds = False, 0, 0
+    converged, passes, isa_rounds, repaired = False, 0, 0, 0
     with Evaluator(context, replications, workers, dask) as evaluate:
         if start == "isa" and cells:
             initial, isa_rounds = isa_staffing(evaluate, scenario, groups, counted, mol, cap,
@@ -732,8 +734,20 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
                 converged = True
                 break
         # The final check: every replication over the whole horizon (cached when the last
-        # pass started from this schedule).
+        # pass started from this schedule). A counted cell it finds missing is raised by
+        # whole-horizon simulations, in time order, and the schedule checked again.
         state = evaluate(current)
+        day0 = scenario.horizon.day0
+        for _ in range(REPAIR_ROUNDS):
+            missing = [(i, k) for i, k in cells if not state.holds(target)[k, i]]
+            if not missing:
+                break
+            for i, k in missing:
+                if not evaluate(current).holds(target)[k, i]:
+                    current, _ = _raise(evaluate, current, groups[k], i, k, target, cap,
+                                        clock_key(edges[i], day0))
+                    repaired += 1
+            state = evaluate(current)
         start_state = evaluate(initial)
         mol_state = evaluate({g: mol[g] for g in groups})
         sipp_state = evaluate({g: sipp[g] for g in groups})
@@ -744,8 +758,15 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
                             partial_runs=partial_runs, start=start, method=method,
                             lookahead=lookahead, initial=initial, initial_evaluation=start_state,
                             isa_rounds=isa_rounds, isa_alpha=isa_alpha)
+    if repaired:
+        result.notes.append(f"the full check raised {repaired} counted cell(s) the passes had "
+                            "left missing, by whole-horizon simulations")
     result.notes.extend(result.check_notes(max_passes))
     return result
+
+
+#: Rounds of the final check raising cells that miss on the full simulation.
+REPAIR_ROUNDS = 3
 
 
 def n_intervals(edges_s: np.ndarray) -> int:
