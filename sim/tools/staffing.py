@@ -579,8 +579,9 @@ class StaffingResult:
                     f"interval{settled}"]
         shown = ", ".join(f"{clock} ({group})" for group, clock in missing[:12])
         more = f" and {len(missing) - 12} more" if len(missing) > 12 else ""
-        why = ("the search ran out of passes before it could correct them "
-               f"(raise --max-passes)" if not self.converged else
+        why = (f"the search did not settle within {max_passes} passes and the full check's "
+               f"{REPAIR_ROUNDS} rounds of raising missed cells did not clear them (a raised "
+               "cell can break a later one; raise --max-passes)" if not self.converged else
                "the partial simulations judged them met: a change's effect outlasted the "
                f"look-ahead of {self.lookahead} intervals (raise --lookahead)")
         return [f"{len(missing)} counted interval(s) miss the target on the full simulation: "
