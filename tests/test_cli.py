@@ -146,3 +146,43 @@ def test_the_python_tag_file_would_run_its_command_under_an_unsafe_loader(tmp_pa
     monkeypatch.chdir(tmp_path)
     yaml.unsafe_load((BAD / "python_tag.yaml").read_text())
     assert (tmp_path / "supportsim_tag_marker").exists()
+
+
+STAFF_DESK = {
+    "name": "staff_desk",
+    "horizon": {"start": "08:00", "end": "10:00", "drain": "30min"},
+    "seed": 3, "replications": 2,
+    "arrivals": {"interval": "30min", "mix": {"presale": 1},
+                 "rates_per_hour": [120, 240, 240, 120]},
+    "topics": {"presale": {"messages": {"dist": "geometric", "mean": 2},
+                           "think_time": {"dist": "exponential", "mean": "30s"},
+                           "patience": {"dist": "exponential", "mean": "3min"}}},
+    "groups": {"team": {"skills": ["presale"], "concurrency": 3,
+                        "reply_time": {"dist": "exponential", "mean": "8s"},
+                        "schedule": {"headcount": {"08:00": 3}}}},
+}
+
+
+def test_staff_says_how_many_full_and_partial_simulations_it_ran(tmp_path, capsys):
+    path = tmp_path / "desk.yaml"
+    path.write_text(yaml.safe_dump(STAFF_DESK))
+    common = ["staff", str(path), "--target", "first_response_30s_rate>=0.8", "--workers", "1",
+              "--quiet"]
+    assert main_entry([*common, "--out", str(tmp_path / "a")]) == 0
+    printed = capsys.readouterr().out
+    assert "ISA start" in printed and " partial (from a snapshot" in printed
+    assert main_entry([*common, "--method", "full", "--start", "mol",
+                       "--out", str(tmp_path / "b")]) == 0
+    printed = capsys.readouterr().out
+    assert "MOL start" in printed and "full (whole horizon), one per replication" in printed
+    assert "partial" not in printed
+
+
+def test_staff_refuses_a_zero_lookahead(tmp_path, capsys):
+    path = tmp_path / "desk.yaml"
+    path.write_text(yaml.safe_dump(STAFF_DESK))
+    with pytest.raises(SystemExit) as stopped:
+        main_entry(["staff", str(path), "--target", "reply_rate_5min>=0.95", "--lookahead",
+                    "0", "--quiet"])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and "--lookahead" in err and "Traceback" not in err

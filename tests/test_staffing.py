@@ -7,6 +7,7 @@ replications with the search's own, with tolerances from t-intervals (see each t
 import datetime as dt
 import math
 import os
+import re
 
 import numpy as np
 import pytest
@@ -223,6 +224,7 @@ def test_cli_writes_a_schedule_that_run_accepts(small_path, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert code == 0
     assert "SIPP (Erlang C)" in printed and "agent-hours" in printed
+    assert re.search(r"simulations: \d+ full \(whole horizon\) and \d+ partial", printed)
     staffed = load_scenario(out / "staffed.yaml")
     table = staffed.groups["team"].schedule.headcount
     assert list(table) == ["08:00", "08:30", "09:00", "09:30", "10:00", "10:30", "11:00", "11:30"]
@@ -261,3 +263,175 @@ def test_progress_bars_keep_their_totals(small_path, monkeypatch):
     for bar in bars:
         assert set(bar.totals) == {cells}
         assert bar.n == bar.total
+
+
+# --- snapshots, partial simulations and the ISA start -------------------------------------------
+
+SMALL_START = np.array([3, 5, 9, 13, 11, 7, 5, 4])  # a schedule near the found one
+
+
+def small_context(seed=None):
+    from sim.tools.staffing import _Context
+
+    scenario = scenario_from_dict(SMALL)
+    target = parse_target(TARGET)
+    return _Context(scenario, target, ["team"], {"team": ["presale"]},
+                    rate_table(scenario).edges_s, scenario.seed if seed is None else seed)
+
+
+@pytest.mark.parametrize("interval, change", [(2, 1), (2, -2), (3, 4), (5, -1), (7, 2)])
+def test_a_candidate_resumed_from_the_current_desk_is_its_full_run(interval, change):
+    # A candidate changing interval i starts from the current schedule's desk just before i
+    # (a millisecond before, so the candidate's own change of headcount at i is still
+    # ahead); its run must be the candidate's uninterrupted run, record for record.
+    from sim.engine import simulate
+    from sim.engine.snapshot import prepare, resume, snapshots
+    from sim.tools.staffing import snapshot_time
+
+    scenario = scenario_from_dict(SMALL)
+    edges = rate_table(scenario).edges_s
+    current = with_headcounts(scenario, {"team": SMALL_START}, edges)
+    counts = SMALL_START.copy()
+    counts[interval] += change
+    candidate = with_headcounts(scenario, {"team": counts}, edges)
+    for replication in (0, 1):
+        states, _ = snapshots(current, [snapshot_time(edges, interval)], replication)
+        resumed = resume(candidate, states[0], replication)
+        _, rows = prepare(candidate, states[0], replication)
+        full = simulate(candidate, replication).subset(rows)
+        assert len(rows) > 100
+        for name in ("outcome", "queued_s", "assigned_s", "end_at_s", "agent", "sent_s",
+                     "reply_s", "msg_agent"):
+            np.testing.assert_array_equal(getattr(resumed, name), getattr(full, name),
+                                          err_msg=name)
+
+
+def test_the_desk_passed_from_window_to_window_is_the_full_runs_desk():
+    # The search carries the desk from interval to interval through the accepted candidate's
+    # partial run; it must be the desk a full run of that schedule has there.
+    from sim.tools.staffing import Evaluator
+
+    context = small_context()
+    schedule = {"team": SMALL_START}
+    with Evaluator(context, 2) as evaluate:
+        _, states = evaluate.from_start(schedule, 1)
+        for i in range(1, 5):
+            _, states = evaluate.window(schedule, states, i, i + 1, i + 3)
+            _, fresh = evaluate.from_start(schedule, i + 1)
+            assert [desk(s) for s in states] == [desk(s) for s in fresh]
+
+
+def desk(state) -> dict:
+    """A state without its informational list of the duty changes ahead (a partial run plans
+    them only up to its stop; resuming plans them from the scenario)."""
+    document = state.model_dump()
+    for group in document["groups"].values():
+        group.pop("shifts_ahead")
+    return document
+
+
+def test_partial_estimates_agree_with_full_runs():
+    # The bounded look-ahead against the truth: for one or two agents more or fewer in each
+    # interval, the search's estimate (the current schedule's full counts plus the
+    # difference of the two partial runs) against a full simulation of the candidate, on the
+    # same replications. Later buyers are taken as unaffected, so small differences remain;
+    # the verdict per interval must be the same, every rate within 0.01, and a window that
+    # reaches the end of the run must be exact.
+    from sim.tools.staffing import Evaluation, Evaluator
+
+    context = small_context()
+    target = context.target
+    schedule = {"team": SMALL_START}
+    n = len(SMALL_START)
+    lookahead = 2
+    with Evaluator(context, 6) as evaluate:
+        full = evaluate(schedule)
+        for i in range(1, n):
+            _, states = evaluate.from_start(schedule, i)
+            stop = min(i + 1 + lookahead, n)
+            following = i + 1 if i + 1 < n else None
+            base, _ = evaluate.window(schedule, states, i, following, stop)
+            for change in (-2, -1, 1, 2):
+                counts = SMALL_START.copy()
+                counts[i] += change
+                trial, _ = evaluate.window({"team": counts}, states, i, following, stop)
+                estimate = Evaluation(full.numerator + trial.numerator - base.numerator,
+                                      full.denominator + trial.denominator - base.denominator)
+                truth = evaluate({"team": counts})
+                assert np.array_equal(estimate.holds(target), truth.holds(target)), (i, change)
+                assert np.nanmax(np.abs(estimate.estimate() - truth.estimate())) < 0.01
+                if stop == n:
+                    assert np.array_equal(estimate.numerator, truth.numerator)
+                    assert np.array_equal(estimate.denominator, truth.denominator)
+        assert evaluate.partial_runs > 0
+
+
+def test_isa_requirement_is_the_capacity_quantile():
+    from sim.tools.staffing import isa_requirement
+
+    # One interval, 100 sampled moments: slots 0..99, 3 replies being typed throughout.
+    slots = np.arange(100.0).reshape(1, 1, 100)
+    typing = np.full((1, 1, 100), 3.0)
+    # P(slots >= 5 s) <= 0.1 first holds at s = 18 (90 of the 100 moments are below 90);
+    # typing alone needs 4 (3 replies under way must not take every agent).
+    assert isa_requirement(slots, typing, 5, 0.1).tolist() == [18]
+    assert isa_requirement(np.zeros((1, 1, 100)), typing, 5, 0.1).tolist() == [4]
+    # A larger delay probability never needs more agents.
+    assert isa_requirement(slots, typing, 5, 0.5).tolist() == [10]
+
+
+def test_isa_alpha_is_honoured(small_path):
+    scenario = load_scenario(small_path)
+    strict = find_staffing(scenario, TARGET, workers=1, replications=3, max_passes=1,
+                           isa_alpha=0.2)
+    loose = find_staffing(scenario, TARGET, workers=1, replications=3, max_passes=1,
+                          isa_alpha=0.8)
+    assert strict.start == loose.start == "isa" and strict.isa_rounds >= 1
+    hours = {name: sum(r.agent_hours(r.initial).values())
+             for name, r in (("strict", strict), ("loose", loose))}
+    assert hours["strict"] > hours["loose"]
+
+
+def test_the_partial_search_is_checked_by_a_full_simulation(found, small_path):
+    # The result's evaluation is a full simulation of its schedule; the note under the table
+    # says what that simulation says.
+    assert found.method == "partial" and found.partial_runs > 0 and found.full_runs > 0
+    with evaluator(found, seed=found.seed, replications=found.replications) as evaluate:
+        again = evaluate(found.headcount)
+    np.testing.assert_array_equal(again.numerator, found.evaluation.numerator)
+    np.testing.assert_array_equal(again.denominator, found.evaluation.denominator)
+    assert found.missing_cells() == []
+    assert any("meets the target in every counted interval" in n for n in found.notes)
+
+
+def test_a_missed_interval_is_named_not_contradicted(found):
+    # A schedule whose full simulation misses a cell: the note names it and the table's count
+    # agrees (never "meets the target" under a table showing a miss).
+    import dataclasses
+
+    from sim.tools.staffing import Evaluation, format_report
+
+    numerator = found.evaluation.numerator.copy()
+    numerator[:, 0, 3] = 0.0  # nobody replied in time in interval 3
+    broken = dataclasses.replace(found, evaluation=Evaluation(numerator,
+                                                              found.evaluation.denominator),
+                                 notes=[])
+    notes = broken.check_notes(4)
+    assert broken.missed(broken.evaluation) == 1
+    assert len(notes) == 1 and "1 counted interval(s) miss" in notes[0] and "09:30" in notes[0]
+    assert "meets the target" not in notes[0]
+    broken.notes.extend(notes)
+    assert "09:30 (team)" in format_report(broken)
+
+
+def test_partial_and_full_searches_reach_a_schedule_meeting_the_target(small_path):
+    scenario = load_scenario(small_path)
+    partial = find_staffing(scenario, TARGET, workers=1, replications=3)
+    full = find_staffing(scenario, TARGET, workers=1, replications=3, start="mol",
+                         method="full")
+    assert full.partial_runs == 0 and partial.partial_runs > 0
+    for result in (partial, full):
+        assert result.missed(result.evaluation) == 0
+    # The same criterion on the same replications: the schedules differ by at most an
+    # agent in an interval (each is a local minimum of its own path).
+    assert np.max(np.abs(partial.headcount["team"] - full.headcount["team"])) <= 1

@@ -46,6 +46,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="search passes (default 4)")
     parser.add_argument("--max-agents", type=positive_int, metavar="N",
                         help="give up when an interval needs more agents than this")
+    parser.add_argument("--start", choices=("isa", "mol"), default="isa",
+                        help="starting schedule: the iterative staffing algorithm (default) or "
+                             "the MOL Erlang C estimate")
+    parser.add_argument("--method", choices=("partial", "full"), default="partial",
+                        help="simulate a candidate from a snapshot over a few intervals "
+                             "(default) or over the whole horizon; the result is always "
+                             "checked by a full simulation")
+    parser.add_argument("--lookahead", type=positive_int, metavar="N",
+                        help="intervals a partial simulation runs past the changed one "
+                             "(default: half an hour's worth)")
     add_no_warnings(parser)
     add_executor_arguments(parser)
     add_quiet(parser)
@@ -62,7 +72,8 @@ def main(args: argparse.Namespace) -> int:
                                seed=args.seed, all_day=args.all_day,
                                workers=args.workers, dask=args.dask,
                                max_passes=args.max_passes, max_agents=args.max_agents,
-                               progress=not args.quiet)
+                               progress=not args.quiet, start=args.start, method=args.method,
+                               lookahead=args.lookahead)
     except (TargetError, StaffingError) as exc:
         raise UsageError(f"{path}: {exc}") from None
     out_dir = args.out or Path("out") / scenario.name / "staffing"

@@ -38,6 +38,7 @@ from sim.analysis.stats import t_interval
 from sim.analysis.targets import Target, TargetError
 from sim.arrivals import Customers, sample_customers, streams
 from sim.engine import DeskRun
+from sim.engine.snapshot import DeskState, capture, prepare
 from sim.output.files import atomic_write_bytes, atomic_write_text, write_csv
 from sim.parallel import SHARED, make_executor
 from sim.scenario import (
@@ -170,6 +171,9 @@ class _Context:
         self.table = rate_table(scenario)
         self._customers: dict[int, Customers] = {}
 
+    def candidate(self, headcounts: dict[str, tuple[int, ...]]) -> Scenario:
+        return with_headcounts(self.scenario, headcounts, self.edges_s)
+
     def customers(self, replication: int) -> Customers:
         # Customers depend only on (seed, replication) and the arrival fields, never on the
         # staffing, so they are drawn once and reused by every candidate.
@@ -180,12 +184,118 @@ class _Context:
 
     def run(self, headcounts: dict[str, tuple[int, ...]], replication: int
             ) -> tuple[np.ndarray, np.ndarray]:
-        candidate = with_headcounts(self.scenario, headcounts, self.edges_s)
+        candidate = self.candidate(headcounts)
         records = DeskRun(candidate, self.customers(replication)).run()
+        return self.counts(candidate, records)
+
+
+    def counts(self, candidate: Scenario, records) -> tuple[np.ndarray, np.ndarray]:
         tables = metrics.Tables.from_records(records)
         counts = [interval_counts(tables, candidate, self.target, self.edges_s, self.topics[g])
                   for g in self.groups]
         return np.array([c[0] for c in counts]), np.array([c[1] for c in counts])
+
+    def run_from_start(self, headcounts: dict[str, tuple[int, ...]], replication: int,
+                       snapshot_at: int) -> tuple[np.ndarray, np.ndarray, DeskState]:
+        """A full run, with the desk written down just before interval `snapshot_at` starts."""
+        candidate = self.candidate(headcounts)
+        run = DeskRun(candidate, self.customers(replication))
+        caps = []
+        records = run.run(pause_at=[snapshot_time(self.edges_s, snapshot_at)],
+                          on_pause=lambda r: caps.append(capture(r, self.seed, replication)))
+        return (*self.counts(candidate, records), caps[0].finish())
+
+    def run_window(self, headcounts: dict[str, tuple[int, ...]], replication: int,
+                   state: DeskState, next_at: int | None, stop_index: int
+                   ) -> tuple[np.ndarray, np.ndarray, DeskState | None]:
+        """A partial run: from `state` (the desk just before some interval starts) to the
+        start of interval `stop_index` (the end of the drain for the last), counting the buyers open at the state's time or
+        arriving before the stop; the desk is written down just before interval `next_at`."""
+        candidate = self.candidate(headcounts)
+        horizon = self.scenario.horizon
+        # The last interval's window runs through the drain, as a full run does.
+        stop_s = (float(self.edges_s[stop_index]) if stop_index < n_intervals(self.edges_s)
+                  else horizon.end_s + horizon.drain)
+        run, rows = prepare(candidate, state, replication, self.seed, until_s=stop_s)
+        caps = []
+        pause = [] if next_at is None else [snapshot_time(self.edges_s, next_at)]
+        records = run.run(pause_at=pause,
+                          on_pause=lambda r: caps.append(capture(r, self.seed, replication)))
+        rows = rows[records.arrival_s[rows] < stop_s]
+        num, den = self.counts(candidate, records.subset(rows))
+        return num, den, (caps[0].finish() if caps else None)
+
+    def occupancy(self, headcounts: dict[str, tuple[int, ...]], replication: int,
+                  per_interval: int) -> tuple[np.ndarray, np.ndarray]:
+        """Busy slots and busy typists of each group at `per_interval` evenly spaced times
+        of every interval (arrays (groups, intervals, per_interval)), for the ISA start."""
+        candidate = self.candidate(headcounts)
+        records = DeskRun(candidate, self.customers(replication)).run()
+        return busy_counts(records, candidate, self.groups, self.edges_s, per_interval)
+
+
+def snapshot_time(edges_s: np.ndarray, interval: int) -> float:
+    """When the desk is written down for a change at `interval`: a millisecond before the
+    interval starts, so a candidate's own change of headcount at the start is still ahead of
+    the state (a state taken at the exact start would already be past the change the
+    schedule it came from makes there, or makes none)."""
+    return float(edges_s[interval]) - SNAPSHOT_LEAD_S
+
+
+#: How long before an interval's start its snapshot is taken.
+SNAPSHOT_LEAD_S = 1e-3
+
+
+def busy_counts(records, scenario: Scenario, groups: list[str], edges_s: np.ndarray,
+                per_interval: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per group, at `per_interval` times inside each interval: the chat slots in use or
+    wanted (conversations with people, assigned or waiting for an agent; a phone call takes
+    every slot of its agent) and the replies in progress or wanted (messages sent and not yet
+    answered: an agent types one reply at a time). A conversation counts for the group whose
+    agent took it, else for every staffed group that may take its topic, shared evenly."""
+    n = len(edges_s) - 1
+    offsets = (np.arange(per_interval) + 0.5) / per_interval
+    times = (edges_s[:-1, None] + np.diff(edges_s)[:, None] * offsets[None, :]).ravel()
+    topics = records.topics
+    queued = records.queued_s
+    people = np.isfinite(queued)
+    end = np.where(np.isfinite(records.end_at_s), records.end_at_s, records.stop_s)
+    takers = {t: [k for k, g in enumerate(groups) if topics[t] in group_topics(scenario, g)]
+              for t in range(len(topics))}
+    name_index = {name: k for k, name in enumerate(records.group_names)}
+    slots = np.zeros((len(groups), len(times)))
+    typing = np.zeros((len(groups), len(times)))
+    sent, reply = records.sent_s, records.reply_s
+    conv_of_msg = np.repeat(np.arange(len(queued)), records.n_messages)
+    msg_end = np.where(np.isfinite(reply), reply, end[conv_of_msg])
+    for k, g in enumerate(groups):
+        weight = np.zeros(len(queued))
+        served = records.group == name_index[g]
+        weight[served] = 1.0
+        unserved = people & (records.group < 0)
+        for t, who in takers.items():
+            if k in who:
+                weight[unserved & (records.topic == t)] = 1.0 / len(who)
+        spec = scenario.groups[g]
+        phone = np.array([scenario.topics[t].channel == "phone" for t in topics])[records.topic]
+        slot_weight = np.where(phone, spec.concurrency, 1.0) * weight
+        keep = people & (weight > 0)
+        slots[k] = _in_progress(queued[keep], end[keep], slot_weight[keep], times)
+        mw = weight[conv_of_msg]
+        mkeep = np.isfinite(sent) & (mw > 0)
+        typing[k] = _in_progress(sent[mkeep], msg_end[mkeep], mw[mkeep], times)
+    shape = (len(groups), n, per_interval)
+    return slots.reshape(shape), typing.reshape(shape)
+
+
+def _in_progress(starts: np.ndarray, ends: np.ndarray, weights: np.ndarray,
+                 times: np.ndarray) -> np.ndarray:
+    """Total weight of the spans [start, end) covering each time."""
+    order_s, order_e = np.argsort(starts), np.argsort(ends)
+    begun = np.concatenate([[0.0], np.cumsum(weights[order_s])])
+    ended = np.concatenate([[0.0], np.cumsum(weights[order_e])])
+    return (begun[np.searchsorted(starts[order_s], times, side="right")]
+            - ended[np.searchsorted(ends[order_e], times, side="right")])
 
 
 def _run_candidate(context: _Context, headcounts: dict[str, tuple[int, ...]],
@@ -194,19 +304,42 @@ def _run_candidate(context: _Context, headcounts: dict[str, tuple[int, ...]],
     return context.run(headcounts, replication)
 
 
+def _run_from_start(context: _Context, headcounts, replication: int, snapshot_at: int):
+    return context.run_from_start(headcounts, replication, snapshot_at)
+
+
+def _run_window(context: _Context, headcounts, replication: int, state: DeskState,
+                next_at: int | None, stop_index: int):
+    return context.run_window(headcounts, replication, state, next_at, stop_index)
+
+
+def _occupancy(context: _Context, headcounts, replication: int, per_interval: int):
+    return context.occupancy(headcounts, replication, per_interval)
+
+
 class Evaluator:
     """Runs candidate schedules on fixed replications (common random numbers), with a cache.
 
-    The replications of a candidate run on `sim.parallel.make_executor(workers, dask)`
-    (default: in this process), which gives each worker the context once."""
+    A candidate runs either over the whole horizon (`__call__`, `from_start`) or from the
+    desk states of its replications just before one interval up to a later interval
+    (`window`, a partial simulation). The replications of a candidate run on
+    `sim.parallel.make_executor(workers, dask)` (default: in this process), which gives each
+    worker the context once. `full_runs` and `partial_runs` count simulated replications."""
 
     def __init__(self, context: _Context, replications: int, workers: int | None = 1,
                  dask: str | None = None):
         self.context = context
         self.replications = replications
         self.cache: dict[tuple, Evaluation] = {}
-        self.runs = 0
+        self.windows: dict[tuple, tuple[Evaluation, list[DeskState] | None]] = {}
+        self.starts: dict[tuple, tuple[Evaluation, list[DeskState]]] = {}
+        self.full_runs = 0
+        self.partial_runs = 0
         self._executor = make_executor(workers, dask, shared=context, tasks=replications)
+
+    @property
+    def runs(self) -> int:
+        return self.full_runs + self.partial_runs
 
     def close(self) -> None:
         self._executor.close()
@@ -217,16 +350,81 @@ class Evaluator:
     def __exit__(self, *exc):
         self._executor.__exit__(*exc)
 
+    def _key(self, headcounts: dict[str, np.ndarray], upto: int | None = None) -> tuple:
+        return tuple((g, tuple(int(n) for n in headcounts[g][:upto])) for g in self.context.groups)
+
     def __call__(self, headcounts: dict[str, np.ndarray]) -> Evaluation:
-        key = tuple((g, tuple(int(n) for n in headcounts[g])) for g in self.context.groups)
+        key = self._key(headcounts)
         if key not in self.cache:
             frozen = dict(key)
             results = self._executor.map(
                 _run_candidate, [(SHARED, frozen, r) for r in range(self.replications)])
-            self.runs += self.replications
+            self.full_runs += self.replications
             self.cache[key] = Evaluation(np.array([r[0] for r in results]),
                                          np.array([r[1] for r in results]))
         return self.cache[key]
+
+    def from_start(self, headcounts: dict[str, np.ndarray], snapshot_at: int
+                   ) -> tuple[Evaluation, list[DeskState]]:
+        """A full simulation of every replication, with its desk just before `snapshot_at`."""
+        key = (snapshot_at, self._key(headcounts))
+        if key in self.starts:
+            return self.starts[key]
+        frozen = dict(self._key(headcounts))
+        results = self._executor.map(
+            _run_from_start, [(SHARED, frozen, r, snapshot_at) for r in range(self.replications)])
+        self.full_runs += self.replications
+        evaluation = Evaluation(np.array([r[0] for r in results]),
+                                np.array([r[1] for r in results]))
+        self.cache.setdefault(self._key(headcounts), evaluation)
+        self.starts[key] = evaluation, [r[2] for r in results]
+        return self.starts[key]
+
+    def window(self, headcounts: dict[str, np.ndarray], states: list[DeskState], start: int,
+               next_at: int | None, stop_index: int, need_states: bool = False
+               ) -> tuple[Evaluation, list[DeskState] | None]:
+        """Partial simulations from `states` (the replications' desks just before interval
+        `start`, under the schedule `headcounts` has before it) to the start of interval
+        `stop_index`: counts of the buyers open at `start` or arriving before the stop, and
+        the desks just before `next_at`. Cached by the schedule up to the stop, which fixes
+        the result (the desks only while `keep_states` keeps them: `need_states` runs the
+        candidate again if they were dropped)."""
+        # The peak headcounts fix the run's agents and their ids, which the desks name.
+        peaks = tuple(int(np.max(headcounts[g])) for g in self.context.groups)
+        key = (start, next_at, stop_index, self._key(headcounts, stop_index), peaks)
+        cached = self.windows.get(key)
+        if cached is None or (need_states and next_at is not None and cached[1] is None):
+            frozen = dict(self._key(headcounts))
+            results = self._executor.map(
+                _run_window, [(SHARED, frozen, r, states[r], next_at, stop_index)
+                              for r in range(self.replications)])
+            self.partial_runs += self.replications
+            evaluation = Evaluation(np.array([r[0] for r in results]),
+                                    np.array([r[1] for r in results]))
+            self.windows[key] = (evaluation, None if next_at is None else [r[2] for r in results])
+        return self.windows[key]
+
+    def occupancy(self, headcounts: dict[str, np.ndarray], per_interval: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Busy slots and busy typists (replications, groups, intervals, per_interval)."""
+        frozen = dict(self._key(headcounts))
+        results = self._executor.map(
+            _occupancy, [(SHARED, frozen, r, per_interval) for r in range(self.replications)])
+        self.full_runs += self.replications
+        return np.array([r[0] for r in results]), np.array([r[1] for r in results])
+
+    def keep_states(self, start: int, headcounts: dict[str, np.ndarray]) -> None:
+        """Drop the desks of the partial runs from `start` except `headcounts`' (the
+        accepted schedule's); their counts stay cached."""
+        for key, (evaluation, states) in list(self.windows.items()):
+            if key[0] == start and states is not None and key[3] != self._key(headcounts,
+                                                                               key[2]):
+                self.windows[key] = (evaluation, None)
+
+    def forget_windows(self) -> None:
+        """Drop cached partial runs (their desk states take memory)."""
+        self.windows.clear()
+        self.starts.clear()
 
 
 # --- analytic estimates ---------------------------------------------------------------------------
@@ -351,6 +549,43 @@ class StaffingResult:
     converged: bool
     runs: int
     notes: list[str] = field(default_factory=list)
+    full_runs: int = 0      # replications simulated over the whole horizon
+    partial_runs: int = 0   # replications simulated from a snapshot over a few intervals
+    start: str = "mol"
+    method: str = "full"
+    lookahead: int = 0
+    initial: dict[str, np.ndarray] | None = None  # the schedule the search started from
+    initial_evaluation: Evaluation | None = None
+    isa_rounds: int = 0
+    isa_alpha: float = 0.0
+
+    def missing_cells(self, evaluation: Evaluation | None = None) -> list[tuple[str, str]]:
+        """(group, interval clock) of the counted cells where the target fails."""
+        evaluation = self.evaluation if evaluation is None else evaluation
+        fails = self.counted & ~evaluation.holds(self.target)
+        day0 = self.scenario.horizon.day0
+        return [(self.groups[k], clock_key(self.edges_s[i], day0))
+                for k, i in zip(*np.nonzero(fails))]
+
+    def check_notes(self, max_passes: int) -> list[str]:
+        """What the final full simulation says about the schedule, in words that agree
+        with the table: it meets the target in every counted interval, or these miss."""
+        missing = self.missing_cells()
+        settled = ("" if self.converged else
+                   f"; the search did not settle within {max_passes} passes, so the schedule "
+                   "may not be locally minimal (raise --max-passes)")
+        if not missing:
+            return [f"the full simulation of the schedule meets the target in every counted "
+                    f"interval{settled}"]
+        shown = ", ".join(f"{clock} ({group})" for group, clock in missing[:12])
+        more = f" and {len(missing) - 12} more" if len(missing) > 12 else ""
+        why = (f"the search did not settle within {max_passes} passes and the full check's "
+               f"{REPAIR_ROUNDS} rounds of raising missed cells did not clear them (a raised "
+               "cell can break a later one; raise --max-passes)" if not self.converged else
+               "the partial simulations judged them met: a change's effect outlasted the "
+               f"look-ahead of {self.lookahead} intervals (raise --lookahead)")
+        return [f"{len(missing)} counted interval(s) miss the target on the full simulation: "
+                f"{shown}{more}; {why}"]
 
     def agent_hours(self, schedule: dict[str, np.ndarray]) -> dict[str, float]:
         widths_h = np.diff(self.edges_s) / 3600.0
@@ -415,22 +650,47 @@ def staffable_groups(scenario: Scenario, wanted: list[str] | None) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
+#: ISA: the delay probability each counted interval is staffed for (the share of sampled
+#: moments at which every agent's typing or every chat slot is taken).
+ISA_ALPHA = 0.6
+#: ISA: at most this many simulations (each of every replication) before the search.
+ISA_ITERATIONS = 6
+#: ISA: moments sampled per interval and replication.
+ISA_SAMPLES = 30
+
+
+
 def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | None = None, *,
                   replications: int | None = None, seed: int | None = None,
                   all_day: bool = False, workers: int | None = 1, dask: str | None = None,
                   max_passes: int = 4, max_agents: int | None = None,
-                  progress: bool = False) -> StaffingResult:
+                  progress: bool = False, start: str = "isa", method: str = "partial",
+                  lookahead: int | None = None, isa_alpha: float = ISA_ALPHA,
+                  isa_iterations: int = ISA_ITERATIONS) -> StaffingResult:
     """The fewest agents per interval (per group) meeting `target` in every counted interval,
     by simulation under common random numbers (see the module docstring for the method).
+
+    `start`: "isa" (the iterative staffing algorithm) or "mol"; `method`: "partial"
+    (candidates simulated from a snapshot over `lookahead` intervals past the changed one,
+    default `default_lookahead`) or "full" (every candidate over the whole horizon). The
+    result is always checked by a full simulation of the replications.
 
     Each candidate's replications run on `sim.parallel.make_executor(workers, dask)` (default:
     in this process); the result is the same on every executor."""
     target = parse_target(target) if isinstance(target, str) else target
+    if start not in ("isa", "mol"):
+        raise StaffingError(f"unknown start {start!r}; use 'isa' or 'mol'")
+    if method not in ("partial", "full"):
+        raise StaffingError(f"unknown method {method!r}; use 'partial' or 'full'")
+    if not 0 < isa_alpha < 1:
+        raise StaffingError(f"ISA delay probability {isa_alpha} is not between 0 and 1")
     groups = staffable_groups(scenario, groups)
     replications = replications or scenario.replications
     seed = scenario.seed if seed is None else seed
     edges = rate_table(scenario).edges_s
-    n_intervals = len(edges) - 1
+    lookahead = default_lookahead(edges) if lookahead is None else lookahead
+    if lookahead < 1:
+        raise StaffingError(f"look-ahead {lookahead}: at least 1 interval")
     counted_row = counted_intervals(scenario, target, edges, all_day)
     counted = np.tile(counted_row, (len(groups), 1))
     notes = []
@@ -448,52 +708,257 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
     cap = max_agents or max(50, 4 * max(int(m.max()) for m in mol.values()) + 20)
     context = _Context(scenario, target, groups, {g: group_topics(scenario, g) for g in groups},
                        edges, seed)
-    current = {g: mol[g].astype(np.int64).copy() for g in groups}
-    cells = [(i, k) for i in range(n_intervals) for k in range(len(groups)) if counted[k, i]]
-    converged, passes = False, 0
+    cells = [(i, k) for i in range(n_intervals(edges)) for k in range(len(groups))
+             if counted[k, i]]
+    converged, passes, isa_rounds, repaired = False, 0, 0, 0
     with Evaluator(context, replications, workers, dask) as evaluate:
-        state = evaluate(current)
+        if start == "isa" and cells:
+            initial, isa_rounds = isa_staffing(evaluate, scenario, groups, counted, mol, cap,
+                                               isa_alpha, isa_iterations)
+        else:
+            initial = {g: mol[g].astype(np.int64).copy() for g in groups}
+        current = {g: initial[g].copy() for g in groups}
         for passes in range(1, max_passes + 1):
-            changed = False
             # One bar per pass, whose total is known: a search that settles early ends its
             # last bar full instead of shrinking a bar sized for every pass.
             with tqdm(total=len(cells), desc=f"staff {scenario.name} pass {passes}",
                       unit="interval", disable=not progress, leave=False) as bar:
-                for i, k in cells:
-                    group = groups[k]
-                    bar.set_postfix_str(f"{clock_key(edges[i], scenario.horizon.day0)} "
-                                        f"{group}={current[group][i]}", refresh=False)
-                    if not state.holds(target)[k, i]:
-                        current, state = _raise(evaluate, current, group, i, k, target, cap,
-                                                clock_key(edges[i], scenario.horizon.day0))
-                        changed = True
-                    while current[group][i] > 0:
-                        trial = _with(current, group, i, -1)
-                        trial_state = evaluate(trial)
-                        if _still_fine(state, trial_state, target, counted, i, k):
-                            current, state, changed = trial, trial_state, True
-                        else:
-                            break
-                    bar.update()
+                if method == "partial" and cells:
+                    # Partial runs stay cached from pass to pass: where the schedule up to
+                    # a window's stop is unchanged, a later pass re-checks it for nothing.
+                    current, changed = _partial_pass(evaluate, current, target, counted, cap,
+                                                     lookahead, bar, scenario.horizon.day0)
+                else:
+                    current, changed = _full_pass(evaluate, current, target, counted, cells,
+                                                  cap, bar, scenario.horizon.day0)
             if not changed:
                 converged = True
                 break
+        # The final check: every replication over the whole horizon (cached when the last
+        # pass started from this schedule). A counted cell it finds missing is raised by
+        # whole-horizon simulations, in time order, and the schedule checked again.
+        state = evaluate(current)
+        day0 = scenario.horizon.day0
+        for _ in range(REPAIR_ROUNDS):
+            missing = [(i, k) for i, k in cells if not state.holds(target)[k, i]]
+            if not missing:
+                break
+            for i, k in missing:
+                if not evaluate(current).holds(target)[k, i]:
+                    current, _ = _raise(evaluate, current, groups[k], i, k, target, cap,
+                                        clock_key(edges[i], day0))
+                    repaired += 1
+            state = evaluate(current)
+        start_state = evaluate(initial)
         mol_state = evaluate({g: mol[g] for g in groups})
         sipp_state = evaluate({g: sipp[g] for g in groups})
-        runs = evaluate.runs
-    if not converged:
-        notes.append(f"the search did not settle within {max_passes} passes: the schedule "
-                     "meets the target but may not be locally minimal (raise --max-passes)")
-    return StaffingResult(scenario, target, groups, edges, counted, current, mol, sipp, state,
-                          mol_state, sipp_state, replications, seed, passes, converged, runs,
-                          notes)
+        full_runs, partial_runs = evaluate.full_runs, evaluate.partial_runs
+    result = StaffingResult(scenario, target, groups, edges, counted, current, mol, sipp, state,
+                            mol_state, sipp_state, replications, seed, passes, converged,
+                            full_runs + partial_runs, notes, full_runs=full_runs,
+                            partial_runs=partial_runs, start=start, method=method,
+                            lookahead=lookahead, initial=initial, initial_evaluation=start_state,
+                            isa_rounds=isa_rounds, isa_alpha=isa_alpha)
+    if repaired:
+        result.notes.append(f"the full check raised {repaired} counted cell(s) the passes had "
+                            "left missing, by whole-horizon simulations")
+    result.notes.extend(result.check_notes(max_passes))
+    return result
 
 
-def _raise(evaluate: Evaluator, current: dict[str, np.ndarray], group: str, interval: int,
+#: Rounds of the final check raising cells that miss on the full simulation.
+REPAIR_ROUNDS = 3
+
+
+def n_intervals(edges_s: np.ndarray) -> int:
+    return len(edges_s) - 1
+
+
+def default_lookahead(edges_s: np.ndarray) -> int:
+    """Intervals a partial simulation runs past the changed one: half an hour's worth."""
+    width = float(np.min(np.diff(edges_s)))
+    return max(1, math.ceil(1800.0 / width))
+
+
+def isa_staffing(evaluate: Evaluator, scenario: Scenario, groups: list[str], counted: np.ndarray,
+                 fixed: dict[str, np.ndarray], cap: int, alpha: float, iterations: int
+                 ) -> tuple[dict[str, np.ndarray], int]:
+    """The iterative staffing algorithm (Feldman, Mandelbaum, Massey and Whitt, 2008) on the
+    counted cells; the others keep `fixed`.
+
+    Start with ample agents (`cap`); simulate; in each interval take the distribution of the
+    group's load (sampled moments pooled over the interval and the replications) and staff
+    the fewest agents at which the load reaches their capacity with probability at most
+    `alpha`; simulate that and repeat until no interval moves by more than one agent. From
+    the second round on the new staffing is taken halfway from the one just simulated
+    (rounded up): a finite desk's load includes its queue, so the plain iteration
+    overshoots and undershoots in turn. The load of a chat desk has
+    two capacities: chat slots (conversations assigned or waiting, over the concurrency) and
+    typing (replies being typed or waiting to be typed: an agent types one at a time); the
+    larger requirement counts. Returns the staffing and the simulations it took."""
+    current = {g: np.where(counted[k], cap, fixed[g]).astype(np.int64)
+               for k, g in enumerate(groups)}
+    rounds = 0
+    for rounds in range(1, iterations + 1):
+        slots, typing = evaluate.occupancy(current, ISA_SAMPLES)
+        proposal = {}
+        for k, g in enumerate(groups):
+            concurrency = scenario.groups[g].concurrency
+            need = np.minimum(isa_requirement(slots[:, k], typing[:, k], concurrency, alpha),
+                              cap)
+            if rounds > 1:  # damped: halfway from the staffing just simulated, rounded up
+                need = np.ceil((need + current[g]) / 2)
+            proposal[g] = np.where(counted[k], need, fixed[g]).astype(np.int64)
+        step = max(int(np.max(np.abs(proposal[g] - current[g]))) for g in groups)
+        current = proposal
+        if rounds > 1 and step <= 1:
+            break
+    return current, rounds
+
+
+def isa_requirement(slots: np.ndarray, typing: np.ndarray, concurrency: int, alpha: float
+                    ) -> np.ndarray:
+    """Agents per interval from sampled loads (replications, intervals, moments): the fewest
+    `s` with P(slots >= concurrency * s) <= alpha and P(typing >= s) <= alpha."""
+    def pooled(values: np.ndarray) -> np.ndarray:
+        flat = np.moveaxis(values, 1, 0).reshape(values.shape[1], -1)
+        return np.quantile(flat, 1.0 - alpha, axis=1, method="inverted_cdf")
+
+    by_slots = np.floor(pooled(slots) / concurrency + 1e-9) + 1
+    by_typing = np.floor(pooled(typing) + 1e-9) + 1
+    return np.maximum(by_slots, by_typing).astype(np.int64)
+
+
+def _full_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: Target,
+               counted: np.ndarray, cells: list[tuple[int, int]], cap: int, bar, day0
+               ) -> tuple[dict[str, np.ndarray], bool]:
+    """One pass in time order, every candidate simulated over the whole horizon."""
+    groups = evaluate.context.groups
+    edges = evaluate.context.edges_s
+    state = evaluate(current)
+    changed = False
+    for i, k in cells:
+        group = groups[k]
+        bar.set_postfix_str(f"{clock_key(edges[i], day0)} {group}={current[group][i]}",
+                            refresh=False)
+        if not state.holds(target)[k, i]:
+            current, state = _raise(evaluate, current, group, i, k, target, cap,
+                                    clock_key(edges[i], day0))
+            changed = True
+        while current[group][i] > 0:
+            trial = _with(current, group, i, -1)
+            trial_state = evaluate(trial)
+            if _still_fine(state, trial_state, target, counted, i, k):
+                current, state, changed = trial, trial_state, True
+            else:
+                break
+        bar.update()
+    return current, changed
+
+
+def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: Target,
+                  counted: np.ndarray, cap: int, lookahead: int, bar, day0
+                  ) -> tuple[dict[str, np.ndarray], bool]:
+    """One pass in time order where a candidate changing interval i is simulated only from
+    the desk just before i (a snapshot of the current schedule's run) to `lookahead`
+    intervals past i.
+
+    The pass starts with a full simulation of the current schedule: its per-interval counts
+    are the estimate. A candidate's estimate is that estimate plus the difference between
+    the candidate's partial run and the current schedule's partial run from the same desk
+    (the same buyers, up to the same stop): buyers open at the snapshot or arriving before
+    the stop are counted in both, so the difference holds every effect the change has on
+    them, on earlier intervals too; later buyers are taken as unaffected. Interval i's own
+    counts are refreshed from the current schedule's partial run when the pass reaches it
+    (every buyer of interval i is in it), so changes made earlier in the pass are carried
+    into i exactly. The desk just before i + 1 comes from the accepted candidate's run."""
+    groups = evaluate.context.groups
+    edges = evaluate.context.edges_s
+    n = n_intervals(edges)
+    live = np.flatnonzero(counted.any(axis=0))
+    first, last = int(live[0]), int(live[-1])
+    # An interval at the horizon's start has no desk before it: its candidates run in full.
+    at_start = snapshot_time(edges, first) <= edges[0]
+    full, states = evaluate.from_start(current, first + 1 if at_start else first)
+    num, den = full.numerator.copy(), full.denominator.copy()
+
+    def layout(schedule: dict[str, np.ndarray]) -> tuple[int, ...]:
+        # The agents a run has: one per slot of each group's peak headcount.
+        return tuple(int(np.max(schedule[g])) for g in groups)
+
+    layout_of_states = layout(current)
+    changed = False
+    i = first
+    while True:
+        following = i + 1 if i + 1 < n else None
+        stop = min(i + 1 + lookahead, n)
+        in_full = snapshot_time(edges, i) <= edges[0]
+
+        def simulate(schedule, need_states=False):
+            if in_full:
+                return evaluate.from_start(schedule, i + 1)
+            return evaluate.window(schedule, states, i, following, stop, need_states)
+
+        base, base_states = simulate(current, need_states=True)
+        if in_full:
+            num, den = base.numerator.copy(), base.denominator.copy()
+        num[:, :, i] = base.numerator[:, :, i]
+        den[:, :, i] = base.denominator[:, :, i]
+        for k, group in enumerate(groups):
+            if not counted[k, i]:
+                continue
+            bar.set_postfix_str(f"{clock_key(edges[i], day0)} {group}={current[group][i]}",
+                                refresh=False)
+            estimate = Evaluation(num, den)
+
+            def probe(schedule, base=base, num=num, den=den, shape=layout(current)):
+                if layout(schedule) != shape and not in_full:
+                    # Another peak headcount means other agents (and agent ids) than the
+                    # desk states have: this candidate is simulated in full.
+                    return evaluate.from_start(schedule, i)[0]
+                trial, _ = simulate(schedule)
+                return Evaluation(num + trial.numerator - base.numerator,
+                                  den + trial.denominator - base.denominator)
+
+            if not estimate.holds(target)[k, i]:
+                current, estimate = _raise(probe, current, group, i, k, target, cap,
+                                           clock_key(edges[i], day0))
+                changed = True
+            while current[group][i] > 0:
+                trial = _with(current, group, i, -1)
+                trial_estimate = probe(trial)
+                if _still_fine(estimate, trial_estimate, target, counted, i, k):
+                    current, estimate, changed = trial, trial_estimate, True
+                else:
+                    break
+            if layout(current) != layout_of_states and not in_full:
+                states = evaluate.from_start(current, i)[1]
+                layout_of_states = layout(current)
+            base, base_states = simulate(current, need_states=True)
+            num, den = estimate.numerator.copy(), estimate.denominator.copy()
+            bar.update()
+        evaluate.keep_states(i, current)
+        later = live[live > i]
+        if not len(later):
+            break
+        after = int(later[0])
+        layout_of_states = layout(current)
+        if after == i + 1:
+            states = base_states
+        elif in_full:
+            states = evaluate.from_start(current, after)[1]
+        else:  # uncounted intervals between: run the current schedule through them once
+            _, states = evaluate.window(current, states, i, after, min(after + 1, n), True)
+        i = after
+    return current, changed
+
+
+def _raise(evaluate, current: dict[str, np.ndarray], group: str, interval: int,
            group_index: int, target: Target, cap: int, where: str
            ) -> tuple[dict[str, np.ndarray], Evaluation]:
     """The fewest agents above the current count that meet the target in this cell: steps
-    of 1, 2, 4, ... until it holds, then bisection back (far misses cost few runs)."""
+    of 1, 2, 4, ... until it holds, then bisection back (far misses cost few runs).
+    `evaluate` gives a schedule's evaluation (full or partial)."""
     low = int(current[group][interval])  # known to fail
     step, high = 1, None
     while high is None:
@@ -646,9 +1111,16 @@ def format_report(result: StaffingResult) -> str:
     """Per-interval staffing and the comparison of methods, for the terminal."""
     table = result.table()
     metric = result.target.metric
+    start = (f"ISA start ({result.isa_rounds} simulation round(s))"
+             if result.start == "isa" else "MOL start")
     lines = [(f"staffing for {result.target} in every counted interval "
-              f"({result.replications} replications, seed {result.seed}, "
-              f"{result.passes} pass(es), {result.runs} simulation runs)")]
+              f"({result.replications} replications, seed {result.seed}, {start}, "
+              f"{result.passes} pass(es))"),
+             (f"simulations: {result.full_runs} full (whole horizon) and "
+              f"{result.partial_runs} partial (from a snapshot, up to "
+              f"{result.lookahead} intervals past the change), one per replication"
+              if result.method == "partial" else
+              f"simulations: {result.full_runs} full (whole horizon), one per replication")]
     for group in result.groups:
         part = table[table["group"] == group]
         lines.append(f"\ngroup {group}")
@@ -664,10 +1136,12 @@ def format_report(result: StaffingResult) -> str:
     cells = int(result.counted.sum())
     lines.append(f"\n{'method':<22} {'agent-hours':>12} {'cost':>12}  counted intervals missing "
                  f"the target (of {cells}, simulated)")
-    for name, schedule, evaluation in (
-            ("simulation search", result.headcount, result.evaluation),
-            ("MOL (Erlang C)", result.mol, result.mol_evaluation),
-            ("SIPP (Erlang C)", result.sipp, result.sipp_evaluation)):
+    methods = [("simulation search", result.headcount, result.evaluation)]
+    if result.start == "isa" and result.initial_evaluation is not None:
+        methods.append(("ISA start", result.initial, result.initial_evaluation))
+    methods += [("MOL (Erlang C)", result.mol, result.mol_evaluation),
+                ("SIPP (Erlang C)", result.sipp, result.sipp_evaluation)]
+    for name, schedule, evaluation in methods:
         hours = sum(result.agent_hours(schedule).values())
         lines.append(f"{name:<22} {hours:>12.1f} {result.cost(schedule):>12,.0f}  "
                      f"{result.missed(evaluation)}")
