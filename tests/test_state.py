@@ -237,3 +237,23 @@ def test_every_field_of_the_format_is_documented():
                            model.Pending)
                for name in cls.model_fields if f"| `{name}` |" not in text]
     assert missing == []
+
+
+@pytest.mark.parametrize("delta", [-1, 2])
+def test_a_state_resumed_under_another_schedule_keeps_each_chat_with_its_group(delta):
+    # A snapshot of normal_day at 12:00, resumed under a schedule with one agent fewer (or two
+    # more) in a later presale shift: the pool numbers its agents differently, so the agents
+    # the state names are mapped, not taken by number (by number, an after-sale agent's chat
+    # lands in the presale team, or past the end of the pool).
+    document = yaml.safe_load((REPO / "scenarios" / "normal_day.yaml").read_text())
+    base = sim.scenario.scenario_from_dict(document)
+    state = sim.snapshot(base, 12 * 3600)
+    changed = copy.deepcopy(document)
+    changed["groups"]["presale_team"]["schedule"]["shifts"][2]["agents"] += delta
+    other = sim.scenario.scenario_from_dict(changed)
+    carried = resume(other, state, replication=0)
+    same = resume(base, state, replication=0)
+    assigned = np.flatnonzero(same.assigned_s < 12 * 3600)
+    assert len(assigned) > 20
+    # The chats taken before 12:00 stay with the group that took them.
+    assert np.array_equal(carried.group[assigned], same.group[assigned])

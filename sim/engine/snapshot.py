@@ -415,6 +415,27 @@ def _restore(run: DeskRun, state: DeskState, placed: list[_Placed], src, source:
             later(now, None, lambda g=group: shifts.schedule_check(g, now))
     pool.on_duty = sum(1 for a in pool.agents if a.on_duty and not a.leaving)
 
+    # Agent ids in the state (who first took a chat, who answered its earlier messages) are
+    # the source run's. Under another schedule the pool numbers its agents differently: an
+    # agent of the state maps to the agent it became, one gone home to an agent of its group
+    # (what the metrics read of it), and one of an unknown group to -1 (not known).
+    new_id = {spec.id: by_agent[id(spec)].id for g in state.groups.values()
+              for spec in g.agents if spec.id is not None}
+    source_groups = src.agents if src is not None else []
+
+    def agent_id(source_id: int | None) -> int:
+        if source_id is None or source_id < 0:
+            return -1
+        if exact_agents:
+            return source_id
+        if source_id in new_id:
+            return new_id[source_id]
+        if source_id < len(source_groups):
+            group = pool.by_name.get(source_groups[source_id])
+            if group is not None and group.agents:
+                return group.agents[0].id
+        return -1 if source_id >= len(pool.agents) else source_id
+
     conv_of: dict[int, Conversation] = {}
     for p in placed:
         chat, i = p.chat, p.row
@@ -437,7 +458,7 @@ def _restore(run: DeskRun, state: DeskState, placed: list[_Placed], src, source:
         if chat.assigned is not None:
             conv.seen_agent = True
             rec.assigned_s[i] = chat.assigned
-            rec.conv_agent[i] = -1 if chat.first_agent is None else chat.first_agent
+            rec.conv_agent[i] = agent_id(chat.first_agent)
         # Messages answered before the state: their times as given, else as late as they
         # can be (the waiting message's send time, or now when the buyer is thinking).
         last = chat.waiting_since if chat.waiting_since is not None else now
@@ -451,7 +472,7 @@ def _restore(run: DeskRun, state: DeskState, placed: list[_Placed], src, source:
             if j > 0:
                 rec.sent_s[k] = sent
             rec.reply_s[k] = reply
-            rec.msg_agent[k] = who
+            rec.msg_agent[k] = agent_id(who)
         if chat.waiting_since is not None and conv.answered > 0:
             rec.sent_s[conv.base + conv.answered] = chat.waiting_since
         if p.place == "agent":
