@@ -58,23 +58,7 @@ class Columns:
 def from_records(records) -> Columns:
     """The columns of an engine run, in the row order of `Records.conversations()`,
     `Records.messages()` and `Records.duty()`."""
-    n_messages = records.n_messages
-    conv = np.repeat(np.arange(len(n_messages)), n_messages)
-    sent = np.flatnonzero(np.isfinite(records.sent_s))
-    human_conv = conv[sent]
-    bot_conv = np.flatnonzero(records.via_bot | np.isfinite(records.bot_reply_s))
-    # Bot rows and human rows are each in conversation order; a conversation's bot row comes
-    # before its own human rows (as Records.messages merges them).
-    bot_at = np.arange(len(bot_conv)) + np.searchsorted(human_conv, bot_conv, side="left")
-    human_at = np.arange(len(sent)) + np.searchsorted(bot_conv, human_conv, side="right")
-    rows = len(bot_conv) + len(sent)
-
-    def column(dtype, bot_values, human_values) -> np.ndarray:
-        out = np.empty(rows, dtype=dtype)
-        out[bot_at] = bot_values
-        out[human_at] = human_values
-        return out
-
+    messages = records.message_columns()
     return Columns(
         arrival_s=records.arrival_s,
         queued_s=records.queued_s,
@@ -86,13 +70,7 @@ def from_records(records) -> Columns:
         topic=np.asarray(records.topic),
         topics=tuple(records.topics),
         buyer=None,
-        conversation=column(np.int64, bot_conv, human_conv),
-        seq=column(np.int64, -1, sent - records.msg_start[human_conv]),
-        by_bot=column(bool, True, False),
-        sent_s=column(float, records.arrival_s[bot_conv], records.sent_s[sent]),
-        reply_s=column(float, records.bot_reply_s[bot_conv], records.reply_s[sent]),
-        agent=column(np.int64, -1, records.msg_agent[sent]),
-        work_s=column(float, 0.0, records.work_s[sent]),
+        **messages,
         duty_agent=records.duty_agent,
         duty_group=np.asarray(records.duty_group),
         groups=tuple(records.group_names),

@@ -133,9 +133,10 @@ class Records:
             }
         )
 
-    def messages(self) -> pd.DataFrame:
-        """One row per sent message: bot-phase first messages and human-phase messages, in
-        conversation order, a conversation's bot-phase row (`seq` -1) before its own."""
+    def message_columns(self) -> dict[str, np.ndarray]:
+        """The columns of `messages()` (but the topic) as numpy arrays: one row per sent
+        message, bot-phase first messages and human-phase messages, in conversation order, a
+        conversation's bot-phase row (`seq` -1) before its own."""
         conv = np.repeat(np.arange(len(self.n_messages)), self.n_messages)
         sent = np.flatnonzero(np.isfinite(self.sent_s))
         human_conv = conv[sent]
@@ -153,19 +154,21 @@ class Records:
             out[human_at] = human_values
             return out
 
-        conversation = column(np.int64, bot_conv, human_conv)
-        return pd.DataFrame(
-            {
-                "conversation": conversation,
-                "seq": column(np.int64, -1, sent - self.msg_start[human_conv]),
-                "by_bot": column(bool, True, False),
-                "sent_s": column(float, self.arrival_s[bot_conv], self.sent_s[sent]),
-                "reply_s": column(float, self.bot_reply_s[bot_conv], self.reply_s[sent]),
-                "agent": column(np.int64, -1, self.msg_agent[sent]),
-                "work_s": column(float, 0.0, self.work_s[sent]),
-                "topic": pd.Categorical.from_codes(self.topic[conversation], self.topics),
-            }
-        )
+        return {
+            "conversation": column(np.int64, bot_conv, human_conv),
+            "seq": column(np.int64, -1, sent - self.msg_start[human_conv]),
+            "by_bot": column(bool, True, False),
+            "sent_s": column(float, self.arrival_s[bot_conv], self.sent_s[sent]),
+            "reply_s": column(float, self.bot_reply_s[bot_conv], self.reply_s[sent]),
+            "agent": column(np.int64, -1, self.msg_agent[sent]),
+            "work_s": column(float, 0.0, self.work_s[sent]),
+        }
+
+    def messages(self) -> pd.DataFrame:
+        """One row per sent message (`message_columns`), with its conversation's topic."""
+        columns = self.message_columns()
+        topic = pd.Categorical.from_codes(self.topic[columns["conversation"]], self.topics)
+        return pd.DataFrame({**columns, "topic": topic})
 
     def duty(self) -> pd.DataFrame:
         """One row per period an agent was on duty (including finishing after a shift)."""
