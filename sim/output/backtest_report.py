@@ -14,7 +14,7 @@ from sim import __version__
 from sim.analysis import registry
 from sim.output import plots
 from sim.output.files import atomic_write_bytes, atomic_write_text
-from sim.output.report import _CSS, figure_png
+from sim.output.report import CSS, figure_png
 
 _SIM, _LOG = "#4c72b0", "#222222"
 
@@ -24,8 +24,8 @@ def figure(result):
     frame = result.intervals
     x = frame["interval_start_s"].to_numpy() / 3600.0
     end = frame["interval_end_s"].to_numpy()[-1] / 3600.0
-    with plots._style():
-        fig = plots._figure(10, 5.5)
+    with plots.figure_style():
+        fig = plots.new_figure(10, 5.5)
         rate, load = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
         edges = np.r_[x, end]
 
@@ -68,7 +68,7 @@ def render(result, png: bytes) -> str:
                "misses the log on a headline rate")
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        (f"<title>backtest: {esc(result.scenario.name)}</title><style>{_CSS}</style></head>"
+        (f"<title>backtest: {esc(result.scenario.name)}</title><style>{CSS}</style></head>"
         "<body>"),
         f"<h1>Backtest of {esc(result.scenario.name)}</h1>",
         (f'<p class="note">The scenario {esc(verdict)} (whole log, each rate inside its '

@@ -17,7 +17,7 @@ from scipy import stats
 from sim import __version__
 from sim.output import plots
 from sim.output.files import atomic_write_text
-from sim.output.report import _CSS, figure_png
+from sim.output.report import CSS, figure_png
 
 DURATION_FAMILIES = ("exponential", "lognormal", "gamma")
 
@@ -27,7 +27,7 @@ _COLOUR_DATA, _COLOUR_FIT = "#4c72b0", "#dd5555"
 def _grid(count: int, width: float = 10.0, per_row: int = 3):
     rows = max(1, math.ceil(count / per_row))
     columns = min(count, per_row) or 1
-    figure = plots._figure(width, 2.6 * rows)
+    figure = plots.new_figure(width, 2.6 * rows)
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for ax in axes[count:]:
         ax.set_visible(False)
@@ -39,7 +39,7 @@ def _duration_panels(fit, prefix: str, title: str):
               if path.startswith(prefix) and d.family in DURATION_FAMILIES and d.censored is None}
     if not chosen:
         return None
-    with plots._style():
+    with plots.figure_style():
         figure, axes = _grid(len(chosen))
         for ax, (path, fitted) in zip(axes, chosen.items()):
             sample = fitted.sample
@@ -61,7 +61,7 @@ def _count_panels(fit):
     chosen = {path: d for path, d in fit.distributions.items() if path.endswith(".messages")}
     if not chosen:
         return None
-    with plots._style():
+    with plots.figure_style():
         figure, axes = _grid(len(chosen))
         for ax, (path, fitted) in zip(axes, chosen.items()):
             values, counts = np.unique(fitted.sample, return_counts=True)
@@ -89,7 +89,7 @@ def _count_panels(fit):
 def _patience_panels(fit):
     if not fit.survival:
         return None
-    with plots._style():
+    with plots.figure_style():
         figure, axes = _grid(len(fit.survival))
         for ax, (topic, km) in zip(axes, fit.survival.items()):
             ax.step(km.time_s, km.survival, where="post", color=_COLOUR_DATA,
@@ -115,7 +115,7 @@ def _open_factor_panels(fit):
     factors = {g: f for g, f in fit.open_factors.items() if len(f.table)}
     if not factors:
         return None
-    with plots._style():
+    with plots.figure_style():
         figure, axes = _grid(len(factors))
         for ax, (group, factor) in zip(axes, factors.items()):
             table = factor.table
@@ -140,8 +140,8 @@ def _arrival_figure(fit):
     counts = fit.counts["count"].to_numpy()
     interval = fit.interval_s
     starts = np.arange(len(counts)) * interval
-    with plots._style():
-        figure = plots._figure(10, 3.2)
+    with plots.figure_style():
+        figure = plots.new_figure(10, 3.2)
         ax = figure.subplots()
         ax.step(starts / 3600, counts, where="post", color=_COLOUR_DATA,
                 label=f"conversations per {interval / 60:g} min (replayed as counts_csv)")
@@ -161,8 +161,8 @@ def _headcount_figure(fit):
     frame = fit.headcount
     if frame.empty:
         return None
-    with plots._style():
-        figure = plots._figure(10, 3.2)
+    with plots.figure_style():
+        figure = plots.new_figure(10, 3.2)
         ax = figure.subplots()
         for group, part in frame.groupby("group"):
             x = part["interval_start_s"].to_numpy() / 3600
@@ -234,7 +234,7 @@ def render(fit, images: dict[str, tuple[str, bytes]]) -> str:
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{esc(fit.document['name'])}: supportsim fit report</title>",
-        f"<style>{_CSS}</style></head><body>",
+        f"<style>{CSS}</style></head><body>",
         f"<h1>Fit of {esc(Path(log.source).name)}</h1>",
         (f'<p class="meta">{len(log.conversations):,} conversations, '
         f"{len(log.rows.frame):,} rows, {log.days[0]} to {log.days[-1]}; "

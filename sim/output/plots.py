@@ -61,9 +61,10 @@ def font_family() -> list[str]:
 
 
 @contextmanager
-def _style():
-    # Font properties are fixed when a text is created, so figures built here keep the
-    # fallback font even when drawn later (in a notebook or by savefig).
+def figure_style():
+    """The look of every figure: fonts (with a CJK fallback when one is installed), sizes,
+    grid. Font properties are fixed when a text is created, so figures built here keep the
+    fallback font even when drawn later (in a notebook or by savefig)."""
     with matplotlib.rc_context({
         "font.family": font_family(),
         "font.size": 9,
@@ -78,7 +79,8 @@ def _style():
         yield
 
 
-def _figure(width: float = 8.0, height: float = 4.5) -> Figure:
+def new_figure(width: float = 8.0, height: float = 4.5) -> Figure:
+    """A figure of the given size in inches (100 dpi, constrained layout), not tied to pyplot."""
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
@@ -162,8 +164,8 @@ def _steps(x: np.ndarray, *ys: np.ndarray, end: float):
 def _wait_cdf(results, quantity: str, what: str, denominator: str) -> Figure:
     cdf = results.wait_cdf(quantity)
     colours = _colours(results)
-    with _style():
-        fig = _figure()
+    with figure_style():
+        fig = new_figure()
         ax = fig.add_subplot()
         # Show up to where the slowest variant has (almost) all of its answers, but at least
         # 6 min so the 5-minute mark is always in view and at most 2 h.
@@ -227,8 +229,8 @@ def reply_rate_by_interval(results) -> Figure:
     colours = _colours(results)
     end_s = scenario.horizon.end_s
     threshold_min = scenario.metrics.pinduoduo.threshold / 60
-    with _style():
-        fig = _figure(9.0, 4.5)
+    with figure_style():
+        fig = new_figure(9.0, 4.5)
         ax = fig.add_subplot()
         window = scenario.metrics.pinduoduo.window
         for day in range(scenario.horizon.days):
@@ -277,8 +279,8 @@ def load_and_staffing(results) -> Figure:
         ("agents_on_duty", "agents on duty (mean)", "agents on duty"),
         ("queue_length", "conversations waiting (mean)", "queue for an agent"),
     )
-    with _style():
-        fig = _figure(9.0, 8.0)
+    with figure_style():
+        fig = new_figure(9.0, 8.0)
         axes = fig.subplots(3, 1, sharex=True)
         for ax, (column, ylabel, title) in zip(axes, panels):
             frames = {v: intervals[intervals["variant"] == v] for v in results.variants}
@@ -349,8 +351,8 @@ def occupancy_chart(results) -> Figure:
     variants = list(results.variants)
     colours = _colours(results)
     width = 0.8 / len(variants)
-    with _style():
-        fig = _figure(max(6.0, 1.2 + 1.3 * len(groups) * max(1, len(variants) / 2)), 4.5)
+    with figure_style():
+        fig = new_figure(max(6.0, 1.2 + 1.3 * len(groups) * max(1, len(variants) / 2)), 4.5)
         ax = fig.add_subplot()
         x = np.arange(len(groups))
         for i, variant in enumerate(variants):
@@ -424,8 +426,8 @@ def key_metrics_chart(results) -> Figure:
     colours = _colours(results)
     ncols = 3
     nrows = math.ceil(len(metrics) / ncols)
-    with _style():
-        fig = _figure(10.0, 1.2 + nrows * (0.9 + 0.35 * len(variants)))
+    with figure_style():
+        fig = new_figure(10.0, 1.2 + nrows * (0.9 + 0.35 * len(variants)))
         axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
         y = np.arange(len(variants))[::-1]
         for ax, metric in zip(axes, metrics):
@@ -460,8 +462,8 @@ def cost_vs_reply_rate(results) -> Figure:
     preset = results.scenario.metrics.preset
     rate = registry.headline(preset)
     colours = _colours(results)
-    with _style():
-        fig = _figure(7.0, 5.0)
+    with figure_style():
+        fig = new_figure(7.0, 5.0)
         ax = fig.add_subplot()
         costs, rates = [], []
         for variant in results.variants:
@@ -506,8 +508,8 @@ def differences_chart(results, baseline: str | None = None,
     ncols = 3
     nrows = math.ceil(len(metrics) / ncols)
     colour = {compare.BETTER: BETTER_COLOUR, compare.WORSE: WORSE_COLOUR}
-    with _style():
-        fig = _figure(10.0, 1.4 + nrows * (0.9 + 0.35 * len(variants)))
+    with figure_style():
+        fig = new_figure(10.0, 1.4 + nrows * (0.9 + 0.35 * len(variants)))
         axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
         y = np.arange(len(variants))[::-1]
         for ax, metric in zip(axes, metrics):

@@ -27,7 +27,8 @@ from sim.output.tables import format_interval_value, interval_label, pick_senten
 PLOT_DPI = 110
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
-_CSS = """
+#: The report's styles, for other pages of the same look (what-if, roster, fit, backtest).
+CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans", "Noto Sans CJK SC",
        "PingFang SC", "Microsoft YaHei", sans-serif; margin: 2rem auto; max-width: 72rem;
        padding: 0 1rem; color: #222; line-height: 1.45; }
@@ -58,8 +59,6 @@ p.pick { font-size: 1.05rem; font-weight: 600; }
 div.wide { overflow-x: auto; }
 """
 
-#: The report's styles, for other pages of the same look (the what-if report).
-CSS = _CSS
 
 
 def figure_png(figure, dpi: int = PLOT_DPI) -> bytes:
@@ -97,7 +96,7 @@ def render_html(results, comparison: pd.DataFrame | None, images: dict[str, byte
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{esc(scenario.name)}: supportsim report</title>",
-        f"<style>{_CSS}</style></head><body>",
+        f"<style>{CSS}</style></head><body>",
         f"<h1>{esc(scenario.name)}</h1>",
     ]
     if scenario.description.strip():

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
-from sim.output.plots import _style
+from sim.output.plots import figure_style
 from sim.units import DAY_S
 
 #: Height of one shift row in the Gantt chart, inches.
@@ -47,7 +47,7 @@ def gantt(roster) -> Figure:
     rows = [len(roster.groups[g].shifts) for g in groups]
     heights = [max(r, 1) * ROW_IN + 0.9 for r in rows]
     edges = roster.requirement.edges_s
-    with _style():
+    with figure_style():
         figure = Figure(figsize=(10, sum(heights) + 0.6), dpi=100, layout="constrained")
         axes = figure.subplots(len(groups), 1, squeeze=False,
                                gridspec_kw={"height_ratios": heights})[:, 0]
@@ -91,7 +91,7 @@ def coverage(roster, plan=None) -> Figure:
     groups = list(roster.groups)
     requirement = plan.requirement if plan is not None else roster.requirement
     edges = requirement.edges_s
-    with _style():
+    with figure_style():
         figure = Figure(figsize=(10, 3.2 * len(groups) + 0.4), dpi=100, layout="constrained")
         axes = figure.subplots(len(groups), 1, squeeze=False)[:, 0]
         for k, (ax, group) in enumerate(zip(axes, groups)):

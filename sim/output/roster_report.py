@@ -12,7 +12,7 @@ import yaml
 
 from sim import __version__
 from sim.analysis import registry
-from sim.output.report import _CSS
+from sim.output.report import CSS
 from sim.output.roster_plots import coverage, gantt
 from sim.units import format_duration
 
@@ -43,7 +43,7 @@ def render_roster_html(roster, plan, images: dict[str, bytes]) -> str:
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{esc(title)}: supportsim roster</title>",
-             f"<style>{_CSS}</style></head><body>", f"<h1>{esc(title)}: roster</h1>"]
+             f"<style>{CSS}</style></head><body>", f"<h1>{esc(title)}: roster</h1>"]
     if plan is not None:
         verdict = ("met" if plan.met else "NOT met")
         parts.append(f'<p class="{"meta" if plan.met else "note"}"><strong>Target '
