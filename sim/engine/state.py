@@ -26,7 +26,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from sim.scenario import Scenario, ScenarioError
 from sim.scenario.checks import format_errors
 from sim.scenario.distributions import NonNegativeSeconds
-from sim.scenario.yaml_file import read_yaml
+from sim.scenario.yaml_file import read_text, read_yaml
 from sim.units import ClockTime, format_clock
 
 FORMAT = "supportsim-desk-state"
@@ -234,28 +234,24 @@ def load(path: str | Path) -> DeskState:
     """Read a desk state from a YAML or JSON file (a `.json` file is read as JSON, which is
     faster for a big desk; anything else as YAML, of which JSON is a part)."""
     path = Path(path)
-    if path.suffix.lower() == ".json":
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise StateError(f"{path}: file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise StateError(f"{path}: cannot read the file ({exc})") from None
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise StateError(f"{path}: line {exc.lineno}, column {exc.colno}: not valid "
-                             f"JSON: {exc.msg}") from None
-        except RecursionError:
-            raise StateError(f"{path}: not valid JSON: nesting too deep") from None
-        return parse(document, str(path))
     try:
-        document = read_yaml(path)
+        document = _read_json(path) if path.suffix.lower() == ".json" else read_yaml(path)
     except StateError:
         raise
-    except ScenarioError as exc:
+    except ScenarioError as exc:  # the file is missing or unreadable, or not valid YAML
         raise StateError(str(exc)) from None
     return parse(document, str(path))
+
+
+def _read_json(path: Path) -> Any:
+    text = read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StateError(f"{path}: line {exc.lineno}, column {exc.colno}: not valid "
+                         f"JSON: {exc.msg}") from None
+    except RecursionError:
+        raise StateError(f"{path}: not valid JSON: nesting too deep") from None
 
 
 # --- against a scenario ---------------------------------------------------------------------

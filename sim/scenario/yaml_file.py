@@ -81,14 +81,20 @@ def _deepest_line(text: str, limit: int = 100) -> int:
     return 1
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file with the safe loader; errors name the file and the line."""
+def read_text(path: Path) -> str:
+    """A UTF-8 text file's contents; a missing or unreadable file is a `ScenarioError`
+    naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read: {exc}") from None
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file with the safe loader; errors name the file and the line."""
+    text = read_text(path)
     try:
         return yaml.load(text, Loader=_SafeLoader)
     except RecursionError:

@@ -841,17 +841,9 @@ def _full_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: Targ
         group = groups[k]
         bar.set_postfix_str(f"{clock_key(edges[i], day0)} {group}={current[group][i]}",
                             refresh=False)
-        if not state.holds(target)[k, i]:
-            current, state = _raise(evaluate, current, group, i, k, target, cap,
-                                    clock_key(edges[i], day0))
-            changed = True
-        while current[group][i] > 0:
-            trial = _with(current, group, i, -1)
-            trial_state = evaluate(trial)
-            if _still_fine(state, trial_state, target, counted, i, k):
-                current, state, changed = trial, trial_state, True
-            else:
-                break
+        current, state, moved = _settle(evaluate, current, state, group, i, k, target, cap,
+                                        counted, clock_key(edges[i], day0))
+        changed = changed or moved
         bar.update()
     return current, changed
 
@@ -920,17 +912,9 @@ def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: T
                 return Evaluation(num + trial.numerator - base.numerator,
                                   den + trial.denominator - base.denominator)
 
-            if not estimate.holds(target)[k, i]:
-                current, estimate = _raise(probe, current, group, i, k, target, cap,
-                                           clock_key(edges[i], day0))
-                changed = True
-            while current[group][i] > 0:
-                trial = _with(current, group, i, -1)
-                trial_estimate = probe(trial)
-                if _still_fine(estimate, trial_estimate, target, counted, i, k):
-                    current, estimate, changed = trial, trial_estimate, True
-                else:
-                    break
+            current, estimate, moved = _settle(probe, current, estimate, group, i, k, target,
+                                               cap, counted, clock_key(edges[i], day0))
+            changed = changed or moved
             if layout(current) != layout_of_states and not in_full:
                 states = evaluate.from_start(current, i)[1]
                 layout_of_states = layout(current)
@@ -951,6 +935,26 @@ def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: T
             _, states = evaluate.window(current, states, i, after, min(after + 1, n), True)
         i = after
     return current, changed
+
+
+def _settle(evaluate, current: dict[str, np.ndarray], state: Evaluation, group: str,
+            interval: int, group_index: int, target: Target, cap: int, counted: np.ndarray,
+            where: str) -> tuple[dict[str, np.ndarray], Evaluation, bool]:
+    """One cell's turn: raised to the fewest agents that meet the target if it misses, then
+    lowered while one agent fewer still meets it and breaks no cell before it; returns the
+    schedule, its evaluation and whether it changed. `evaluate` is a full or a partial run."""
+    changed = False
+    if not state.holds(target)[group_index, interval]:
+        current, state = _raise(evaluate, current, group, interval, group_index, target, cap,
+                                where)
+        changed = True
+    while current[group][interval] > 0:
+        trial = _with(current, group, interval, -1)
+        trial_state = evaluate(trial)
+        if not _still_fine(state, trial_state, target, counted, interval, group_index):
+            break
+        current, state, changed = trial, trial_state, True
+    return current, state, changed
 
 
 def _raise(evaluate, current: dict[str, np.ndarray], group: str, interval: int,
