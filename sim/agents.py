@@ -106,7 +106,9 @@ class Agent:
     """One agent's live state during a run.
 
     `pending` is a heap of (sent_s, tiebreak, conversation) for customer messages waiting for
-    this agent's reply, so the oldest waiting message is always typed next. A policy reads
+    this agent's reply, so the oldest waiting message is always typed next; it also holds the
+    next message of each of its buyers who are still typing it (`sent_s` after the clock),
+    which the agent takes up when it is sent. A policy reads
     `open` (conversations held), `on_duty`, `leaving` (past the end of its duty, finishing or
     handing back), `phone` (on a call, alone), `last_assigned_s` and `has_slot`.
     """
@@ -127,6 +129,8 @@ class Agent:
     level: int = -1  # index of the `GroupState.free` dict holding this agent, -1 if none
     reply_event: object = None  # the engine's calendar event for the reply being typed
     reply_due_s: float = 0.0  # when the reply being typed is done
+    wake_event: object = None  # the engine's event for the next message due to this agent
+    wake_s: float = float("inf")  # when `wake_event` is due (inf: none armed)
     slot: int = -1  # the schedule slot this agent fills (-1: standby or added during the run)
     events: object = None  # the engine's pending duty events of this agent (standby, added)
 

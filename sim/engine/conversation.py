@@ -9,7 +9,8 @@ class Conversation:
     Slots set only when first needed (`timer`, `next_s`) are read only after that. What a
     policy may read: `id` (the row of the run's customers), `topic` (a code into the
     run's topic names), `phone`, `queued_s` (when it first reached people: waits and overflow
-    count from there), `waiting_s` (send time of the message awaiting a reply, or None),
+    count from there), `waiting_s` (send time of the message awaiting a reply, or of the next
+    message while the buyer is still typing it, a time after now; None when neither),
     `answered` and `n` (messages answered and in all), `agent` (the agent holding it, if any)
     and `queued` (waiting in its topic's queue now).
     """
@@ -46,12 +47,12 @@ class Conversation:
         self.ticket = 0
         self.done = False
         self.typing = False
-        self.waiting_s: float | None = None  # send time of a message awaiting a reply
+        self.waiting_s: float | None = None  # send time of the next message to answer
         self.phone = phone
         self.seen_agent = False
-        # The conversation's own event, armed again for each of its steps in turn: the bot's
-        # decision, then each next message after a think time; `next_s` is when it is due
-        # (set with it: the callback's clock, cheaper to read than `Environment.now`).
+        # The conversation's own event: the bot's decision; `next_s` is when it is due (set
+        # with it: the callback's clock, cheaper to read than `Environment.now`). Later
+        # messages need no event (`waiting_s` holds the next one's send time).
         self.event = None
         # `timer`, set when the buyer starts waiting: the live patience timer's event while
         # the first message waits, None once the buyer is being answered (a timer left on the

@@ -4,10 +4,16 @@ message by message, and ends served, deflected or abandoned.
 Every step is an event on SimPy's calendar whose callback moves plain objects. Events are
 `Step`s (`simpy.Timeout`s naming their target), armed again for a later use once processed
 instead of being allocated anew: the arrival event for the next buyer, an agent's reply event
-for its next reply, a conversation's own event for the bot's decision and then each next
-message, and spare ones (a closed conversation's, a fired patience timer) for whatever comes
-next. The callbacks they carry are lists built once per run, so that the run can drop them all
-when it ends.
+for its next reply, a conversation's own event for the bot's decision, and spare ones (a closed
+conversation's, a fired patience timer or wake-up) for whatever comes next. The callbacks they
+carry are lists built once per run, so that the run can drop them all when it ends.
+
+A buyer's next message has no event of its own: when a reply ends, the buyer's next message
+(its send time drawn in advance) is filed in the agent's heap of waiting messages at once, and
+the agent takes it up when it is the oldest one sent. Only an agent with nothing to type is
+woken by an event, when its next message is sent; a busy agent finds the message waiting when
+its reply ends. So the message costs no event when the agent is busy (most of them, on a busy
+desk), and the agent answers exactly what it would if the message were an event of its own.
 """
 
 from __future__ import annotations
@@ -69,10 +75,13 @@ class ConversationFlow:
         #: own pending event (the others are in a queue or at an agent).
         self.bots: dict[int, Conversation] = {}
         self.next_arrival = 0  # the buyer whose arrival is on the calendar
+        # A message sent at or after the end of the run is never sent (its record stays
+        # empty); the desk sets this to its stop before running.
+        self.stop_s = INF
         self.arrival_event = None
         # Callback lists of the recurring kinds of event, shared by every event of the kind.
         self.on_arrive = [self.arrive]
-        self.on_message = [self.message]
+        self.on_wake = [self.wake]
         self.on_escalate = [self.escalate]
         self.on_deflect = [self.deflect]
         self.on_abandon = [self.abandon]
@@ -81,7 +90,7 @@ class ConversationFlow:
 
     def close_down(self) -> None:
         """Drop every callback the calendar still holds, so a finished run is freed."""
-        for callbacks in (self.on_arrive, self.on_message, self.on_escalate, self.on_deflect,
+        for callbacks in (self.on_arrive, self.on_wake, self.on_escalate, self.on_deflect,
                           self.on_abandon, self.on_replied, self.on_recheck):
             callbacks.clear()
         self.bots.clear()
@@ -89,6 +98,7 @@ class ConversationFlow:
         self.rechecks.clear()
         for agent in self.pool.agents:
             agent.reply_event = None
+            agent.wake_event = None
         self.arrival_event = None
 
     def later(self, delay: float, target, callbacks: list) -> Step:
@@ -245,11 +255,18 @@ class ConversationFlow:
             agent.level = held
         else:
             agent.level = -1
-        if conv.waiting_s is not None:
-            if agent.typing is None and not agent.pending:
+        waiting_s = conv.waiting_s
+        if waiting_s is not None:
+            if waiting_s > now:
+                # The buyer is still typing it (a conversation handed back between messages):
+                # filed for when it is sent.
+                heappush(agent.pending, (waiting_s, conv.id, conv))
+                if agent.typing is None and waiting_s < agent.wake_s:
+                    self.wake_at(agent, waiting_s, now)
+            elif agent.typing is None and (not agent.pending or agent.pending[0][0] > now):
                 self.begin_reply(agent, conv, now)  # nothing older waits: what `type_next` picks
             else:
-                self.wait_at(agent, conv, conv.waiting_s, now)
+                self.wait_at(agent, conv, waiting_s, now)
 
     # --- replies and messages -----------------------------------------------------------------
 
@@ -285,9 +302,11 @@ class ConversationFlow:
         event.callbacks = self.on_replied
 
     def type_next(self, agent, now: float) -> None:
+        """An agent with nothing to type takes the oldest message sent to it, or, when its
+        buyers are all still typing, is woken when the next one is sent."""
         pending = agent.pending
         while pending:
-            sent_s, _, conv = heappop(pending)
+            sent_s, _, conv = pending[0]
             # An entry is live only for the message it was pushed for: a conversation handed
             # back and returned to the same agent leaves a stale duplicate behind.
             if (
@@ -296,8 +315,29 @@ class ConversationFlow:
                 and not conv.done
                 and not conv.typing
             ):
+                if sent_s > now:
+                    if sent_s < agent.wake_s:
+                        self.wake_at(agent, sent_s, now)
+                    return
+                heappop(pending)
                 self.begin_reply(agent, conv, now)
                 return
+            heappop(pending)
+
+    def wake_at(self, agent, at: float, now: float) -> None:
+        """Wake `agent` at `at`, when its next message is sent (an earlier wake-up armed
+        before stays on the calendar and does nothing more than look)."""
+        agent.wake_s = at
+        agent.wake_event = self.later(delay_until(now, at), agent, self.on_wake)
+
+    def wake(self, event) -> None:
+        agent = event.target
+        self.spare.append(event)
+        if agent.wake_event is event:
+            agent.wake_event = None
+            agent.wake_s = INF
+        if agent.typing is None:
+            self.type_next(agent, self.env.now)
 
     def replied(self, event) -> None:
         agent = event.target
@@ -307,55 +347,44 @@ class ConversationFlow:
         self.reply_s[k] = now
         self.msg_agent[k] = agent.id
         conv.answered = answered = conv.answered + 1
-        conv.waiting_s = None
         conv.typing = False
         agent.typing = None
         if answered == conv.n:
+            conv.waiting_s = None
             self.close(conv, SERVED, now)
         else:
-            think = self.think_of[k]
-            conv.next_s = now + think
-            next_message = conv.event
-            if next_message is None:
-                conv.event = self.later(think, conv, self.on_message)
-            else:
-                next_message.callbacks = self.on_message
-                self.schedule(next_message, NORMAL, think)
+            # The buyer's next message, sent after a think time (the time its own event would
+            # have had): filed now, taken up once sent (the module docstring).
+            sent_s = now + self.think_of[k]
+            conv.waiting_s = sent_s
+            if sent_s < self.stop_s:
+                self.sent_s[k + 1] = sent_s
             if agent.leaving and self.hands_back[agent.group.index]:
                 # The reply in progress at the end of the shift is finished, then handed back.
                 self.pool.drop(agent, conv)
                 self.requeue(conv, now)
                 self.pool.release_if_done(agent, now)
                 return
+            heappush(agent.pending, (sent_s, conv.id, conv))
         if agent.typing is None:
-            # `type_next`, inlined (once per reply): the oldest live waiting message is next.
+            # `type_next`, inlined (once per reply): the oldest live message sent is next.
             pending = agent.pending
             while pending:
-                sent_s, _, waiting = heappop(pending)
+                sent_s, _, waiting = pending[0]
                 if (
                     waiting.agent is agent
                     and waiting.waiting_s == sent_s
                     and not waiting.done
                     and not waiting.typing
                 ):
+                    if sent_s > now:
+                        if sent_s < agent.wake_s:
+                            self.wake_at(agent, sent_s, now)
+                        return
+                    heappop(pending)
                     self.begin_reply(agent, waiting, now)
                     return
-
-    def message(self, event) -> None:
-        conv = event.target
-        if conv.done:
-            return
-        now = conv.next_s
-        self.sent_s[conv.base + conv.answered] = now
-        conv.waiting_s = now
-        agent = conv.agent
-        if agent is not None:
-            if agent.typing is None and not agent.pending:
-                self.begin_reply(agent, conv, now)
-            else:  # `wait_at`, inlined
-                heappush(agent.pending, (now, conv.id, conv))
-                if agent.typing is None:
-                    self.type_next(agent, now)
+                heappop(pending)
 
     # --- closing, freed slots, hand-backs -------------------------------------------------------
 

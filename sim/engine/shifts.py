@@ -206,6 +206,7 @@ class Shifts:
                 if (
                     conv.agent is agent
                     and conv.waiting_s == sent_s
+                    and sent_s <= now  # sent (not a buyer still typing it)
                     and not conv.done
                     and not conv.typing
                     and conv.topic in wanted

@@ -71,6 +71,12 @@ class _Capture:
         event.callbacks = [*event.callbacks, lambda _event: ran.append(k)]
         return holder
 
+    def note(self, holder: dict, due: float) -> dict:
+        """A pending step with no event of its own (a buyer's next message, filed at the
+        agent): ordered by its time after the events that ran."""
+        self.holders.append((holder, due))
+        return holder
+
     def finish(self) -> DeskState:
         order = {k: rank for rank, k in enumerate(self.ran)}
         # Events still pending when the run ended never ran: after the others, by time.
@@ -103,7 +109,9 @@ def capture(run: DeskRun, seed: int, replication: int, variant: str = "baseline"
         with_bot = i in flow.bots
         if not with_bot:
             d["queued"] = conv.queued_s
-        if conv.waiting_s is not None:
+        # A buyer still typing the next message has its send time as `waiting_s` already.
+        thinking = conv.waiting_s is not None and conv.waiting_s > now
+        if conv.waiting_s is not None and not thinking:
             d["waiting_since"] = conv.waiting_s
         d["answered"] = conv.answered
         d["messages"] = conv.n
@@ -123,15 +131,20 @@ def capture(run: DeskRun, seed: int, replication: int, variant: str = "baseline"
         if history:
             d["history"] = history
         event = conv.event
-        if event is not None and not event.processed:
+        if with_bot and event is not None and not event.processed:
             due = conv.next_s
-            if with_bot:
-                # The first callback says what the event does (an earlier snapshot of the
-                # same run may have given the event a private copy of the shared list).
-                d["bot"] = {"deflects": event.callbacks[0] == flow.deflect,
-                            "decides": cap.watch(event, {"at": due}, due)}
+            # The first callback says what the event does (an earlier snapshot of the same
+            # run may have given the event a private copy of the shared list).
+            d["bot"] = {"deflects": event.callbacks[0] == flow.deflect,
+                        "decides": cap.watch(event, {"at": due}, due)}
+        elif thinking:
+            due = conv.waiting_s
+            agent = conv.agent
+            if agent is not None and agent.wake_s == due and agent.wake_event is not None:
+                # The agent is idle and will be woken by this message.
+                d["next_message"] = cap.watch(agent.wake_event, {"at": due}, due)
             else:
-                d["next_message"] = cap.watch(event, {"at": due}, due)
+                d["next_message"] = cap.note({"at": due}, due)
         timer = getattr(conv, "timer", None)
         if timer is not None:
             due = conv.queued_s + patience_of[i]
@@ -514,19 +527,23 @@ def _restore(run: DeskRun, state: DeskState, placed: list[_Placed], src, source:
                 later(at, None, lambda cv=conv, at=at: setattr(
                     cv, "timer", step(cv, flow.on_abandon, at)))
             if chat.waiting_since is None and conv.answered < conv.n:
+                # Thinking: the next message is filed with its send time (at the agent
+                # holding the conversation, below), as a reply's end files it in a run.
                 if chat.next_message is not None:
-                    at, order = chat.next_message.at, chat.next_message.order
+                    at = chat.next_message.at
                 else:
                     k = conv.base + conv.answered - 1
-                    at, order = rec.reply_s[k] + c.think_s[k], None
-                later(at, order,
-                      lambda cv=conv, at=at: _arm_conv(run, cv, flow.on_message, at))
+                    at = rec.reply_s[k] + c.think_s[k]
+                conv.waiting_s = at
+                if at < run.stop_s:
+                    rec.sent_s[conv.base + conv.answered] = at
             for r in chat.rechecks:
                 later(r.at, r.order, lambda cv=conv, at=r.at: _arm_recheck(run, cv, at))
     for chats in state.queues.values():
         for chat in chats:
             run.queues.push(conv_of[id(chat)])
-    # Messages waiting at an agent, oldest first; agents with a free slot, in their order.
+    # Messages waiting at an agent (or still being typed by its buyer), oldest first; agents
+    # with a free slot, in their order.
     for agent in pool.agents:
         for conv in agent.conversations:
             if conv.waiting_s is not None and not conv.typing:
@@ -553,7 +570,8 @@ def _restore(run: DeskRun, state: DeskState, placed: list[_Placed], src, source:
         flow.next_arrival = run.blocks_first
     for _, _, _, arm in sorted(pending, key=lambda item: (item[0], item[1], item[2])):
         arm()
-    # An agent with a waiting message and no reply under way starts typing now.
+    # An agent with a waiting message and no reply under way starts typing now, or is woken
+    # when its next message is sent.
     for agent in pool.agents:
         if agent.on_duty and agent.typing is None and agent.pending:
             flow.type_next(agent, now)
@@ -565,7 +583,7 @@ def _restore(run: DeskRun, state: DeskState, placed: list[_Placed], src, source:
 
 
 def _arm_conv(run: DeskRun, conv, callbacks, at: float) -> None:
-    """Arm `conv`'s own event (the bot's decision or its next message) for `at`."""
+    """Arm `conv`'s own event (the bot's decision) for `at`."""
     event = Step(run.env, delay_until(run.env.now, at))
     event.target = conv
     event.callbacks = callbacks
