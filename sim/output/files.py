@@ -94,5 +94,13 @@ def write_files(jobs: Sequence[FileJob], executor: Any = None) -> dict[Path, byt
         for index, job in enumerate(jobs):
             done(index, job.fn(*job.args), None)
     else:
-        executor.run_each(_make, [(job.fn, job.args) for job in jobs], done)
+        # Each argument goes to the executor once (records shared by two jobs too).
+        sent: dict[int, Any] = {}
+        for job in jobs:
+            for arg in job.args:
+                if id(arg) not in sent:
+                    sent[id(arg)] = executor.scatter(arg) if hasattr(executor, "scatter") \
+                        else arg
+        tasks = [(job.fn, tuple(sent[id(arg)] for arg in job.args)) for job in jobs]
+        executor.run_each(_make, tasks, done)
     return {job.path: contents[job.path] for job in jobs}
