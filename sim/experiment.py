@@ -5,6 +5,7 @@ This is the Python API notebooks use; the CLI is a thin shell over it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import warnings
@@ -21,8 +22,8 @@ from sim.analysis import metrics
 from sim.analysis.stats import bounded_band, metric_interval, t_interval
 from sim.analysis.targets import Target, merge, parse_targets, scenario_targets
 from sim.engine import limits, simulate
-from sim.output.files import write_csv, write_parquet
-from sim.parallel import SHARED, make_executor
+from sim.output.files import FileJob, parquet_bytes, write_csv, write_files
+from sim.parallel import SHARED, Executor, make_executor
 from sim.scenario import BASELINE, Scenario, resolve_variants
 from sim.units import format_clock
 
@@ -137,20 +138,41 @@ class Results:
     def messages(self) -> pd.DataFrame:
         return _stack(self.records, "messages")
 
-    def write(self, out_dir: Path, records: bool = False) -> list[Path]:
-        """Write summary.csv, intervals.csv, replications.csv (and records as Parquet)."""
+    def write(self, out_dir: Path, records: bool = False, executor: Executor | None = None
+              ) -> list[Path]:
+        """Write summary.csv, intervals.csv, replications.csv (and records as Parquet, made on
+        `executor` when given: see `record_jobs`)."""
+        written = self.write_tables(out_dir)
+        if records and self.records:
+            jobs = self.record_jobs(out_dir)
+            write_files(jobs, executor)
+            written += [job.path for job in jobs]
+        return written
+
+    def write_tables(self, out_dir: Path) -> list[Path]:
+        """Write summary.csv, intervals.csv and replications.csv."""
         out_dir = Path(out_dir)
         written = []
         for name, frame in (("summary.csv", self.summary), ("intervals.csv", self.intervals),
                             ("replications.csv", self.per_replication)):
             write_csv(out_dir / name, frame)
             written.append(out_dir / name)
-        if records and self.records:
-            for name in ("conversations", "messages"):
-                path = out_dir / f"{name}.parquet"
-                write_parquet(path, _stack(self.records, name))
-                written.append(path)
         return written
+
+    def record_jobs(self, out_dir: Path) -> list[FileJob]:
+        """conversations.parquet and messages.parquet as jobs for `sim.output.files.write_files`
+        (none without kept records): each stacks every run's table and encodes it where it runs,
+        so on a pool this process only ships the runs' record columns and writes the bytes."""
+        if not self.records:
+            return []
+        return [FileJob(Path(out_dir) / f"{name}.parquet", records_parquet, (self.records, name))
+                for name in ("conversations", "messages")]
+
+
+def records_parquet(records: dict, attribute: str) -> bytes:
+    """The `attribute` table ("conversations" or "messages") of every run of `records`, with
+    variant and replication columns, as the bytes of `<attribute>.parquet`."""
+    return parquet_bytes(_stack(records, attribute))
 
 
 def _stack(records: dict, attribute: str) -> pd.DataFrame:
@@ -240,7 +262,8 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
         progress: bool = False, common_random_numbers: bool = True, precision: float = 0.01,
         precision_metric: str = "reply_rate_5min", max_replications: int = 100,
         allow_large: bool = False, source: str | None = None, workers: int | None = 1,
-        dask: str | None = None, targets: list[str | Target] | None = None) -> Results:
+        dask: str | None = None, targets: list[str | Target] | None = None,
+        executor: Executor | None = None) -> Results:
     """Run every variant x replication of `scenario`, by default under common random numbers.
 
     Replication r of every variant uses the same random streams (seed, r), so the variants
@@ -258,7 +281,9 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
     (`workers=1`, the default), on local processes (`workers=None`: every core), or on Dask
     (`dask="local"` or a scheduler address). Each replication's streams depend only on
     (seed, replication) and results are kept in task order, so every executor gives the same
-    `Results`, to the byte.
+    `Results`, to the byte. An open `executor` (from `make_executor`) is used instead of one of
+    its own, and left open, so that a caller can run more work on the same workers (the
+    command line draws the report there); `workers` and `dask` are then ignored.
 
     `targets` (text such as "reply_rate_5min>=0.95", or `Target`s) are added to the
     scenario's `targets:`, replacing one that bounds the same metric the same way; every
@@ -293,7 +318,14 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
     cdfs: dict[tuple[str, str], list[np.ndarray]] = {
         (name, quantity): [] for name in resolved for quantity in WAIT_QUANTITIES}
     stopped_by, stopping, done = None, "", 0
-    with make_executor(workers, dask, shared=resolved, tasks=runs) as executor, \
+    if executor is None:
+        pool = make_executor(workers, dask, shared=resolved, tasks=runs)
+    else:
+        # Not ours to close; its workers hold no shared object, so each task carries its
+        # own variant (a few kB).
+        pool = contextlib.nullcontext(executor)
+    shared = executor is None
+    with pool as executor, \
             tqdm(total=target * len(resolved), desc=f"{scenario.name}", unit="run",
                  disable=not progress, leave=False) as bar:
 
@@ -306,7 +338,8 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
                                f"known: {', '.join(outcome[0])}")
 
         while True:
-            tasks = [(SHARED, name, replication, seeds[name], keep_records)
+            tasks = [(SHARED if shared else {name: resolved[name]}, name, replication,
+                      seeds[name], keep_records)
                      for replication in range(done, target) for name in resolved]
             outcomes = executor.map(_replicate, tasks,
                                     progress=check_pilot if auto and done == 0 else bar)

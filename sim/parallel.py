@@ -134,6 +134,12 @@ class Executor:
         """Start `fn(*args)`; a future of its result. `key` names it (on a Dask dashboard)."""
         raise NotImplementedError
 
+    def scatter(self, obj: Any) -> Any:
+        """`obj` where a task argument may hold it: itself here and on local processes; on
+        Dask a reference to one copy sent ahead to the cluster, so that a large argument (a
+        run's records) travels once and not inside the task graph."""
+        return obj
+
     def as_completed(self, futures: Iterable) -> Iterator:
         """The futures in the order they finish."""
         raise NotImplementedError
@@ -479,6 +485,10 @@ class DaskExecutor(Executor):
         self._check_shared(args)
         args = tuple(self._scattered if arg is SHARED else arg for arg in args)
         return self._client.submit(fn, *args, key=key, pure=False)
+
+    def scatter(self, obj: Any) -> Any:
+        # In a list: a dict (or a sequence) would be scattered item by item.
+        return self._client.scatter([obj], hash=False)[0]
 
     def as_completed(self, futures: Iterable) -> Iterator:
         from distributed import as_completed

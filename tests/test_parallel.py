@@ -274,6 +274,68 @@ def test_run_progress_bar_counts_every_replication_on_two_workers(monkeypatch):
     assert sum(updates) == results.replications * len(results.variants) == 6
 
 
+def _every_file(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_run_command_writes_the_same_bytes_on_one_two_workers_and_dask(tmp_path, capsys,
+                                                                        cluster):
+    # Every file `run` writes: CSVs, records, the plots drawn on the workers, the report.
+    folders = {}
+    for name, options in (("serial", ["--workers", "1"]), ("pool", ["--workers", "2"]),
+                          ("dask", ["--dask", cluster])):
+        folders[name] = tmp_path / name
+        code = main_entry(["run", str(MINIMAL), "--records", "--quiet", "--out",
+                           str(folders[name]), *options])
+        assert code == 0, capsys.readouterr().err
+    serial = _every_file(folders["serial"])
+    assert {"summary.csv", "comparison.csv", "messages.parquet", "conversations.parquet",
+            "report.html", "plots/differences_chart.png", "plots/key_metrics_chart.png"} \
+        <= set(serial)
+    for name in ("pool", "dask"):
+        files = _every_file(folders[name])
+        assert sorted(files) == sorted(serial), name
+        assert [n for n in serial if files[n] != serial[n]] == [], name
+
+
+def test_a_pool_run_leaves_drawing_to_the_workers(tmp_path):
+    # The parent of a run on two workers never imports matplotlib: the plots are the workers'
+    # tasks. On one worker everything happens in this process, matplotlib included.
+    script = textwrap.dedent("""
+        import sys
+        from sim.cli import main
+        code = main(sys.argv[1:])
+        print("matplotlib" in sys.modules, code)
+    """)
+    loaded = {}
+    for workers in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-c", script, "run", str(MINIMAL), "--quiet", "--workers", workers,
+             "--out", str(tmp_path / workers)],
+            capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
+        loaded[workers] = done.stdout.strip().splitlines()[-1]
+        assert (tmp_path / workers / "plots" / "key_metrics_chart.png").exists()
+    assert loaded == {"1": "True 0", "2": "False 0"}
+
+
+def _failing_job(_value):
+    raise ValueError("this job fails")
+
+
+def test_write_files_raises_a_job_error_and_keeps_the_files_written(tmp_path):
+    from sim.output.files import FileJob, write_files
+
+    jobs = [FileJob(tmp_path / "a.bin", bytes, (b"abc",)),
+            FileJob(tmp_path / "b.bin", _failing_job, (1,))]
+    with make_executor(2, tasks=2) as pool, pytest.raises(ValueError, match="this job fails"):
+        write_files(jobs, pool)
+    assert not (tmp_path / "b.bin").exists()
+    assert write_files(jobs[:1]) == {tmp_path / "a.bin": b"abc"}
+    assert (tmp_path / "a.bin").read_bytes() == b"abc"
+
+
 def test_run_command_passes_workers_on(tmp_path, capsys):
     code = main_entry(["run", str(MINIMAL), "--workers", "2", "--out", str(tmp_path / "two"),
                        "--quiet", "--no-report"])

@@ -28,8 +28,11 @@ from sim.cli.common import (
     replications_or_auto,
 )
 from sim.experiment import PrecisionError, Results, run
-from sim.output.files import write_csv
+from sim.output.files import write_csv, write_files
+from sim.output.plots import PLOTS
+from sim.output.report import plot_images, plot_jobs, write_page
 from sim.output.tables import format_comparison, format_headline, format_summary
+from sim.parallel import make_executor
 from sim.scenario import load_scenario
 
 HELP = "run one scenario: every variant x replication, summary and CIs"
@@ -115,26 +118,37 @@ def execute(args: argparse.Namespace, need_variants: bool = False) -> RunOutput:
         options = {"precision": 0.01 if args.precision is None else args.precision,
                    "precision_metric": args.precision_metric or "reply_rate_5min",
                    "max_replications": args.max_replications or 100}
-    try:
-        results = run(scenario, replications=args.replications, seed=args.seed,
-                      variants=names if args.variants else None, keep_records=args.records,
-                      progress=not args.quiet, allow_large=args.allow_large,
-                      source=str(args.scenario), workers=args.workers, dask=args.dask,
-                      targets=args.targets, **options)
-    except KeyError as exc:
-        raise UsageError(str(exc).strip("'\"")) from None
-    except PrecisionError as exc:
-        raise UsageError(str(exc)) from None
-    written = results.write(out_dir, records=args.records)
-    comparison = None
-    if len(results.variants) > 1:
-        comparison = compare(results, baseline=baseline)
-        write_csv(out_dir / "comparison.csv", comparison)
+    planned = (options["max_replications"] if auto else args.replications
+               or scenario.replications) * len(names)
+    # One executor for the replications and for the files made from them: the records'
+    # Parquet and the report's plots are tasks on the same workers (the longest first), so
+    # that this process only merges results and writes bytes.
+    jobs = (2 if args.records else 0) + (0 if args.no_report else len(PLOTS))
+    with make_executor(args.workers, args.dask, tasks=planned + jobs) as executor:
+        try:
+            results = run(scenario, replications=args.replications, seed=args.seed,
+                          variants=names if args.variants else None, keep_records=args.records,
+                          progress=not args.quiet, allow_large=args.allow_large,
+                          source=str(args.scenario), targets=args.targets, executor=executor,
+                          **options)
+        except KeyError as exc:
+            raise UsageError(str(exc).strip("'\"")) from None
+        except PrecisionError as exc:
+            raise UsageError(str(exc)) from None
+        written = results.write_tables(out_dir)
+        comparison = None
+        if len(results.variants) > 1:
+            comparison = compare(results, baseline=baseline)
+            write_csv(out_dir / "comparison.csv", comparison)
+        records = results.record_jobs(out_dir) if args.records else []
+        plots = [] if args.no_report else plot_jobs(results, out_dir, comparison)
+        contents = write_files(records[::-1] + plots, executor)   # messages.parquet first
+    written += [job.path for job in records]
+    if comparison is not None:
         written.append(out_dir / "comparison.csv")
-    if not args.no_report:
-        from sim.output.report import write_report  # matplotlib only when a report is wanted
-
-        written += write_report(results, out_dir, comparison)
+    if plots:
+        written += [job.path for job in plots]
+        written.append(write_page(results, out_dir, comparison, plot_images(plots, contents)))
     return RunOutput(results, comparison, out_dir, written)
 
 

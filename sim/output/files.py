@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -45,7 +48,59 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
-def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """The bytes `write_parquet` writes for `frame`."""
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
-    atomic_write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    atomic_write_bytes(path, parquet_bytes(frame))
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """A file whose bytes `fn(*args)` makes, as a task an executor can run elsewhere: `fn` is a
+    module-level function and `args` can be pickled; the file is written where the job was
+    made (see `write_files`)."""
+
+    path: Path
+    fn: Callable[..., bytes]
+    args: tuple = ()
+
+
+def _make(fn: Callable[..., bytes], args: tuple) -> bytes:
+    return fn(*args)
+
+
+def write_files(jobs: Sequence[FileJob], executor: Any = None) -> dict[Path, bytes]:
+    """Make every job's bytes and write each file (atomically) as soon as they exist.
+
+    Without `executor` the jobs run here, one after the other, in the given order; with one
+    (any `sim.parallel` executor) they run on its workers, the first jobs first (put the
+    longest first), while this process writes each file as its bytes arrive; a job's error
+    stops the rest and is raised. The bytes of every file, by path, in job order."""
+    jobs = list(jobs)
+    contents: dict[Path, bytes] = {}
+
+    def done(index: int, data: bytes | None, error: BaseException | None) -> None:
+        if error is not None:
+            raise error
+        atomic_write_bytes(jobs[index].path, data)
+        contents[jobs[index].path] = data
+
+    if executor is None:
+        for index, job in enumerate(jobs):
+            done(index, job.fn(*job.args), None)
+    else:
+        # Each argument goes to the executor once (records shared by two jobs too).
+        sent: dict[int, Any] = {}
+        for job in jobs:
+            for arg in job.args:
+                if id(arg) not in sent:
+                    sent[id(arg)] = executor.scatter(arg) if hasattr(executor, "scatter") \
+                        else arg
+        tasks = [(job.fn, tuple(sent[id(arg)] for arg in job.args)) for job in jobs]
+        executor.run_each(_make, tasks, done)
+    return {job.path: contents[job.path] for job in jobs}

@@ -19,13 +19,9 @@ import functools
 import math
 from contextlib import contextmanager
 
-import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib import font_manager
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, PercentFormatter
-from scipy import stats
+from scipy import special
 
 from sim.analysis import compare, registry
 from sim.analysis.stats import bounded_band, metric_bounds, metric_interval
@@ -48,9 +44,20 @@ TARGET_STYLE = {"color": "black", "ls": (0, (6, 2, 1, 2)), "lw": 1.3, "zorder": 
 LINE_STYLES = ("-", (0, (5, 2)), (0, (1, 1.5)), (0, (8, 2, 2, 2)), (0, (3, 1, 1, 1, 1, 1)))
 
 
+def _ticker():
+    """matplotlib.ticker, imported on first use: importing this module does not import
+    matplotlib, so a process that only names or describes plots (the report's parent process
+    when the plots are drawn by workers) never loads it."""
+    import matplotlib.ticker
+
+    return matplotlib.ticker
+
+
 @functools.lru_cache(maxsize=1)
 def cjk_font() -> str | None:
     """Name of an installed font with Chinese glyphs, or None."""
+    from matplotlib import font_manager
+
     installed = {entry.name for entry in font_manager.fontManager.ttflist}
     return next((name for name in CJK_FONTS if name in installed), None)
 
@@ -65,6 +72,8 @@ def figure_style():
     """The look of every figure: fonts (with a CJK fallback when one is installed), sizes,
     grid. Font properties are fixed when a text is created, so figures built here keep the
     fallback font even when drawn later (in a notebook or by savefig)."""
+    import matplotlib
+
     with matplotlib.rc_context({
         "font.family": font_family(),
         "font.size": 9,
@@ -81,10 +90,14 @@ def figure_style():
 
 def new_figure(width: float = 8.0, height: float = 4.5) -> Figure:
     """A figure of the given size in inches (100 dpi, constrained layout), not tied to pyplot."""
+    from matplotlib.figure import Figure
+
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
 def _colours(results) -> dict[str, str]:
+    import matplotlib
+
     cycle = matplotlib.color_sequences["tab10"]
     return {name: cycle[i % len(cycle)] for i, name in enumerate(results.variants)}
 
@@ -134,8 +147,8 @@ def _time_axis(ax, scenario) -> None:
             return f"{(day0 + dt.timedelta(days=day)).strftime('%m-%d')}\n{clock}"
         return f"day {day + 1}\n{clock}"
 
-    ax.xaxis.set_major_locator(MultipleLocator(step_h * 3600))
-    ax.xaxis.set_major_formatter(FuncFormatter(label))
+    ax.xaxis.set_major_locator(_ticker().MultipleLocator(step_h * 3600))
+    ax.xaxis.set_major_formatter(_ticker().FuncFormatter(label))
     ax.set_xlim(scenario.horizon.start_s, scenario.horizon.end_s)
     ax.set_xlabel("date and time" if multi_day else "time of day")
 
@@ -146,7 +159,7 @@ def _band(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     grouped = frame.groupby("interval_start_s", sort=True)[column]
     mean, sd, n = grouped.mean(), grouped.std(ddof=1), grouped.count()
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = stats.t.ppf(0.975, np.maximum(n - 1, 1))
+        t = special.stdtrit(np.maximum(n - 1, 1).to_numpy(), 0.975)  # t.ppf(0.975, df)
         se = (sd / np.sqrt(n)).where(n > 1)
     low, high = bounded_band(mean.to_numpy(), se.to_numpy(), t, *metric_bounds(column))
     return pd.DataFrame({"mean": mean, "low": low, "high": high}, index=mean.index)
@@ -200,7 +213,7 @@ def _wait_cdf(results, quantity: str, what: str, denominator: str) -> Figure:
                         zorder=6)
         ax.set_xlim(0, x_max_s / 60)
         ax.set_ylim(0, 1.02)
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.yaxis.set_major_formatter(_ticker().PercentFormatter(1.0))
         ax.set_xlabel(f"{what} (minutes)")
         ax.set_ylabel(f"share of {denominator} answered within (%)")
         ax.set_title(_title(results, f"{what}: empirical distribution "
@@ -261,7 +274,7 @@ def reply_rate_by_interval(results) -> Figure:
         _time_axis(ax, scenario)
         # Zoom in when every interval does well, in steps of 10 points, so dips stay visible.
         ax.set_ylim(max(0.0, math.floor(10 * lowest - 0.5) / 10), 1.02)
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.yaxis.set_major_formatter(_ticker().PercentFormatter(1.0))
         ax.set_ylabel(f"buyers with no reply later than {threshold_min:g} min (%)")
         ax.set_title(_title(results, f"{threshold_min:g}-minute reply rate by arrival interval "
                                      "(95% band; grey: outside counted hours)"))
@@ -366,7 +379,7 @@ def occupancy_chart(results) -> Figure:
             ax.axhline(target.value, **TARGET_STYLE, label=_target_text(target))
         ax.set_xticks(x, groups)
         ax.set_ylim(0, 1.0)
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.yaxis.set_major_formatter(_ticker().PercentFormatter(1.0))
         ax.set_xlabel("agent group")
         ax.set_ylabel("occupancy: typing time / time on duty (%)")
         ax.set_title(_title(results, "occupancy per group (95% CI)"))
@@ -380,12 +393,12 @@ def _metric_axis(axis, metric: str, results=None) -> str:
     unit = registry.unit(metric)
     if unit.percent:
         # Few ticks, without trailing zeros (95%, 97.5%), so a narrow axis stays readable.
-        axis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
-        axis.set_major_formatter(FuncFormatter(
+        axis.set_major_locator(_ticker().MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+        axis.set_major_formatter(_ticker().FuncFormatter(
             lambda v, _p: f"{100 * v:.2f}".rstrip("0").rstrip(".") + "%"))
     elif unit.name != "seconds":
-        axis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}" if abs(v) >= 1000
-                                               else f"{v:g}"))
+        axis.set_major_formatter(_ticker().FuncFormatter(
+            lambda v, _p: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:g}"))
     return registry.unit_label(metric, results.scenario) if results is not None else unit.axis
 
 
@@ -526,7 +539,8 @@ def differences_chart(results, baseline: str | None = None,
             unit = registry.unit(metric)
             axis_unit = "pp" if unit.percent else _unit(results, metric)
             if unit.percent:
-                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{100 * v:+.1f}"))
+                ax.xaxis.set_major_formatter(
+                    _ticker().FuncFormatter(lambda v, _p: f"{100 * v:+.1f}"))
             ax.set_xlabel(f"\u0394 {metric} ({axis_unit}, difference)")
             ax.set_ylabel("variant")
             ax.set_title(registry.label(metric))

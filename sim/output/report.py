@@ -7,6 +7,7 @@ opens offline in any browser and can be mailed as one file. It reads results onl
 from __future__ import annotations
 
 import base64
+import copy
 import html
 import io
 import math
@@ -21,7 +22,7 @@ from sim import __version__
 from sim.analysis import compare, registry
 from sim.analysis.targets import MET, MISSED, UNDECIDED
 from sim.output import plots
-from sim.output.files import atomic_write_bytes, atomic_write_text
+from sim.output.files import FileJob, atomic_write_text, write_files
 from sim.output.tables import format_interval_value, interval_label, pick_sentence
 
 PLOT_DPI = 110
@@ -70,21 +71,56 @@ def figure_png(figure, dpi: int = PLOT_DPI) -> bytes:
     return buffer.getvalue()
 
 
-def write_report(results, out_dir: Path, comparison: pd.DataFrame | None = None) -> list[Path]:
-    """Write `plots/*.png` and `report.html` into `out_dir`; returns the paths written."""
+def write_report(results, out_dir: Path, comparison: pd.DataFrame | None = None,
+                 executor=None) -> list[Path]:
+    """Write `plots/*.png` and `report.html` into `out_dir`; returns the paths written.
+
+    With `executor` (any `sim.parallel` executor) the plots are drawn on its workers, each
+    plot a task (`plot_jobs`), and this process only assembles the page: the same bytes."""
     out_dir = Path(out_dir)
     if comparison is None and len(results.variants) > 1:
         comparison = compare.compare(results)
-    images, written = {}, []
-    for name, figure in plots.all_figures(results, comparison).items():
-        images[name] = figure_png(figure)
-        path = out_dir / "plots" / f"{name}.png"
-        atomic_write_bytes(path, images[name])
-        written.append(path)
-    path = out_dir / "report.html"
+    jobs = plot_jobs(results, out_dir, comparison)
+    contents = write_files(jobs, executor)
+    return [*contents, write_page(results, out_dir, comparison, plot_images(jobs, contents))]
+
+
+def plot_names(results, comparison: pd.DataFrame | None) -> list[str]:
+    """The report's plots for `results`, in reading order (the differences only with a
+    comparison)."""
+    return [name for name in plots.PLOTS
+            if name != "differences_chart" or (comparison is not None and not comparison.empty)]
+
+
+def plot_png(results, name: str, comparison: pd.DataFrame | None = None) -> bytes:
+    """The PNG of one of the report's plots (`plots.PLOTS[name]`)."""
+    plot = plots.PLOTS[name]
+    figure = plot(results, comparison=comparison) if name == "differences_chart" \
+        else plot(results)
+    return figure_png(figure)
+
+
+def plot_jobs(results, out_dir: Path, comparison: pd.DataFrame | None = None) -> list[FileJob]:
+    """`plots/<name>.png` of every plot of the report, as jobs for
+    `sim.output.files.write_files`. The jobs carry the results without their records (the
+    plots never read them), so a worker receives a few hundred kB, not the runs."""
+    light = copy.copy(results)
+    light.records = {}
+    return [FileJob(Path(out_dir) / "plots" / f"{name}.png", plot_png, (light, name, comparison))
+            for name in plot_names(results, comparison)]
+
+
+def plot_images(jobs: list[FileJob], contents: dict[Path, bytes]) -> dict[str, bytes]:
+    """The PNGs of `plot_jobs` that `write_files` made, by plot name, in the jobs' order."""
+    return {job.path.stem: contents[job.path] for job in jobs if job.fn is plot_png}
+
+
+def write_page(results, out_dir: Path, comparison: pd.DataFrame | None,
+               images: dict[str, bytes]) -> Path:
+    """Write `report.html` with `images` (PNG bytes by plot name) embedded; its path."""
+    path = Path(out_dir) / "report.html"
     atomic_write_text(path, render_html(results, comparison, images))
-    written.append(path)
-    return written
+    return path
 
 
 def render_html(results, comparison: pd.DataFrame | None, images: dict[str, bytes]) -> str:
