@@ -91,6 +91,7 @@ class DeskRun:
 
     def start(self) -> None:
         """Plan the day and put its first events on the calendar (a fresh run)."""
+        self.flow.stop_s = self.stop_s  # messages due after the stop are never sent
         self.shifts.plan_duty(self.stop_s)
         self.shifts.start_plan()
         self.shifts.start_standby()

@@ -336,6 +336,7 @@ def _restore(run: DeskRun, state: DeskState, placed: list[_Placed], src, source:
     now = state.time
     topics = c.topics
     code = {name: k for k, name in enumerate(topics)}
+    flow.stop_s = run.stop_s
     shifts.plan_duty(run.stop_s)
     planned = list(pool.agents)
     exact_agents = src is not None and [a.group.name for a in planned] == src.agents[
