@@ -271,16 +271,19 @@ class _Placed:
 def prepare(scenario: Scenario, state: DeskState, replication: int | None = None,
             seed: int | None = None, *, routing: RoutingPolicy | None = None,
             processes: Iterable[Process] = (), source: str = "<state>",
-            until_s: float | None = None) -> tuple[DeskRun, np.ndarray]:
+            until_s: float | None = None, customers: Customers | None = None
+            ) -> tuple[DeskRun, np.ndarray]:
     """A `DeskRun` set to `state`, ready to run (to `until_s`, default the end of the
-    drain), and the rows its records are cut to."""
+    drain), and the rows its records are cut to. `customers`: the replication's buyers when
+    the caller holds them already (they depend only on the seed, the replication and the
+    scenario's arrival fields), else they are drawn."""
     state = resolve(state, scenario, source)
     src = state.source
     seed = seed if seed is not None else (src.seed if src is not None else scenario.seed)
     if replication is None:
         replication = src.replication if src is not None else 0
     now = state.time
-    table = customers_for(scenario, replication, seed)
+    table = customers_for(scenario, replication, seed) if customers is None else customers
     n = table.count
     topics = table.topics
     code = {name: k for k, name in enumerate(topics)}

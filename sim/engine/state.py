@@ -118,8 +118,9 @@ class Chat(_Model):
     patience_ends: Pending | None = Field(
         None, description="when the buyer gives up unless an agent starts replying first "
                           "(default: drawn from the topic's patience, given the wait so far)")
-    rechecks: list[Pending] = Field([], description="times it is offered to agents again "
-                                                    "(e.g. overflow checks)")
+    rechecks: list[Pending] = Field(
+        default_factory=list, description="times it is offered to agents again (e.g. overflow "
+                                          "checks)")
     bot: Bot | None = Field(None, description="still with the bot (only in `with_bot`)")
     assigned: Time | None = Field(None, description="when an agent first took it")
     first_agent: int | None = Field(None, description="id of the agent who first took it")
@@ -129,7 +130,8 @@ class Chat(_Model):
                           "is with the bot or has `bot_reply`; false for an automatic "
                           "greeting only)")
     on_duty_at_arrival: Count | None = None
-    history: list[Answered] = Field([], description="messages answered so far, with times")
+    history: list[Answered] = Field(default_factory=list,
+                                    description="messages answered so far, with times")
 
 
 class Agent(_Model):
@@ -147,7 +149,7 @@ class Agent(_Model):
     last_assigned: Time | None = Field(None, description="when it last took a conversation")
     free_rank: Count | None = Field(
         None, description="its place among the group's agents with a free slot at its load")
-    chats: list[Chat] = Field([], description="its open conversations")
+    chats: list[Chat] = Field(default_factory=list, description="its open conversations")
 
 
 class Arriving(_Model):
@@ -161,14 +163,17 @@ class Arriving(_Model):
 class Group(_Model):
     """One group at the state's time."""
 
-    agents: list[Agent] = Field([], description="agents on duty, with their open chats")
+    agents: list[Agent] = Field(default_factory=list,
+                                description="agents on duty, with their open chats")
     idle: Count = Field(0, description="more agents on duty with no open chat (hand-written)")
     activations: Count = Field(0, description="standby agents called in before the state")
     next_check: Pending | None = Field(None, description="the next standby check")
-    arriving: list[Arriving] = Field([], description="standby agents called in, on their way")
+    arriving: list[Arriving] = Field(default_factory=list,
+                                     description="standby agents called in, on their way")
     shifts_ahead: list[dict[str, Any]] = Field(
-        [], description="duty changes the scenario plans after the state's time (informative: "
-                        "a resume follows the scenario it is given)")
+        default_factory=list,
+        description="duty changes the scenario plans after the state's time (informative: a "
+                    "resume follows the scenario it is given)")
 
 
 class Source(_Model):
@@ -179,7 +184,8 @@ class Source(_Model):
     variant: str = "baseline"
     next_arrival: Count = Field(description="row of the next buyer to arrive")
     arrival_order: Order | None = None
-    agents: list[str] = Field([], description="the group of every agent id of the run so far")
+    agents: list[str] = Field(default_factory=list,
+                              description="the group of every agent id of the run so far")
     duty_due_now: bool = Field(
         False, description="the scenario's duty changes at the state's time are still to be "
                            "made (else the state is after them)")
@@ -194,11 +200,12 @@ class DeskState(_Model):
     time: Time = Field(description="the moment the state describes")
     time_label: str | None = Field(None, description="the time as a clock time (informative)")
     source: Source | None = Field(None, description="the run a snapshot was taken from")
-    groups: dict[str, Group] = Field({}, description="agents per group")
+    groups: dict[str, Group] = Field(default_factory=dict, description="agents per group")
     queues: dict[str, list[Chat]] = Field(
-        {}, description="conversations waiting for an agent, per topic, in the order they "
-                        "will be offered")
-    with_bot: list[Chat] = Field([], description="buyers still with the bot")
+        default_factory=dict,
+        description="conversations waiting for an agent, per topic, in the order they will be "
+                    "offered")
+    with_bot: list[Chat] = Field(default_factory=list, description="buyers still with the bot")
 
     def dumps(self, json_format: bool = False) -> str:
         """The state as YAML (or JSON) text; floats are written so they read back exactly."""
@@ -263,6 +270,16 @@ def _seconds(value, day0):
     return value.seconds(day0)
 
 
+def _updated(item, update: dict):
+    """`item` with the fields of `update`; `item` itself when none of them changes (the
+    models are frozen), so resolving a state that is already in seconds copies nothing."""
+    for name, value in update.items():
+        old = getattr(item, name)
+        if old is not value and old != value:
+            return item.model_copy(update=update)
+    return item
+
+
 def resolve(state: DeskState, scenario: Scenario, source: str = "<state>") -> DeskState:
     """`state` with every time in seconds, checked against `scenario` (a `StateError` names
     the field and the problem)."""
@@ -293,7 +310,7 @@ def resolve(state: DeskState, scenario: Scenario, source: str = "<state>") -> De
     def pending(item: Pending | None, path: str) -> Pending | None:
         if item is None:
             return None
-        return item.model_copy(update={"at": when(item.at, f"{path}.at", past=False)})
+        return _updated(item, {"at": when(item.at, f"{path}.at", past=False)})
 
     topics = scenario.topics
 
@@ -332,13 +349,13 @@ def resolve(state: DeskState, scenario: Scenario, source: str = "<state>") -> De
             fail(f"{path}.arrived", "after the buyer reached people")
         typing = item.typing
         if typing is not None:
-            typing = typing.model_copy(update={
+            typing = _updated(typing, {
                 "done_at": when(typing.done_at, f"{path}.typing.done_at", past=False)})
-        history = [h.model_copy(update={"sent": when(h.sent, f"{path}.history.{k}.sent", True),
+        history = [_updated(h, {"sent": when(h.sent, f"{path}.history.{k}.sent", True),
                                         "reply": when(h.reply, f"{path}.history.{k}.reply",
                                                       True)})
                    for k, h in enumerate(item.history)]
-        return item.model_copy(update={
+        return _updated(item, {
             "waited": None, "waiting_since": waiting, "queued": queued, "arrived": arrived,
             "typing": typing, "history": history,
             "next_message": pending(item.next_message, f"{path}.next_message"),
@@ -346,7 +363,7 @@ def resolve(state: DeskState, scenario: Scenario, source: str = "<state>") -> De
             "rechecks": [pending(r, f"{path}.rechecks.{k}") for k, r in enumerate(item.rechecks)],
             "assigned": when(item.assigned, f"{path}.assigned", past=True),
             "bot_reply": when(item.bot_reply, f"{path}.bot_reply"),
-            "bot": None if item.bot is None else item.bot.model_copy(update={
+            "bot": None if item.bot is None else _updated(item.bot, {
                 "decides": pending(item.bot.decides, f"{path}.bot.decides")}),
         })
 
@@ -376,7 +393,7 @@ def resolve(state: DeskState, scenario: Scenario, source: str = "<state>") -> De
                     fail(f"{apath}.chats", "a conversation at an agent is not with the bot")
             if agent.standby and spec.standby is None:
                 fail(f"{apath}.standby", f"group {name!r} has no standby pool")
-            agents.append(agent.model_copy(update={
+            agents.append(_updated(agent, {
                 "since": when(agent.since, f"{apath}.since", past=True),
                 "last_assigned": when(agent.last_assigned, f"{apath}.last_assigned", True),
                 "until": pending(agent.until, f"{apath}.until"),
@@ -384,9 +401,9 @@ def resolve(state: DeskState, scenario: Scenario, source: str = "<state>") -> De
             }))
         if (group.next_check or group.arriving) and spec.standby is None:
             fail(path, f"group {name!r} has no standby pool")
-        arriving = [a.model_copy(update={"at": when(a.at, f"{path}.arriving.{k}.at", False)})
+        arriving = [_updated(a, {"at": when(a.at, f"{path}.arriving.{k}.at", False)})
                     for k, a in enumerate(group.arriving)]
-        groups[name] = group.model_copy(update={
+        groups[name] = _updated(group, {
             "agents": agents, "arriving": arriving,
             "next_check": pending(group.next_check, f"{path}.next_check")})
     queues = {}
@@ -423,5 +440,5 @@ def resolve(state: DeskState, scenario: Scenario, source: str = "<state>") -> De
             seen[c.id] = path
     if errors:
         raise StateError("\n".join(dict.fromkeys(errors)))
-    return state.model_copy(update={"time": time_s, "groups": groups, "queues": queues,
+    return _updated(state, {"time": time_s, "groups": groups, "queues": queues,
                                     "with_bot": with_bot})

@@ -216,7 +216,8 @@ class _Context:
         # The last interval's window runs through the drain, as a full run does.
         stop_s = (float(self.edges_s[stop_index]) if stop_index < n_intervals(self.edges_s)
                   else horizon.end_s + horizon.drain)
-        run, rows = prepare(candidate, state, replication, self.seed, until_s=stop_s)
+        run, rows = prepare(candidate, state, replication, self.seed, until_s=stop_s,
+                            customers=self.customers(replication))
         caps = []
         pause = [] if next_at is None else [snapshot_time(self.edges_s, next_at)]
         records = run.run(pause_at=pause,
