@@ -435,3 +435,66 @@ def test_partial_and_full_searches_reach_a_schedule_meeting_the_target(small_pat
     # The same criterion on the same replications: the schedules differ by at most an
     # agent in an interval (each is a local minimum of its own path).
     assert np.max(np.abs(partial.headcount["team"] - full.headcount["team"])) <= 1
+
+
+# --- separable groups ---------------------------------------------------------------------------
+
+TWO = {
+    **SMALL,
+    "name": "two_teams",
+    "arrivals": {**SMALL["arrivals"], "mix": {"presale": 0.6, "aftersale": 0.4}},
+    "topics": {**SMALL["topics"], "aftersale": {
+        "messages": {"dist": "geometric", "mean": 3},
+        "think_time": {"dist": "exponential", "mean": "40s"},
+        "patience": {"dist": "exponential", "mean": "4min"},
+    }},
+    "groups": {**SMALL["groups"], "after": {
+        "skills": ["aftersale"], "concurrency": 2, "hourly_cost": 25,
+        "reply_time": {"dist": "exponential", "mean": "10s"},
+        "schedule": {"headcount": {"08:00": 3}},
+    }},
+}
+
+
+@pytest.fixture(scope="module")
+def two_teams(tmp_path_factory):
+    path = tmp_path_factory.mktemp("staff2") / "two.yaml"
+    path.write_text(yaml.safe_dump(TWO, sort_keys=False))
+    return load_scenario(path)
+
+
+def test_dedicated_teams_do_not_see_each_others_headcount(two_teams):
+    # The premise of settling separable groups together: under dedicated routing with no
+    # shared skill, a team's counts do not move when only the other team's headcount does.
+    from sim.tools.staffing import separable
+
+    groups = ["team", "after"]
+    assert separable(two_teams, groups)
+    edges = rate_table(two_teams).edges_s
+    context = _Context(two_teams, parse_target(TARGET), groups,
+                       {g: group_topics(two_teams, g) for g in groups}, edges, two_teams.seed)
+    base = {"team": (4, 6, 9, 12, 11, 8, 6, 5), "after": (3, 4, 6, 8, 7, 5, 4, 3)}
+    moved = {"team": base["team"], "after": (2, 6, 4, 9, 5, 5, 7, 1)}
+    for replication in range(2):
+        (num_a, den_a), (num_b, den_b) = (context.run(h, replication) for h in (base, moved))
+        np.testing.assert_array_equal(num_a[0], num_b[0])
+        np.testing.assert_array_equal(den_a[0], den_b[0])
+        assert not np.array_equal(num_a[1], num_b[1])  # the other team did change
+    pooled = two_teams.model_copy(update={"routing": two_teams.routing.model_copy(
+        update={"mode": "pooled"})})
+    assert not separable(pooled, groups)
+
+
+def test_separable_teams_settled_together_reach_the_schedule_settled_apart(two_teams,
+                                                                          monkeypatch):
+    # Settled together, each team's row answers for its own change only, so the search makes
+    # the same decisions as settling the teams one after the other, in fewer runs.
+    import sim.tools.staffing as staffing
+
+    together = find_staffing(two_teams, TARGET, workers=1, replications=3)
+    monkeypatch.setattr(staffing, "separable", lambda scenario, groups: False)
+    apart = find_staffing(two_teams, TARGET, workers=1, replications=3)
+    for g in ("team", "after"):
+        np.testing.assert_array_equal(together.headcount[g], apart.headcount[g])
+    assert together.missed(together.evaluation) == 0
+    assert together.partial_runs < apart.partial_runs

@@ -880,6 +880,7 @@ def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: T
         return tuple(int(np.max(schedule[g])) for g in groups)
 
     layout_of_states = layout(current)
+    together = separable(evaluate.context.scenario, groups)
     changed = False
     i = first
     while True:
@@ -897,11 +898,14 @@ def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: T
             num, den = base.numerator.copy(), base.denominator.copy()
         num[:, :, i] = base.numerator[:, :, i]
         den[:, :, i] = base.denominator[:, :, i]
-        for k, group in enumerate(groups):
-            if not counted[k, i]:
-                continue
-            bar.set_postfix_str(f"{clock_key(edges[i], day0)} {group}={current[group][i]}",
-                                refresh=False)
+        here = [k for k in range(len(groups)) if counted[k, i]]
+        # Groups that share no buyers are settled together: one run tries a change of each,
+        # and each group's cells answer for its own change alone.
+        turns = [here] if together else [[k] for k in here]
+        for ks in turns:
+            bar.set_postfix_str(
+                f"{clock_key(edges[i], day0)} "
+                + " ".join(f"{groups[k]}={current[groups[k]][i]}" for k in ks), refresh=False)
             estimate = Evaluation(num, den)
 
             def probe(schedule, base=base, num=num, den=den, shape=layout(current)):
@@ -913,15 +917,20 @@ def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: T
                 return Evaluation(num + trial.numerator - base.numerator,
                                   den + trial.denominator - base.denominator)
 
-            current, estimate, moved = _settle(probe, current, estimate, group, i, k, target,
-                                               cap, counted, clock_key(edges[i], day0))
+            where = clock_key(edges[i], day0)
+            if len(ks) == 1:
+                current, estimate, moved = _settle(probe, current, estimate, groups[ks[0]], i,
+                                                   ks[0], target, cap, counted, where)
+            else:
+                current, estimate, moved = _settle_together(probe, current, estimate, ks, i,
+                                                            target, cap, counted, where)
             changed = changed or moved
             if layout(current) != layout_of_states and not in_full:
                 states = evaluate.from_start(current, i)[1]
                 layout_of_states = layout(current)
             base, base_states = simulate(current, need_states=True)
             num, den = estimate.numerator.copy(), estimate.denominator.copy()
-            bar.update()
+            bar.update(len(ks))
         evaluate.keep_states(i, current)
         later = live[live > i]
         if not len(later):
@@ -956,6 +965,53 @@ def _settle(evaluate, current: dict[str, np.ndarray], state: Evaluation, group: 
             break
         current, state, changed = trial, trial_state, True
     return current, state, changed
+
+
+def _settle_together(evaluate, current: dict[str, np.ndarray], state: Evaluation,
+                     group_indices: list[int], interval: int, target: Target, cap: int,
+                     counted: np.ndarray, where: str
+                     ) -> tuple[dict[str, np.ndarray], Evaluation, bool]:
+    """`_settle` for the cells of several separable groups in one interval: each missing
+    cell is raised on its own, then every group still above zero loses one agent in the same
+    candidate, each group keeping the loss only if its own cells allow it (`_still_fine` on
+    its row), until none may lose more. The groups share no buyers, so a group's row of a
+    candidate's evaluation depends on its own headcount only, and a row taken from a
+    candidate in which other groups changed too is the row of its own change."""
+    groups = list(current)
+    changed = False
+    for k in group_indices:
+        if not state.holds(target)[k, interval]:
+            current, state = _raise(evaluate, current, groups[k], interval, k, target, cap,
+                                    where)
+            changed = True
+    active = [k for k in group_indices if current[groups[k]][interval] > 0]
+    while active:
+        trial = {g: counts.copy() for g, counts in current.items()}
+        for k in active:
+            trial[groups[k]][interval] -= 1
+        trial_state = evaluate(trial)
+        kept = [k for k in active
+                if _still_fine(state, trial_state, target, counted, interval, k, rows=[k])]
+        if not kept:
+            break
+        numerator, denominator = state.numerator.copy(), state.denominator.copy()
+        current = dict(current)
+        for k in kept:
+            current[groups[k]] = trial[groups[k]]
+            numerator[:, k] = trial_state.numerator[:, k]
+            denominator[:, k] = trial_state.denominator[:, k]
+        state, changed = Evaluation(numerator, denominator), True
+        active = [k for k in kept if current[groups[k]][interval] > 0]
+    return current, state, changed
+
+
+def separable(scenario: Scenario, groups: list[str]) -> bool:
+    """Whether each of `groups` serves buyers no other group serves (dedicated routing, no
+    topic in two groups' skills), so a group's cells depend on its own headcount only."""
+    if scenario.routing.mode != "dedicated":
+        return False
+    served = [topic for g in scenario.groups for topic in scenario.groups[g].skills]
+    return len(served) == len(set(served))
 
 
 def _raise(evaluate, current: dict[str, np.ndarray], group: str, interval: int,
@@ -1003,14 +1059,16 @@ def _with(schedule: dict[str, np.ndarray], group: str, interval: int, step: int
 
 
 def _still_fine(before: Evaluation, after: Evaluation, target: Target, counted: np.ndarray,
-                interval: int, group_index: int) -> bool:
+                interval: int, group_index: int, rows: list[int] | None = None) -> bool:
     """Whether removing an agent keeps the target in this cell and breaks no counted cell up
-    to this interval that held before (cells that already failed are left to their own turn)."""
+    to this interval that held before (cells that already failed are left to their own turn);
+    `rows`: only these groups' cells are looked at (default: every group's)."""
     held, holds = before.holds(target), after.holds(target)
     if not holds[group_index, interval]:
         return False
-    upto = counted[:, : interval + 1]
-    return not np.any(upto & held[:, : interval + 1] & ~holds[:, : interval + 1])
+    rows = slice(None) if rows is None else rows
+    upto = counted[rows, : interval + 1]
+    return not np.any(upto & held[rows, : interval + 1] & ~holds[rows, : interval + 1])
 
 
 # --- outputs -------------------------------------------------------------------------------------
