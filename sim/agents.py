@@ -76,12 +76,33 @@ def _from_headcount(schedule: Schedule, scenario: Scenario, start: float, end: f
         lo, hi = max(t, start), min(nxt[0], end)
         if hi > lo:
             spans.append((lo, hi, n))
-    periods = []
-    for slot in range(max((n for _, _, n in spans), default=0)):
-        for lo, hi, n in spans:
-            if n > slot:
-                periods.append(Duty(slot, lo, hi))
-    return _merge(periods)
+    return _slot_periods(spans)
+
+
+def _slot_periods(spans: list[tuple[float, float, int]]) -> list[Duty]:
+    """The duty periods of headcount `spans` (lo, hi, n) in time order: slot k is on duty
+    while n > k, and its back-to-back spans make one period (as `_merge` joins them). Walks
+    the spans once, opening and closing only the slots whose duty changes."""
+    by_slot: list[list[Duty]] = []
+    opened: list[float] = []  # start of the open period of slots 0 .. len(opened) - 1
+    until = None  # end of the spans walked so far (the open periods run to it)
+    for lo, hi, n in spans:
+        if until is not None and lo > until + 1e-9:
+            n_keep = 0  # a gap in the spans ends every period
+        else:
+            n_keep = n
+        while len(opened) > n_keep:
+            slot = len(opened) - 1
+            by_slot[slot].append(Duty(slot, opened.pop(), until))
+        while len(opened) < n:
+            if len(by_slot) <= len(opened):
+                by_slot.append([])
+            opened.append(lo)
+        until = hi
+    while opened:
+        slot = len(opened) - 1
+        by_slot[slot].append(Duty(slot, opened.pop(), until))
+    return [duty for periods in by_slot for duty in periods]
 
 
 def _merge(periods: list[Duty]) -> list[Duty]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import build
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 from scripted import HOUR, T0, customers, desk, det, group, play
 
@@ -331,3 +333,37 @@ def test_agents_never_take_a_conversation_off_duty_in_a_random_run():
     periods = duty_periods(scenario.groups["team"].schedule, scenario)
     expected = headcount_at(periods, records.arrival_s)
     assert records.on_duty_at_arrival.tolist() == expected
+
+
+# --- headcount tables walked once ----------------------------------------------------------------
+
+
+def _slot_by_slot(spans):
+    """Duty periods of headcount spans the plain way: every slot against every span, then
+    back-to-back periods joined."""
+    from sim.agents import Duty, _merge
+
+    periods = []
+    for slot in range(max((n for _, _, n in spans), default=0)):
+        for lo, hi, n in spans:
+            if n > slot:
+                periods.append(Duty(slot, lo, hi))
+    return _merge(periods)
+
+
+@st.composite
+def _headcount_spans(draw):
+    spans, t = [], draw(st.floats(-1e5, 1e5, allow_nan=False))
+    for _ in range(draw(st.integers(0, 30))):
+        lo = t + draw(st.sampled_from([0.0, 0.0, 0.0, 60.0, 1e-12]))  # mostly back to back
+        t = lo + draw(st.sampled_from([900.0, 1800.0, 1e-3, 3600.0]))
+        spans.append((lo, t, draw(st.integers(0, 12))))
+    return spans
+
+
+@settings(max_examples=500)
+@given(_headcount_spans())
+def test_slot_periods_are_the_slot_by_slot_periods(spans):
+    from sim.agents import _slot_periods
+
+    assert _slot_periods(spans) == _slot_by_slot(spans)

@@ -24,6 +24,7 @@ import copy
 import io
 import math
 import shutil
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,9 +171,21 @@ class _Context:
         self.seed = seed
         self.table = rate_table(scenario)
         self._customers: dict[int, Customers] = {}
+        self._candidates: OrderedDict[tuple, Scenario] = OrderedDict()
 
     def candidate(self, headcounts: dict[str, tuple[int, ...]]) -> Scenario:
-        return with_headcounts(self.scenario, headcounts, self.edges_s)
+        # A worker runs a candidate on several replications in a row: its scenario is built
+        # once (the last few are kept).
+        key = tuple((g, tuple(int(n) for n in counts)) for g, counts in headcounts.items())
+        scenario = self._candidates.get(key)
+        if scenario is None:
+            scenario = with_headcounts(self.scenario, headcounts, self.edges_s)
+            self._candidates[key] = scenario
+            if len(self._candidates) > CANDIDATES_KEPT:
+                self._candidates.popitem(last=False)
+        else:
+            self._candidates.move_to_end(key)
+        return scenario
 
     def customers(self, replication: int) -> Customers:
         # Customers depend only on (seed, replication) and the arrival fields, never on the
@@ -242,6 +255,9 @@ def snapshot_time(edges_s: np.ndarray, interval: int) -> float:
     schedule it came from makes there, or makes none)."""
     return float(edges_s[interval]) - SNAPSHOT_LEAD_S
 
+
+#: Candidate scenarios a worker keeps built.
+CANDIDATES_KEPT = 8
 
 #: How long before an interval's start its snapshot is taken.
 SNAPSHOT_LEAD_S = 1e-3
