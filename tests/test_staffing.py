@@ -498,3 +498,24 @@ def test_separable_teams_settled_together_reach_the_schedule_settled_apart(two_t
         np.testing.assert_array_equal(together.headcount[g], apart.headcount[g])
     assert together.missed(together.evaluation) == 0
     assert together.partial_runs < apart.partial_runs
+
+
+def test_bulk_rounds_take_the_surplus_off_without_breaking_a_cell():
+    # From a generous schedule, every round lowers each cell with room by one agent and gives
+    # back the agents of a cell that broke (and of its group's cells just before it): the
+    # result is never above the start, is lower in most counted cells, and meets the target
+    # wherever the start did, on the same replications.
+    from sim.tools.staffing import bulk_lower
+
+    context = small_context()
+    generous = {"team": SMALL_START + 3}
+    counted = np.ones((1, len(SMALL_START)), dtype=bool)
+    target = parse_target(TARGET)
+    with Evaluator(context, 3) as evaluate:
+        lowered, rounds = bulk_lower(evaluate, generous, target, counted, lookahead=2)
+        start_holds = evaluate(generous).holds(target)
+        after_holds = evaluate(lowered).holds(target)
+    assert 1 <= rounds
+    assert (lowered["team"] <= generous["team"]).all()
+    assert (lowered["team"] < generous["team"]).sum() >= len(SMALL_START) // 2
+    assert not (start_holds & ~after_holds).any()

@@ -574,6 +574,7 @@ class StaffingResult:
     initial: dict[str, np.ndarray] | None = None  # the schedule the search started from
     initial_evaluation: Evaluation | None = None
     isa_rounds: int = 0
+    bulk_rounds: int = 0  # whole-horizon rounds lowering every cell with room at once
     isa_alpha: float = 0.0
 
     def missing_cells(self, evaluation: Evaluation | None = None) -> list[tuple[str, str]]:
@@ -727,7 +728,7 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
                        edges, seed)
     cells = [(i, k) for i in range(n_intervals(edges)) for k in range(len(groups))
              if counted[k, i]]
-    converged, passes, isa_rounds, repaired = False, 0, 0, 0
+    converged, passes, isa_rounds, repaired, bulk_rounds = False, 0, 0, 0, 0
     with Evaluator(context, replications, workers, dask) as evaluate:
         if start == "isa" and cells:
             initial, isa_rounds = isa_staffing(evaluate, scenario, groups, counted, mol, cap,
@@ -735,6 +736,8 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
         else:
             initial = {g: mol[g].astype(np.int64).copy() for g in groups}
         current = {g: initial[g].copy() for g in groups}
+        if method == "partial" and cells:
+            current, bulk_rounds = bulk_lower(evaluate, current, target, counted, lookahead)
         for passes in range(1, max_passes + 1):
             # One bar per pass, whose total is known: a search that settles early ends its
             # last bar full instead of shrinking a bar sized for every pass.
@@ -775,7 +778,8 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
                             full_runs + partial_runs, notes, full_runs=full_runs,
                             partial_runs=partial_runs, start=start, method=method,
                             lookahead=lookahead, initial=initial, initial_evaluation=start_state,
-                            isa_rounds=isa_rounds, isa_alpha=isa_alpha)
+                            isa_rounds=isa_rounds, isa_alpha=isa_alpha,
+                            bulk_rounds=bulk_rounds)
     if repaired:
         result.notes.append(f"the full check raised {repaired} counted cell(s) the passes had "
                             "left missing, by whole-horizon simulations")
@@ -831,6 +835,49 @@ def isa_staffing(evaluate: Evaluator, scenario: Scenario, groups: list[str], cou
         if rounds > 1 and step <= 1:
             break
     return current, rounds
+
+
+def bulk_lower(evaluate: Evaluator, current: dict[str, np.ndarray], target: Target,
+               counted: np.ndarray, lookahead: int, rounds: int | None = None
+               ) -> tuple[dict[str, np.ndarray], int]:
+    """Take most of the start's surplus off in whole-horizon simulations, before the passes.
+
+    Each round lowers every counted cell that meets the target (and was not held back) by one
+    agent at once and simulates the day. A cell that held and now misses gets its agent
+    back, and so do the cells of its group lowered in the `lookahead` intervals before it
+    (whose queues may have broken it); those cells are held back from then on. Rounds go
+    on until no cell is left to lower (at most `rounds`, default `BULK_ROUNDS`). A round costs
+    one simulation of the replications (two when a cell is given back), where the passes
+    would try each cell's agents one by one; the passes then settle every cell from there.
+    Returns the schedule and the rounds run."""
+    groups = evaluate.context.groups
+    rounds = BULK_ROUNDS if rounds is None else rounds
+    schedule = np.array([current[g] for g in groups], dtype=np.int64)
+    held_back = ~counted
+    state = evaluate(current)
+    done = 0
+    for done in range(1, rounds + 1):
+        holds = state.holds(target)
+        lower = counted & ~held_back & holds & (schedule > 0)
+        if not lower.any():
+            done -= 1
+            break
+        trial = schedule - lower
+        trial_state = evaluate({g: trial[k] for k, g in enumerate(groups)})
+        broke = counted & holds & ~trial_state.holds(target)
+        back = np.zeros_like(lower)
+        for k, i in zip(*np.nonzero(broke)):
+            back[k, max(0, i - lookahead): i + 1] = True
+        back &= lower
+        held_back = held_back | back
+        schedule = trial + back
+        state = (trial_state if not back.any()
+                 else evaluate({g: schedule[k] for k, g in enumerate(groups)}))
+    return {g: schedule[k].copy() for k, g in enumerate(groups)}, done
+
+
+#: At most this many bulk rounds (each lowers the cells with room by one agent).
+BULK_ROUNDS = 12
 
 
 def isa_requirement(slots: np.ndarray, typing: np.ndarray, concurrency: int, alpha: float
