@@ -60,7 +60,9 @@ def small_path(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def found(small_path):
-    return find_staffing(load_scenario(small_path), TARGET, workers=1)
+    # Passes until one changes nothing (the default is one pass and the full check), so the
+    # search's local minimality can be asserted.
+    return find_staffing(load_scenario(small_path), TARGET, workers=1, max_passes=4)
 
 
 def evaluator(result, seed: int, replications: int) -> Evaluator:
@@ -519,3 +521,30 @@ def test_bulk_rounds_take_the_surplus_off_without_breaking_a_cell():
     assert (lowered["team"] <= generous["team"]).all()
     assert (lowered["team"] < generous["team"]).sum() >= len(SMALL_START) // 2
     assert not (start_holds & ~after_holds).any()
+
+
+def test_the_final_check_clears_missing_cells_and_keeps_the_cheapest_clean_schedule():
+    # polish() ends the partial search on whole-horizon simulations: from a schedule short in
+    # most intervals it must reach one meeting the target in every counted interval (checked
+    # here by an evaluator of its own), and from a generous one it must take agents off while
+    # staying clean.
+    from sim.tools.staffing import polish
+
+    context = small_context()
+    edges = context.edges_s
+    counted = np.ones((1, len(SMALL_START)), dtype=bool)
+    target = parse_target(TARGET)
+    short = SMALL_START // 2  # misses the target in 6 of the 8 intervals
+    with Evaluator(context, 3) as evaluate:
+        assert not evaluate({"team": short}).holds(target)[0].all()
+        fixed, state, added, _ = polish(evaluate, {"team": short}, target, counted, 2, edges, 50)
+        generous = {"team": SMALL_START + 2}
+        trimmed, trimmed_state, _, taken = polish(evaluate, generous, target, counted, 2, edges,
+                                                  50)
+    assert added >= 1
+    assert taken >= 1 and trimmed["team"].sum() < generous["team"].sum()
+    with Evaluator(small_context(), 3) as check:
+        for schedule, reported in ((fixed, state), (trimmed, trimmed_state)):
+            again = check(schedule)
+            np.testing.assert_array_equal(again.numerator, reported.numerator)
+            assert again.holds(target)[0].all()

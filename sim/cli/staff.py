@@ -42,8 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=non_negative_int, help="override the scenario's seed")
     parser.add_argument("--all-day", action="store_true",
                         help="count every interval, not only the metric's counted hours")
-    parser.add_argument("--max-passes", type=positive_int, default=4, metavar="N",
-                        help="search passes (default 4)")
+    parser.add_argument("--max-passes", type=positive_int, metavar="N",
+                        help="search passes (default 1 with partial simulations, which end "
+                             "with whole-horizon rounds, 4 with --method full)")
     parser.add_argument("--max-agents", type=positive_int, metavar="N",
                         help="give up when an interval needs more agents than this")
     parser.add_argument("--start", choices=("isa", "mol"), default="isa",
