@@ -916,6 +916,45 @@ def bench_sweep(quick: bool) -> Section:
     return section
 
 
+#: `supportsim staff scenarios/double11.yaml --target "reply_rate_5min>=0.95"` on 2 workers:
+#: under this many seconds wall, with no counted cell missing on the full simulation and no
+#: more agent-hours than the whole-horizon search found (656.8, docs/staffing.md: that search
+#: takes 25 min to over an hour, too long to run beside the others here).
+TARGET_STAFF_WALL_S = 120.0
+STAFF_REFERENCE_HOURS = 656.8
+
+
+def bench_staff(quick: bool) -> Section:
+    """The staffing search as a user runs it (`staff_bench.run_once`: the real command in a
+    fresh interpreter); quick: the normal day's presale team, information only."""
+    section = Section("g. supportsim staff --target \"reply_rate_5min>=0.95\" on 2 workers "
+                      "(one run; wall and CPU of the command and its workers)")
+    module = importlib.import_module("staff_bench")
+    scenario, groups = (("scenarios/normal_day.yaml", ["presale_team"]) if quick
+                        else ("scenarios/double11.yaml", []))
+    say(f"staff {scenario}")
+    try:
+        got = module.run_once(scenario, groups, 2, [])
+    except SystemExit as exc:  # the command failed: say so in the table, keep the others
+        section.rows.append(Row(f"staff {scenario}", str(exc), result="MISS"))
+        return section
+    name = Path(scenario).stem
+    row = Row(f"staff {name}: wall", f"{got['wall_s']:.1f} s ({got['cpu_s']:.0f} CPU s; "
+              f"{got['full']} full and {got['partial']} partial simulations)")
+    hours = Row(f"staff {name}: agent-hours", f"{got['agent_hours']:.1f}")
+    missed = Row(f"staff {name}: counted cells missing on the full simulation",
+                 f"{got['missed']} of {got['cells']}")
+    if not quick:
+        row.target, row.result = (f"< {TARGET_STAFF_WALL_S:g} s",
+                                  verdict(got["wall_s"] < TARGET_STAFF_WALL_S))
+        hours.baseline = f"whole-horizon search {STAFF_REFERENCE_HOURS:g} (docs/staffing.md)"
+        hours.target = f"<= {STAFF_REFERENCE_HOURS:g}"
+        hours.result = verdict(got["agent_hours"] <= STAFF_REFERENCE_HOURS + 1e-9)
+        missed.target, missed.result = "0", verdict(got["missed"] == 0)
+    section.rows += [row, hours, missed]
+    return section
+
+
 def _worker_row(raw: dict) -> Row:
     """A row of sweep_bench's measurements (benchmark, workers, median_s, speedup, ...).
 
@@ -1118,7 +1157,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=("mmc", "day", "sweep", "metrics", "run"),
+        choices=("mmc", "day", "sweep", "metrics", "run", "staff"),
         action="append",
         help="run only these sections (repeatable)",
     )
@@ -1163,7 +1202,7 @@ def main(argv: list[str] | None = None) -> int:
     if repeats < 1:
         parser.error("--repeats must be at least 1")
     big_repeats = args.big_repeats or (repeats if args.quick else min(repeats, 3))
-    only = set(args.only or ("mmc", "day", "metrics", "sweep", "run"))
+    only = set(args.only or ("mmc", "day", "metrics", "sweep", "run", "staff"))
     started = time.perf_counter()
     sections: list[Section] = []
     if "mmc" in only:
@@ -1180,6 +1219,8 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(bench_metrics(0.1 if args.quick else 1.0, repeats, args.quick))
     if "run" in only:
         sections.append(bench_run(1 if args.quick else min(repeats, 3), args.quick))
+    if "staff" in only:
+        sections.append(bench_staff(args.quick))
     head = machine_lines(args.quick)
     head.append(f"benchmark wall time {time.perf_counter() - started:.0f} s")
     print(render_text(head, sections))
