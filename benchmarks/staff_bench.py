@@ -49,7 +49,7 @@ def run_once(scenario: str, groups: list[str], workers: int, extra: list[str]) -
     if done.returncode != 0:
         raise SystemExit(f"staff failed ({done.returncode}): {done.stderr.strip()}")
     text = done.stdout
-    row = re.search(r"^simulation search\s+([\d,.]+)\s+([\d,]+)\s+(\d+)", text, re.M)
+    row = re.search(r"^simulation search\s+([\d,.]+)\s+([\d,]+)\s+(\d+)", text, re.MULTILINE)
     sims = re.search(r"simulations: (\d+) full \(whole horizon\)(?: and (\d+) partial)?", text)
     cells = re.search(r"counted intervals missing the target \(of (\d+)", text)
     return {

@@ -491,11 +491,13 @@ def test_separable_teams_settled_together_reach_the_schedule_settled_apart(two_t
                                                                           monkeypatch):
     # Settled together, each team's row answers for its own change only, so the search makes
     # the same decisions as settling the teams one after the other, in fewer runs.
-    import sim.tools.staffing as staffing
+    from sim.tools import staffing
 
-    together = find_staffing(two_teams, TARGET, workers=1, replications=3)
+    # Passes until one changes nothing: the later passes try to lower every cell, which is
+    # where settling together saves runs.
+    together = find_staffing(two_teams, TARGET, workers=1, replications=3, max_passes=4)
     monkeypatch.setattr(staffing, "separable", lambda scenario, groups: False)
-    apart = find_staffing(two_teams, TARGET, workers=1, replications=3)
+    apart = find_staffing(two_teams, TARGET, workers=1, replications=3, max_passes=4)
     for g in ("team", "after"):
         np.testing.assert_array_equal(together.headcount[g], apart.headcount[g])
     assert together.missed(together.evaluation) == 0
@@ -548,3 +550,35 @@ def test_the_final_check_clears_missing_cells_and_keeps_the_cheapest_clean_sched
             again = check(schedule)
             np.testing.assert_array_equal(again.numerator, reported.numerator)
             assert again.holds(target)[0].all()
+
+
+@pytest.mark.parametrize("group, interval, change", [("team", 3, -2), ("team", 3, 3),
+                                                     ("team", 2, 5), ("after", 3, -3),
+                                                     ("after", 4, 4)])
+def test_a_candidate_with_another_peak_resumes_to_its_full_run(two_teams, group, interval,
+                                                               change):
+    # Each change moves its team's peak headcount, so the candidate's run has another number
+    # of agents, and (for the first team) other ids for the second team's agents, than the
+    # desk it resumes from: the resume maps agents by group and slot, record for record.
+    from sim.engine import simulate
+    from sim.engine.snapshot import prepare, resume, snapshots
+    from sim.tools.staffing import snapshot_time
+
+    edges = rate_table(two_teams).edges_s
+    base = {"team": np.array([4, 6, 9, 12, 11, 8, 6, 5]),
+            "after": np.array([3, 4, 6, 8, 7, 5, 4, 3])}
+    counts = {g: c.copy() for g, c in base.items()}
+    counts[group][interval] += change
+    assert counts[group].max() != base[group].max()
+    current = with_headcounts(two_teams, base, edges)
+    candidate = with_headcounts(two_teams, counts, edges)
+    for replication in (0, 1):
+        states, _ = snapshots(current, [snapshot_time(edges, interval)], replication)
+        resumed = resume(candidate, states[0], replication)
+        _, rows = prepare(candidate, states[0], replication)
+        full = simulate(candidate, replication).subset(rows)
+        assert len(rows) > 100
+        for name in ("outcome", "queued_s", "assigned_s", "end_at_s", "agent", "sent_s",
+                     "reply_s", "msg_agent"):
+            np.testing.assert_array_equal(getattr(resumed, name), getattr(full, name),
+                                          err_msg=name)

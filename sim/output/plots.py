@@ -18,6 +18,7 @@ import datetime as dt
 import functools
 import math
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ from scipy import special
 from sim.analysis import compare, registry
 from sim.analysis.stats import bounded_band, metric_bounds, metric_interval
 from sim.units import DAY_S
+
+if TYPE_CHECKING:  # for annotations only: matplotlib is imported on first use
+    from matplotlib.figure import Figure
 
 #: Fonts with Chinese glyphs, in order of preference (Linux, macOS, Windows names).
 CJK_FONTS = (

@@ -2,20 +2,24 @@
 
 The search is simulation-based. Every candidate schedule is run for the same replications with
 the same random streams (common random numbers: the same buyers, messages and reply lengths),
-so two candidates differ only by their staffing. It starts from the modified-offered-load (MOL)
-Erlang C estimate and walks the intervals in time order, because a queue carries over from one
-interval into the next:
+so two candidates differ only by their staffing. It starts from the iterative staffing
+algorithm (`isa_staffing`; or from the MOL Erlang C estimate), takes most of the start's
+surplus off in whole-horizon bulk rounds (`bulk_lower`), then walks the intervals in time
+order, because a queue carries over from one interval into the next:
 
-- if the target fails in the interval, add an agent there until it holds;
+- if the target fails in the interval, add agents there until it holds;
 - otherwise remove agents there while the target still holds in that interval and in no
   earlier interval breaks.
 
-Passes repeat until one changes nothing (later changes can make an earlier agent removable).
-After such a pass the schedule meets the target in every counted interval on the search
-replications, and removing one agent from any counted interval breaks the target in that
-interval or an earlier one. Uncounted intervals (outside the metric's counted hours) keep the
-MOL estimate. For comparison the command also reports SIPP staffing (stationary Erlang C per
-interval) and MOL staffing, both simulated on the same replications.
+A candidate changing interval i is simulated from a snapshot of the desk just before i over a
+few intervals (`_partial_pass`), or over the whole horizon (`method="full"`). Passes repeat
+until one changes nothing or `max_passes` (one by default with partial runs). The schedule is
+then checked on whole-horizon simulations (`polish`), which raise the cells still missing and
+take agents off cells with room; the table and its notes come from that check. Uncounted
+intervals (outside the metric's counted hours) keep the MOL estimate. For comparison the
+command also reports SIPP staffing (stationary Erlang C per interval) and MOL staffing, both
+simulated on the same replications. docs/staffing.md describes the method and its
+measurements.
 """
 
 from __future__ import annotations
@@ -594,8 +598,8 @@ class StaffingResult:
                    f"; the search did not settle within {passes}, so the schedule "
                    "may not be locally minimal (raise --max-passes)")
         if not missing:
-            return [f"the full simulation of the schedule meets the target in every counted "
-                    f"interval{settled}"]
+            return [(f"the full simulation of the schedule meets the target in every counted "
+                     f"interval{settled}")]
         shown = ", ".join(f"{clock} ({group})" for group, clock in missing[:12])
         more = f" and {len(missing) - 12} more" if len(missing) > 12 else ""
         if self.method == "partial":
@@ -606,8 +610,8 @@ class StaffingResult:
             why = (f"the search did not settle within {passes} and the full check's "
                    f"{REPAIR_ROUNDS} rounds of raising missed cells did not clear them (a "
                    "raised cell can break a later one; raise --max-passes)")
-        return [f"{len(missing)} counted interval(s) miss the target on the full simulation: "
-                f"{shown}{more}; {why}"]
+        return [(f"{len(missing)} counted interval(s) miss the target on the full simulation: "
+                 f"{shown}{more}; {why}")]
 
     def agent_hours(self, schedule: dict[str, np.ndarray]) -> dict[str, float]:
         widths_h = np.diff(self.edges_s) / 3600.0
@@ -1007,17 +1011,12 @@ def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: T
     edges = evaluate.context.edges_s
     n = n_intervals(edges)
     live = np.flatnonzero(counted.any(axis=0))
-    first, last = int(live[0]), int(live[-1])
+    first = int(live[0])
     # An interval at the horizon's start has no desk before it: its candidates run in full.
     at_start = snapshot_time(edges, first) <= edges[0]
     full, states = evaluate.from_start(current, first + 1 if at_start else first)
     num, den = full.numerator.copy(), full.denominator.copy()
 
-    def layout(schedule: dict[str, np.ndarray]) -> tuple[int, ...]:
-        # The agents a run has: one per slot of each group's peak headcount.
-        return tuple(int(np.max(schedule[g])) for g in groups)
-
-    layout_of_states = layout(current)
     together = separable(evaluate.context.scenario, groups)
     changed = False
     i = first
@@ -1046,11 +1045,10 @@ def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: T
                 + " ".join(f"{groups[k]}={current[groups[k]][i]}" for k in ks), refresh=False)
             estimate = Evaluation(num, den)
 
-            def probe(schedule, base=base, num=num, den=den, shape=layout(current)):
-                if layout(schedule) != shape and not in_full:
-                    # Another peak headcount means other agents (and agent ids) than the
-                    # desk states have: this candidate is simulated in full.
-                    return evaluate.from_start(schedule, i)[0]
+            def probe(schedule, base=base, num=num, den=den):
+                # A candidate with another peak headcount has other agent ids than the desk
+                # states name; a resume maps the state's agents by group and slot, so its run
+                # is still the candidate's own (tests/test_staffing.py).
                 trial, _ = simulate(schedule)
                 return Evaluation(num + trial.numerator - base.numerator,
                                   den + trial.denominator - base.denominator)
@@ -1063,9 +1061,6 @@ def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: T
                 current, estimate, moved = _settle_together(probe, current, estimate, ks, i,
                                                             target, cap, counted, where)
             changed = changed or moved
-            if layout(current) != layout_of_states and not in_full:
-                states = evaluate.from_start(current, i)[1]
-                layout_of_states = layout(current)
             base, base_states = simulate(current, need_states=True)
             num, den = estimate.numerator.copy(), estimate.denominator.copy()
             bar.update(len(ks))
@@ -1074,7 +1069,6 @@ def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: T
         if not len(later):
             break
         after = int(later[0])
-        layout_of_states = layout(current)
         if after == i + 1:
             states = base_states
         elif in_full:
