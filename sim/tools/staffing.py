@@ -1308,6 +1308,8 @@ def format_report(result: StaffingResult) -> str:
     metric = result.target.metric
     start = (f"ISA start ({result.isa_rounds} simulation round(s))"
              if result.start == "isa" else "MOL start")
+    if result.bulk_rounds:
+        start += f", {result.bulk_rounds} bulk round(s)"
     lines = [(f"staffing for {result.target} in every counted interval "
               f"({result.replications} replications, seed {result.seed}, {start}, "
               f"{result.passes} pass(es))"),
