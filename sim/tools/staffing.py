@@ -29,6 +29,7 @@ import io
 import math
 import shutil
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -741,13 +742,18 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
     converged, passes, isa_rounds, repaired, bulk_rounds = False, 0, 0, 0, 0
     with Evaluator(context, replications, workers, dask) as evaluate:
         if start == "isa" and cells:
-            initial, isa_rounds = isa_staffing(evaluate, scenario, groups, counted, mol, cap,
-                                               isa_alpha, isa_iterations)
+            with _rounds_bar(f"staff {scenario.name} ISA start", isa_iterations,
+                             progress) as bar:
+                initial, isa_rounds = isa_staffing(evaluate, scenario, groups, counted, mol,
+                                                   cap, isa_alpha, isa_iterations, bar=bar)
         else:
             initial = {g: mol[g].astype(np.int64).copy() for g in groups}
         current = {g: initial[g].copy() for g in groups}
         if method == "partial" and cells:
-            current, bulk_rounds = bulk_lower(evaluate, current, target, counted, lookahead)
+            with _rounds_bar(f"staff {scenario.name} bulk rounds", BULK_ROUNDS,
+                             progress) as bar:
+                current, bulk_rounds = bulk_lower(evaluate, current, target, counted,
+                                                  lookahead, bar=bar)
         for passes in range(1, max_passes + 1):
             # One bar per pass, whose total is known: a search that settles early ends its
             # last bar full instead of shrinking a bar sized for every pass.
@@ -770,8 +776,10 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
         state = evaluate(current)
         day0 = scenario.horizon.day0
         if method == "partial" and cells:
-            current, state, repaired, trimmed = polish(evaluate, current, target, counted,
-                                                       lookahead, edges, cap)
+            with _rounds_bar(f"staff {scenario.name} full check", POLISH_ROUNDS,
+                             progress) as bar:
+                current, state, repaired, trimmed = polish(evaluate, current, target, counted,
+                                                           lookahead, edges, cap, bar=bar)
         else:
             trimmed = 0
             for _ in range(REPAIR_ROUNDS):
@@ -820,8 +828,17 @@ REPAIR_ROUNDS = 3
 POLISH_ROUNDS = 12
 
 
+@contextmanager
+def _rounds_bar(desc: str, most: int, progress: bool):
+    """A bar of whole-horizon rounds, sized by the most a stage may run; a stage that ends
+    early fills it, so its total never changes under the user."""
+    with tqdm(total=most, desc=desc, unit="round", disable=not progress, leave=False) as bar:
+        yield bar
+        bar.update(bar.total - bar.n)
+
+
 def polish(evaluate: Evaluator, current: dict[str, np.ndarray], target: Target,
-           counted: np.ndarray, lookahead: int, edges_s: np.ndarray, cap: int
+           counted: np.ndarray, lookahead: int, edges_s: np.ndarray, cap: int, bar=None
            ) -> tuple[dict[str, np.ndarray], Evaluation, int, int]:
     """The partial search's final check, on whole-horizon simulations (what the table shows).
 
@@ -841,6 +858,8 @@ def polish(evaluate: Evaluator, current: dict[str, np.ndarray], target: Target,
     added = taken = 0
     raised_cells = np.zeros_like(counted)
     for _ in range(POLISH_ROUNDS):
+        if bar is not None:
+            bar.update()
         state = evaluate(current)
         fails = counted & ~state.holds(target)
         if fails.any():
@@ -880,8 +899,8 @@ def default_lookahead(edges_s: np.ndarray) -> int:
 
 
 def isa_staffing(evaluate: Evaluator, scenario: Scenario, groups: list[str], counted: np.ndarray,
-                 fixed: dict[str, np.ndarray], cap: int, alpha: float, iterations: int
-                 ) -> tuple[dict[str, np.ndarray], int]:
+                 fixed: dict[str, np.ndarray], cap: int, alpha: float, iterations: int,
+                 bar=None) -> tuple[dict[str, np.ndarray], int]:
     """The iterative staffing algorithm (Feldman, Mandelbaum, Massey and Whitt, 2008) on the
     counted cells; the others keep `fixed`.
 
@@ -899,6 +918,8 @@ def isa_staffing(evaluate: Evaluator, scenario: Scenario, groups: list[str], cou
                for k, g in enumerate(groups)}
     rounds = 0
     for rounds in range(1, iterations + 1):
+        if bar is not None:
+            bar.update()
         slots, typing = evaluate.occupancy(current, ISA_SAMPLES)
         proposal = {}
         for k, g in enumerate(groups):
@@ -917,7 +938,8 @@ def isa_staffing(evaluate: Evaluator, scenario: Scenario, groups: list[str], cou
 
 def bulk_lower(evaluate: Evaluator, current: dict[str, np.ndarray], target: Target,
                counted: np.ndarray, lookahead: int, rounds: int | None = None,
-               held_back: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], int]:
+               held_back: np.ndarray | None = None, bar=None
+               ) -> tuple[dict[str, np.ndarray], int]:
     """Take most of the start's surplus off in whole-horizon simulations, before the passes.
 
     Each round lowers every counted cell that meets the target (and was not held back) by one
@@ -936,6 +958,8 @@ def bulk_lower(evaluate: Evaluator, current: dict[str, np.ndarray], target: Targ
     state = evaluate(current)
     done = 0
     for done in range(1, rounds + 1):
+        if bar is not None:
+            bar.update()
         holds = state.holds(target)
         lower = counted & ~held_back & holds & (schedule > 0)
         if not lower.any():
