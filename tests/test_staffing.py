@@ -289,21 +289,13 @@ def small_context(seed=None):
                     rate_table(scenario).edges_s, scenario.seed if seed is None else seed)
 
 
-@pytest.mark.parametrize("interval, change", [(2, 1), (2, -2), (3, 4), (5, -1), (7, 2)])
-def test_a_candidate_resumed_from_the_current_desk_is_its_full_run(interval, change):
-    # A candidate changing interval i starts from the current schedule's desk just before i
-    # (a millisecond before, so the candidate's own change of headcount at i is still
-    # ahead); its run must be the candidate's uninterrupted run, record for record.
+def assert_resumes_to_full_run(current, candidate, edges, interval: int) -> None:
+    """On replications 0 and 1: `candidate` resumed from `current`'s desk just before
+    `interval` gives the records of `candidate`'s uninterrupted run, column for column."""
     from sim.engine import simulate
     from sim.engine.snapshot import prepare, resume, snapshots
     from sim.tools.staffing import snapshot_time
 
-    scenario = scenario_from_dict(SMALL)
-    edges = rate_table(scenario).edges_s
-    current = with_headcounts(scenario, {"team": SMALL_START}, edges)
-    counts = SMALL_START.copy()
-    counts[interval] += change
-    candidate = with_headcounts(scenario, {"team": counts}, edges)
     for replication in (0, 1):
         states, _ = snapshots(current, [snapshot_time(edges, interval)], replication)
         resumed = resume(candidate, states[0], replication)
@@ -314,6 +306,20 @@ def test_a_candidate_resumed_from_the_current_desk_is_its_full_run(interval, cha
                      "reply_s", "msg_agent"):
             np.testing.assert_array_equal(getattr(resumed, name), getattr(full, name),
                                           err_msg=name)
+
+
+@pytest.mark.parametrize("interval, change", [(2, 1), (2, -2), (3, 4), (5, -1), (7, 2)])
+def test_a_candidate_resumed_from_the_current_desk_is_its_full_run(interval, change):
+    # A candidate changing interval i starts from the current schedule's desk just before i
+    # (a millisecond before, so the candidate's own change of headcount at i is still
+    # ahead); its run must be the candidate's uninterrupted run, record for record.
+    scenario = scenario_from_dict(SMALL)
+    edges = rate_table(scenario).edges_s
+    current = with_headcounts(scenario, {"team": SMALL_START}, edges)
+    counts = SMALL_START.copy()
+    counts[interval] += change
+    candidate = with_headcounts(scenario, {"team": counts}, edges)
+    assert_resumes_to_full_run(current, candidate, edges, interval)
 
 
 def test_the_desk_passed_from_window_to_window_is_the_full_runs_desk():
@@ -568,10 +574,6 @@ def test_a_candidate_with_another_peak_resumes_to_its_full_run(two_teams, group,
     # Each change moves its team's peak headcount, so the candidate's run has another number
     # of agents, and (for the first team) other ids for the second team's agents, than the
     # desk it resumes from: the resume maps agents by group and slot, record for record.
-    from sim.engine import simulate
-    from sim.engine.snapshot import prepare, resume, snapshots
-    from sim.tools.staffing import snapshot_time
-
     edges = rate_table(two_teams).edges_s
     base = {"team": np.array([4, 6, 9, 12, 11, 8, 6, 5]),
             "after": np.array([3, 4, 6, 8, 7, 5, 4, 3])}
@@ -580,13 +582,4 @@ def test_a_candidate_with_another_peak_resumes_to_its_full_run(two_teams, group,
     assert counts[group].max() != base[group].max()
     current = with_headcounts(two_teams, base, edges)
     candidate = with_headcounts(two_teams, counts, edges)
-    for replication in (0, 1):
-        states, _ = snapshots(current, [snapshot_time(edges, interval)], replication)
-        resumed = resume(candidate, states[0], replication)
-        _, rows = prepare(candidate, states[0], replication)
-        full = simulate(candidate, replication).subset(rows)
-        assert len(rows) > 100
-        for name in ("outcome", "queued_s", "assigned_s", "end_at_s", "agent", "sent_s",
-                     "reply_s", "msg_agent"):
-            np.testing.assert_array_equal(getattr(resumed, name), getattr(full, name),
-                                          err_msg=name)
+    assert_resumes_to_full_run(current, candidate, edges, interval)

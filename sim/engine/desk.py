@@ -112,7 +112,6 @@ class DeskRun:
             self.start()
             self.started = True
         env, stop = self.env, self.stop_s
-        self.flow.stop_s = stop
         # The loop frees what it drops by reference counting: the only cycles it makes are a
         # conversation and its agent or its own event until it closes, and the run's own
         # structure (broken by `close_down` at the end), so the cyclic collector would only

@@ -181,7 +181,7 @@ class _Context:
     def candidate(self, headcounts: dict[str, tuple[int, ...]]) -> Scenario:
         # A worker runs a candidate on several replications in a row: its scenario is built
         # once (the last few are kept).
-        key = tuple((g, tuple(int(n) for n in counts)) for g, counts in headcounts.items())
+        key = schedule_key(headcounts, list(headcounts))
         scenario = self._candidates.get(key)
         if scenario is None:
             scenario = with_headcounts(self.scenario, headcounts, self.edges_s)
@@ -259,6 +259,12 @@ def snapshot_time(edges_s: np.ndarray, interval: int) -> float:
     the state (a state taken at the exact start would already be past the change the
     schedule it came from makes there, or makes none)."""
     return float(edges_s[interval]) - SNAPSHOT_LEAD_S
+
+
+def schedule_key(headcounts: dict[str, np.ndarray], groups: list[str], upto: int | None = None
+                 ) -> tuple:
+    """A hashable form of `groups`' headcounts (up to interval `upto`), for caches."""
+    return tuple((g, tuple(int(n) for n in headcounts[g][:upto])) for g in groups)
 
 
 #: Candidate scenarios a worker keeps built.
@@ -373,7 +379,7 @@ class Evaluator:
         self._executor.__exit__(*exc)
 
     def _key(self, headcounts: dict[str, np.ndarray], upto: int | None = None) -> tuple:
-        return tuple((g, tuple(int(n) for n in headcounts[g][:upto])) for g in self.context.groups)
+        return schedule_key(headcounts, self.context.groups, upto)
 
     def __call__(self, headcounts: dict[str, np.ndarray]) -> Evaluation:
         key = self._key(headcounts)
