@@ -15,11 +15,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 from tqdm import tqdm
 
 from sim.analysis import metrics
-from sim.analysis.stats import bounded_band, metric_interval, t_interval
+from sim.analysis.stats import bounded_band, metric_interval, t_interval, t_quantile
 from sim.analysis.targets import Target, merge, parse_targets, scenario_targets
 from sim.engine import limits, simulate
 from sim.output.files import FileJob, parquet_bytes, write_csv, write_files
@@ -120,7 +119,7 @@ class Results:
                 warnings.simplefilter("ignore", RuntimeWarning)
                 mean = np.nanmean(runs, axis=0)
                 se = np.nanstd(runs, axis=0, ddof=1) / np.sqrt(n)
-                t = scipy_stats.t.ppf(0.975, np.maximum(n - 1, 1))
+                t = t_quantile(0.975, np.maximum(n - 1, 1))
             # Shares: the band stays within [0, 1] (sim.analysis.stats.bounded_band).
             low, high = bounded_band(mean, np.where(n > 1, se, np.nan), t, 0.0, 1.0)
             frames.append(pd.DataFrame({

@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from sim.analysis.stats import bounded_band
+from sim.analysis.stats import bounded_band, t_quantile
 from sim.analysis.targets import MET, MISSED, NO_DATA, UNDECIDED, Target
 from sim.units import DAY_S
 
@@ -160,7 +159,7 @@ def interval_band(runs: pd.DataFrame, column: str = INTERVAL_METRIC, level: floa
     n = frame["replications"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.where(n > 1, frame["sd"].to_numpy(dtype=float) / np.sqrt(n), np.nan)
-        t = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
+        t = t_quantile(0.5 + level / 2, np.maximum(n - 1, 1))
     low, high = bounded_band(frame["mean"].to_numpy(dtype=float), se, t, 0.0, 1.0)
     return frame.assign(ci_low=low, ci_high=high).drop(columns="sd")
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from scipy import special, stats
+from scipy import special
 
 from sim.units import parse_duration
 
@@ -154,6 +154,10 @@ class Poisson(_Dist):
         return self.mean
 
     def from_uniform(self, u):
+        # Imported here, by the one distribution that needs it: `scipy.stats` costs about
+        # 0.7 s to import, which loading any scenario would otherwise pay.
+        from scipy import stats
+
         # ppf(0) is -1: a uniform of exactly 0 (which numpy can draw) is the lowest count, 1.
         return 1.0 + np.maximum(stats.poisson.ppf(np.asarray(u, dtype=float), self.mean - 1.0),
                                 0.0)
