@@ -10,12 +10,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import textwrap
 
 import pandas as pd
 import pytest
 import yaml
 from conftest import BAD, DATA, MINIMAL, REPO, supportsim
 
+from sim.cli import COMMANDS
 from sim.cli import main as main_entry
 
 # file -> fragments the message must contain: the field path (or position) and the problem.
@@ -63,6 +65,33 @@ def test_bad_scenario_exits_2_with_one_clear_line(name, capsys, tmp_path, monkey
     assert_clean_refusal(code, err, path, BAD_FILES[name])
     assert not (tmp_path / "out").exists(), "nothing is written for a refused scenario"
     assert not (tmp_path / "supportsim_tag_marker").exists()
+
+
+def test_a_command_loads_its_own_module_and_the_help_lists_every_command(capsys):
+    # Only the command on the line is imported (the others would cost their imports, up to a
+    # second); without one, or with an unknown one, every command is there to be listed.
+    script = textwrap.dedent("""
+        import sys
+        from sim.cli import COMMANDS, main
+        try:
+            code = main(sys.argv[1:])
+        except SystemExit as exit:  # --help and argparse's errors
+            code = exit.code
+        print(sorted(m for m in COMMANDS.values() if m in sys.modules), code)
+    """)
+    def loaded(*argv):
+        done = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True,
+                              text=True, cwd=REPO, timeout=120, check=False)
+        return done.stdout.strip().splitlines()[-1], done.stderr
+
+    assert loaded("run", "--help")[0] == "['sim.cli.run'] 0"
+    assert loaded("validate", "--help")[0] == "['sim.cli.validate'] 0"
+    every = sorted(COMMANDS.values())
+    out, _ = loaded("--help")
+    assert out == f"{every} 0"
+    out, err = loaded("rn", "x")
+    assert out == f"{every} 2"
+    assert "invalid choice: 'rn'" in err and all(f"'{name}'" in err for name in COMMANDS)
 
 
 def test_missing_file(capsys, tmp_path):

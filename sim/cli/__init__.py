@@ -39,7 +39,11 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; given the command line, only its command's module is
+    imported (the others are named, not loaded: `fit` and `backtest` alone take most of a
+    second to import `scipy.stats` and `scipy.optimize`, which a `run` never needs)."""
+    chosen = _command_in(argv)
     parser = argparse.ArgumentParser(
         prog="supportsim",
         description="Simulate an online shop's chat service desk and report platform metrics.",
@@ -47,12 +51,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
+        if chosen is not None and name != chosen:
+            sub.add_parser(name)
+            continue
         module = importlib.import_module(module_name)
         command = sub.add_parser(name, help=module.HELP, description=module.HELP,
                                  epilog=EXIT_CODES_TEXT)
         module.add_arguments(command)
         command.set_defaults(handler=module.main)
     return parser
+
+
+def _command_in(argv: list[str] | None) -> str | None:
+    """The command `argv` names (its first word that is not an option: the top level takes
+    no option with a value), or None when it names none or an unknown one (then every
+    command is loaded, for the list of commands in the help or the error)."""
+    for arg in sys.argv[1:] if argv is None else argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
 
 
 def _bad_input_errors() -> tuple[type[BaseException], ...]:
@@ -83,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Inside the try: a Ctrl-C while the options are read (imports can take a moment on a
         # loaded machine) is an interruption like any other, not a traceback.
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv).parse_args(argv)
         return args.handler(args)
     except _bad_input_errors() as exc:
         print(f"error: {_message(exc)}", file=sys.stderr)
