@@ -324,7 +324,7 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
         # own variant (a few kB).
         pool = contextlib.nullcontext(executor)
     shared = executor is None
-    with pool as executor, \
+    with pool as runner, \
             tqdm(total=target * len(resolved), desc=f"{scenario.name}", unit="run",
                  disable=not progress, leave=False) as bar:
 
@@ -340,7 +340,7 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
             tasks = [(SHARED if shared else {name: resolved[name]}, name, replication,
                       seeds[name], keep_records)
                      for replication in range(done, target) for name in resolved]
-            outcomes = executor.map(_replicate, tasks,
+            outcomes = runner.map(_replicate, tasks,
                                     progress=check_pilot if auto and done == 0 else bar)
             for (_, name, replication, _, _), (values, frame, shares, tables) in zip(tasks,
                                                                                      outcomes):

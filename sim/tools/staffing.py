@@ -1055,7 +1055,9 @@ def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: T
         stop = min(i + 1 + lookahead, n)
         in_full = snapshot_time(edges, i) <= edges[0]
 
-        def simulate(schedule, need_states=False):
+        # This interval's window, bound now (the loop moves `states` on once it is done).
+        def simulate(schedule, need_states=False, in_full=in_full, i=i, states=states,
+                     following=following, stop=stop):
             if in_full:
                 return evaluate.from_start(schedule, i + 1)
             return evaluate.window(schedule, states, i, following, stop, need_states)
