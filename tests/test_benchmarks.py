@@ -10,7 +10,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-import working_set  # a script beside the benchmarks, importable once on the path
+import instructions  # scripts beside the benchmarks, importable once on the path
+import working_set
 
 from sim.arrivals import rate_table, sample_customers, streams
 from sim.engine import DeskRun, simulate
@@ -40,3 +41,23 @@ def test_days_driven_together_are_the_days_run_alone():
             np.testing.assert_array_equal(
                 getattr(together, name), getattr(alone, name), err_msg=name
             )
+
+
+def test_the_instruction_count_child_simulates_the_case_it_names():
+    # benchmarks/instructions.py divides instruction counts by the customers and messages its
+    # child reports: they must be those of the simulated case (run here without Valgrind).
+    import json
+    import subprocess
+
+    import baselines
+
+    done = subprocess.run([sys.executable, "-c", instructions.CHILD, str(ROOT), "mmc", "3000"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120, check=True)
+    ran = json.loads(done.stdout.strip().splitlines()[-1])
+    case = baselines.MMc(customers=3000)
+    records = simulate(baselines.mmc_scenario(case), 0, case.seed)
+    assert ran == {"customers": len(records.arrival_s),
+                   "messages": int(records.n_messages.sum())}
+    assert 2500 < ran["customers"] < 3500
+    assert instructions.REFS.search("==1== I   refs:      7,032,535,652").group(1) \
+        == "7,032,535,652"
