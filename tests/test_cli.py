@@ -87,8 +87,9 @@ def test_a_command_loads_its_own_module_and_the_help_lists_every_command(capsys)
     assert loaded("run", "--help")[0] == "['sim.cli.run'] 0"
     assert loaded("validate", "--help")[0] == "['sim.cli.validate'] 0"
     every = sorted(COMMANDS.values())
-    out, _ = loaded("--help")
-    assert out == f"{every} 0"
+    for help_first in (["--help"], ["-h", "run"]):
+        out, _ = loaded(*help_first)
+        assert out == f"{every} 0", help_first
     out, err = loaded("rn", "x")
     assert out == f"{every} 2"
     assert "invalid choice: 'rn'" in err and all(f"'{name}'" in err for name in COMMANDS)

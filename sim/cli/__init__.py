@@ -63,13 +63,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def _command_in(argv: list[str] | None) -> str | None:
-    """The command `argv` names (its first word that is not an option: the top level takes
-    no option with a value), or None when it names none or an unknown one (then every
-    command is loaded, for the list of commands in the help or the error)."""
-    for arg in sys.argv[1:] if argv is None else argv:
-        if not arg.startswith("-"):
-            return arg if arg in COMMANDS else None
-    return None
+    """The command `argv` starts with, or None when it starts with anything else (the top
+    level's own `--help`, an unknown command, nothing): then every command is loaded, for
+    the list of commands in the help or the error."""
+    argv = sys.argv[1:] if argv is None else argv
+    return argv[0] if argv and argv[0] in COMMANDS else None
 
 
 def _bad_input_errors() -> tuple[type[BaseException], ...]:
