@@ -11,9 +11,11 @@ cachegrind counts the instructions the interpreter executes instead, which do no
 the load. Each count is one fresh interpreter under `valgrind --tool=cachegrind
 --cache-sim=no` simulating a small and a larger case; the difference of the two, divided by
 the difference in customers (or messages), leaves imports and set-up out. Runs are made
-repeatable by a fixed hash seed (`PYTHONHASHSEED=0`), no address randomisation (`setarch -R`)
-and single-threaded numerical libraries (a BLAS thread spinning would count too): the same
-tree counted twice agrees to about 0.01%.
+repeatable by a fixed hash seed (`PYTHONHASHSEED=0`), no address randomisation (`setarch -R`),
+single-threaded numerical libraries (a BLAS thread spinning would count too) and no bytecode
+written (`PYTHONDONTWRITEBYTECODE=1`: otherwise the first run of a fresh tree compiles its
+sources and the second does not, which would read as a few thousand instructions per
+customer): the same tree counted twice agrees to about 0.01%.
 
 Instructions are not time (a cache miss costs no instruction), so this says which of two
 trees does less work, not by how many seconds; confirm a real gain with `ab.py`. Needs
@@ -69,8 +71,8 @@ def count(root: Path, case: str, size: int) -> tuple[int, dict]:
     """Instructions of one fresh interpreter simulating `case` at `size`, and what it ran."""
     import json
 
-    env = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1",
-           "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     command = ["setarch", os.uname().machine, "-R", "valgrind", "--tool=cachegrind",
                "--cache-sim=no", "--cachegrind-out-file=/dev/null",
                sys.executable, "-c", CHILD, str(root), case, str(size)]
@@ -103,13 +105,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.base}: no sim/ package there (a checkout of the project?)",
               file=sys.stderr)
         return 2
-    cases = args.case or sorted(SIZES)
+    cases = sorted(set(args.case or SIZES))
     trees = {"base": args.base.resolve(), "this": HERE}
+    if trees["base"] == trees["this"]:
+        print("note: the baseline is this tree; the ratio will be 1", file=sys.stderr)
     # Two counts at once: one per core, and counts do not depend on the load.
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {(case, name): pool.submit(per_unit, root, case)
                    for case in cases for name, root in trees.items()}
-        results = {key: future.result() for key, future in futures.items()}
+        try:
+            results = {key: future.result() for key, future in futures.items()}
+        except RuntimeError as exc:
+            for future in futures.values():
+                future.cancel()
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     print(f"base {trees['base']}  this {trees['this']}")
     print(f"{'case':6} {'unit':9} {'base':>12} {'this':>12} {'this/base':>10}")
     for case in cases:

@@ -95,6 +95,32 @@ def test_a_command_loads_its_own_module_and_the_help_lists_every_command(capsys)
     assert "invalid choice: 'rn'" in err and all(f"'{name}'" in err for name in COMMANDS)
 
 
+def test_bad_input_errors_name_real_classes_and_a_failing_run_imports_no_other_tool(tmp_path):
+    # An error is told to be bad input (exit 2) by the classes of the modules already loaded;
+    # a misspelt entry would turn that error into an internal one, so each must exist.
+    import importlib
+
+    from sim.cli import BAD_INPUT_ERRORS, build_parser
+
+    for module, name in BAD_INPUT_ERRORS:
+        assert issubclass(getattr(importlib.import_module(module), name), Exception)
+    # Called without a command line, the parser still has every command, with its help.
+    listed = " ".join(build_parser().format_help().split())
+    for name, module in COMMANDS.items():
+        assert f"{name} {' '.join(importlib.import_module(module).HELP.split())}" in listed
+    script = textwrap.dedent("""
+        import sys
+        from sim.cli import main
+        code = main(sys.argv[1:])
+        print("sim.tools.staffing" in sys.modules, code)
+    """)
+    missing = tmp_path / "missing.yaml"
+    done = subprocess.run([sys.executable, "-c", script, "run", str(missing)],
+                          capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
+    assert done.stdout.strip().splitlines()[-1] == "False 2"
+    assert str(missing) in done.stderr and "Traceback" not in done.stderr
+
+
 def test_missing_file(capsys, tmp_path):
     path = tmp_path / "no_such_scenario.yaml"
     code, _, err = run_in_process(capsys, path, "--out", tmp_path / "out", "--quiet")

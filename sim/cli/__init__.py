@@ -19,7 +19,6 @@ from sim.cli.common import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
-    UsageError,
 )
 
 #: Sub-command names and the modules implementing them.
@@ -40,10 +39,12 @@ COMMANDS = {
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
-    """The parser of every command; given the command line, only its command's module is
-    imported (the others are named, not loaded: `fit` and `backtest` alone take most of a
-    second to import `scipy.stats` and `scipy.optimize`, which a `run` never needs)."""
-    chosen = _command_in(argv)
+    """The parser of every command. Given a command line that starts with a command, only
+    that command's module is imported (the others are named, not loaded: `fit` and
+    `backtest` alone take most of a second to import `scipy.stats` and `scipy.optimize`,
+    which a `run` never needs); otherwise (the top level's `--help`, an unknown command,
+    no line at all) every command is loaded, for the list of commands."""
+    chosen = argv[0] if argv and argv[0] in COMMANDS else None
     parser = argparse.ArgumentParser(
         prog="supportsim",
         description="Simulate an online shop's chat service desk and report platform metrics.",
@@ -62,26 +63,25 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _command_in(argv: list[str] | None) -> str | None:
-    """The command `argv` starts with, or None when it starts with anything else (the top
-    level's own `--help`, an unknown command, nothing): then every command is loaded, for
-    the list of commands in the help or the error."""
-    argv = sys.argv[1:] if argv is None else argv
-    return argv[0] if argv and argv[0] in COMMANDS else None
+#: Library errors that mean the input was wrong (exit 2): the module defining each, and its name.
+BAD_INPUT_ERRORS = (
+    ("sim.cli.common", "UsageError"),
+    ("sim.scenario.errors", "ScenarioError"),
+    ("sim.parallel", "ExecutorError"),
+    ("sim.analysis.targets", "TargetError"),
+    ("sim.tools.staffing", "StaffingError"),
+    ("sim.experiment", "PrecisionError"),
+    ("sim.tools.roster_rules", "RosterError"),
+    ("sim.chatlog.errors", "ChatLogError"),
+)
 
 
-def _bad_input_errors() -> tuple[type[BaseException], ...]:
-    """Library errors that mean the input was wrong (exit 2), each raised by its own module."""
-    from sim.analysis.targets import TargetError
-    from sim.chatlog import ChatLogError
-    from sim.experiment import PrecisionError
-    from sim.parallel import ExecutorError
-    from sim.scenario import ScenarioError
-    from sim.tools.roster_rules import RosterError
-    from sim.tools.staffing import StaffingError
-
-    return (UsageError, ScenarioError, ExecutorError, TargetError, StaffingError,
-            PrecisionError, RosterError, ChatLogError)
+def _bad_input(exc: Exception) -> bool:
+    """Whether `exc` is one of `BAD_INPUT_ERRORS`. Only modules already loaded are looked at:
+    an error can come only from a module that was imported, and importing the others here
+    would cost a command that fails a third of a second (staffing, scipy.optimize, ...)."""
+    return any(isinstance(exc, getattr(sys.modules[module], name))
+               for module, name in BAD_INPUT_ERRORS if module in sys.modules)
 
 
 def _message(exc: BaseException) -> str:
@@ -95,17 +95,16 @@ def _message(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse `argv`, run the command, and turn what happened into an exit code."""
+    argv = sys.argv[1:] if argv is None else argv
     try:
         # Inside the try: a Ctrl-C while the options are read (imports can take a moment on a
         # loaded machine) is an interruption like any other, not a traceback.
         args = build_parser(argv).parse_args(argv)
         return args.handler(args)
-    except _bad_input_errors() as exc:
-        print(f"error: {_message(exc)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        from sim.output.files import written
-
+        # Nothing imported here: a file was written only if the module writing them is loaded.
+        files = sys.modules.get("sim.output.files")
+        written = files.written if files is not None else []
         if written:
             kept = ", ".join(str(p) for p in dict.fromkeys(written))
             print(f"\ninterrupted: kept these complete files: {kept}; no file is left "
@@ -117,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence, reported plainly
+        if _bad_input(exc):
+            print(f"error: {_message(exc)}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         if os.environ.get("SUPPORTSIM_DEBUG"):
             traceback.print_exc()
