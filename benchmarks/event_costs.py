@@ -51,7 +51,8 @@ def case_scenario(case: str, customers: int):
 
 def callback_lists(run: DeskRun):
     for part in (run.flow, run.shifts):
-        for name, value in vars(part).items():
+        for name in dir(part):  # the flow keeps its attributes in slots: no vars()
+            value = getattr(part, name)
             if name.startswith("on_") and isinstance(value, list) and value:
                 yield value
 
