@@ -185,8 +185,9 @@ def run_supportsim_with_metrics(case: MMc, scenario: Scenario) -> Run:
 # --- Ciw -------------------------------------------------------------------------------------------
 
 
-def run_ciw(case: MMc) -> Run:
-    """Ciw's own M/M/c: one node, exponential arrivals and services, `servers` servers."""
+def ciw_simulation(case: MMc):
+    """Ciw's own M/M/c, run to the horizon: one node, exponential arrivals and services,
+    `servers` servers (the part `run_ciw` times; `instructions.py --ciw` counts it)."""
     import ciw
 
     network = ciw.create_network(
@@ -194,10 +195,18 @@ def run_ciw(case: MMc) -> Run:
         service_distributions=[ciw.dists.Exponential(rate=case.service_rate_per_s)],
         number_of_servers=[case.servers],
     )
-    ciw.seed(case.seed)
-    watch = Stopwatch()
     simulation = ciw.Simulation(network)
     simulation.simulate_until_max_time(case.horizon_s)
+    return simulation
+
+
+def run_ciw(case: MMc) -> Run:
+    """Ciw's own M/M/c, timed from the network's start to the horizon."""
+    import ciw
+
+    ciw.seed(case.seed)
+    watch = Stopwatch()
+    simulation = ciw_simulation(case)
     timing = watch.read()
     customers = simulation.nodes[0].number_of_individuals
     records = sorted(simulation.get_all_records(), key=lambda r: r.arrival_date)

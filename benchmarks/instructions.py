@@ -4,6 +4,7 @@ busy machine does not disturb.
     git worktree add --detach /tmp/base <commit>
     python benchmarks/instructions.py /tmp/base                 # M/M/c and the day
     python benchmarks/instructions.py /tmp/base --case mmc
+    python benchmarks/instructions.py /tmp/base --case mmc --ciw     # and Ciw's count
 
 Timings on a shared machine move by 10-30% from run to run (`ab.py` and `ab_inprocess.py`
 take medians and minima against that); a change worth 1-3% drowns in it. Valgrind's
@@ -37,7 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent.parent
 
 #: (small, large) sizes per case: customers of the M/M/c case, per-mille volume of the day.
-SIZES = {"mmc": (5_000, 25_000), "day": (30, 90)}
+SIZES = {"mmc": (5_000, 25_000), "day": (30, 90), "ciw": (5_000, 25_000)}
 
 CHILD = r"""
 import json, sys
@@ -45,6 +46,13 @@ root, case, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
 sys.path.insert(0, root)
 sys.path.insert(0, root + "/benchmarks")
 import baselines
+if case == "ciw":
+    import ciw
+    mmc = baselines.MMc(customers=size)
+    ciw.seed(mmc.seed)
+    simulation = baselines.ciw_simulation(mmc)
+    print(json.dumps({"customers": int(simulation.nodes[0].number_of_individuals)}))
+    sys.exit(0)
 try:
     from sim.engine import simulate
 except ImportError:
@@ -87,15 +95,19 @@ def per_unit(root: Path, case: str) -> tuple[float, str]:
     """Instructions per customer (M/M/c) or per message (the day) between the two sizes."""
     small, large = SIZES[case]
     (a, ran_a), (b, ran_b) = (count(root, case, small), count(root, case, large))
-    unit = "customers" if case == "mmc" else "messages"
+    unit = "messages" if case == "day" else "customers"
     return (b - a) / (ran_b[unit] - ran_a[unit]), unit[:-1]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("base", type=Path, help="the other source tree (the baseline)")
-    parser.add_argument("--case", action="append", choices=sorted(SIZES),
+    parser.add_argument("--case", action="append", choices=("day", "mmc"),
                         help="mmc (per customer) or day (per message); default both")
+    parser.add_argument("--ciw", action="store_true",
+                        help="also count Ciw's own M/M/c (the benchmark's reference) and "
+                             "print how many times this tree's instructions per customer it "
+                             "takes: the `vs Ciw` ratio of benchmarks/run.py, in instructions")
     args = parser.parse_args(argv)
     missing = [tool for tool in ("valgrind", "setarch") if shutil.which(tool) is None]
     if missing:
@@ -105,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.base}: no sim/ package there (a checkout of the project?)",
               file=sys.stderr)
         return 2
-    cases = sorted(set(args.case or SIZES))
+    cases = sorted(set(args.case or ("day", "mmc")))
+    if args.ciw and "mmc" not in cases:
+        cases.append("mmc")
     trees = {"base": args.base.resolve(), "this": HERE}
     if trees["base"] == trees["this"]:
         print("note: the baseline is this tree; the ratio will be 1", file=sys.stderr)
@@ -113,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {(case, name): pool.submit(per_unit, root, case)
                    for case in cases for name, root in trees.items()}
+        if args.ciw:
+            futures[("ciw", "this")] = pool.submit(per_unit, HERE, "ciw")
         try:
             results = {key: future.result() for key, future in futures.items()}
         except RuntimeError as exc:
@@ -126,6 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         base, unit = results[(case, "base")]
         this, _ = results[(case, "this")]
         print(f"{case:6} {unit:9} {base:12,.0f} {this:12,.0f} {this / base:10.4f}")
+    if args.ciw:
+        ciw_count, _ = results[("ciw", "this")]
+        for name in ("base", "this"):
+            mine, _ = results[("mmc", name)]
+            print(f"Ciw's M/M/c: {ciw_count:,.0f} instructions per customer, "
+                  f"{ciw_count / mine:.2f}x {name}'s")
     return 0
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
@@ -61,3 +62,21 @@ def test_the_instruction_count_child_simulates_the_case_it_names():
     assert 2500 < ran["customers"] < 3500
     assert instructions.REFS.search("==1== I   refs:      7,032,535,652").group(1) \
         == "7,032,535,652"
+
+
+def test_the_instruction_count_child_runs_ciw_on_the_benchmarks_case():
+    # `instructions.py --ciw` divides Ciw's instructions by the customers its child reports:
+    # they must be those of the M/M/c run that benchmarks/run.py times (Ciw is in the bench
+    # extra only).
+    import json
+    import subprocess
+
+    pytest.importorskip("ciw")
+    import baselines
+
+    done = subprocess.run([sys.executable, "-c", instructions.CHILD, str(ROOT), "ciw", "3000"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120, check=True)
+    ran = json.loads(done.stdout.strip().splitlines()[-1])
+    timed = baselines.run_ciw(baselines.MMc(customers=3000))
+    assert ran == {"customers": timed.customers}
+    assert 2500 < ran["customers"] < 3500
