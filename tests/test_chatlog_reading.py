@@ -167,6 +167,26 @@ def test_a_chinese_export_reads_through_a_format_file(tmp_path):
         read_log(broken, mapping)
 
 
+def test_the_format_file_renames_the_duty_files_columns_and_groups_too(tmp_path):
+    # A Chinese export comes with a Chinese duty file: its columns are mapped by duty_columns
+    # and its group labels by the same `values: group:` as the log's, so both name one group.
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(FORMAT + "duty_columns: {agent_id: 客服, group: 分组, start: 上线时间, "
+                       "end: 下线时间}\n", encoding="utf-8")
+    log = write(tmp_path, CHINESE, name="export.csv", header=CHINESE_HEADER, encoding="gb18030")
+    duty = write(tmp_path, ["a1,售前组,2026/11/11 09:00:00,2026/11/11 12:00:00",
+                            "a2,售前组,2026/11/11 09:30:00,2026/11/11 12:00:00"],
+                 name="duty.csv", header="客服,分组,上线时间,下线时间", encoding="gb18030")
+    plain_duty = write(tmp_path, ["a1,team,2026-11-11 09:00:00,2026-11-11 12:00:00",
+                                  "a2,team,2026-11-11 09:30:00,2026-11-11 12:00:00"],
+                       name="plain_duty.csv", header="agent_id,group,start,end")
+    chinese = read_log(log, mapping, duty=duty)
+    plain = read_log(write(tmp_path, GOOD), duty=plain_duty)
+    assert chinese.agent_groups == plain.agent_groups == ["team", "team"]
+    assert not any("another group" in note for note in chinese.notes)
+    pd.testing.assert_frame_equal(chinese.tables.duty, plain.tables.duty)
+
+
 def test_a_bad_format_file_names_its_field(tmp_path):
     mapping = tmp_path / "map.yaml"
     mapping.write_text("columns: {sender: a}\nvalues: {sender: {x: customer}}\n")

@@ -47,6 +47,8 @@ def read_duty(path: str | Path, fmt: LogFormat, day0: dt.date) -> pd.DataFrame:
     names = fmt.duty_source
     agent_codes, agent_values = _codes(_strings(table.column(names("agent_id"))))
     group_codes, group_values = _codes(_strings(table.column(names("group"))))
+    # The format file's `values: group:` renames the duty file's groups as it does the log's.
+    group_values = np.array([fmt.values.group.get(v, v) for v in group_values], dtype=object)
     for column, codes, values in (("agent_id", agent_codes, agent_values),
                                   ("group", group_codes, group_values)):
         empty = values[codes] == ""
@@ -58,7 +60,8 @@ def read_duty(path: str | Path, fmt: LogFormat, day0: dt.date) -> pd.DataFrame:
             row = int(np.flatnonzero(group_values[group_codes] == label)[0])
             _fail(source, where(lines[row]), "group", names,
                   f"{label!r} cannot name a group (at most 64 characters, no dots, not "
-                  "starting with a space)")
+                  "starting with a space); rename it under `values: group:` in the "
+                  "--columns file")
     times = {}
     for column in ("start", "end"):
         local = _times(table.column(names(column)), fmt, lines, source, where, column, names)
