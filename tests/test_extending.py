@@ -243,6 +243,21 @@ def test_agents_put_on_duty_by_a_process_work_and_are_paid_for():
     assert np.isin(records.agent, ids).any()  # they served buyers
 
 
+def test_add_agents_takes_a_clock_time_as_until_does():
+    def reinforce(until):
+        def process(env, desk):
+            yield desk.until("10:00")
+            desk.add_agents("presale_team", 3, until=until)
+        return process
+
+    _, by_clock = _run_with(reinforce("12:00"))
+    _, by_seconds = _run_with(reinforce(12 * 3600.0))
+    np.testing.assert_array_equal(by_clock.duty_end_s, by_seconds.duty_end_s)
+    np.testing.assert_array_equal(by_clock.agent, by_seconds.agent)
+    added = by_clock.duty_start_s == 10 * 3600
+    assert added.sum() == 3 and np.all(by_clock.duty_end_s[added] >= 12 * 3600)
+
+
 def test_agents_sent_off_by_a_process_take_nothing_new():
     seen = {}
 
@@ -299,6 +314,7 @@ def test_queue_readings_agree_with_each_other():
     (lambda d: d.queue_length("gossip"), "unknown topic 'gossip'"),
     (lambda d: d.set_deflection("presale", 1.5), "is not a probability"),
     (lambda d: d.time("25:00"), "out of range"),
+    (lambda d: d.add_agents("presale_team", 1, until="noon"), "desk: .*noon"),
 ])
 def test_a_bad_desk_request_names_the_problem(call, message):
     def bad(env, desk):

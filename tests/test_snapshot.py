@@ -132,6 +132,13 @@ def test_a_state_is_a_snapshot_of_the_open_desk():
                 n for n, g in state.groups.items() if g is group)].concurrency
 
 
+def test_a_snapshot_is_taken_at_a_clock_time_as_at_seconds():
+    scn = scenario("normal_day.yaml")
+    assert sim.snapshot(scn, "10:30") == sim.snapshot(scn, 10.5 * 3600)
+    with pytest.raises(sim.StateError, match="snapshot time: .*half past ten"):
+        sim.snapshot(scn, "half past ten")
+
+
 def test_snapshot_time_outside_the_horizon_is_refused():
     scn = scenario("normal_day.yaml")
     with pytest.raises(sim.ScenarioError, match="not inside the scenario's horizon"):

@@ -235,10 +235,14 @@ class Desk:
 
     # --- acting -------------------------------------------------------------------------------
 
-    def add_agents(self, group: str, count: int, until: float | None = None) -> list[int]:
-        """Put `count` more agents of `group` on duty now, until `until` (a time) or the end
-        of the run; returns their ids. Their hours count in the group's cost."""
+    def add_agents(self, group: str, count: int, until: float | str | None = None
+                   ) -> list[int]:
+        """Put `count` more agents of `group` on duty now, until `until` (seconds or a clock
+        time, as `until()` takes) or the end of the run; returns their ids. Their hours count
+        in the group's cost."""
         g = self._group(group)
+        if isinstance(until, str):
+            until = self.time(until)
         shifts, pool = self.run.shifts, self.run.pool
         ids = []
         for _ in range(count):

@@ -34,7 +34,7 @@ from sim.engine.state import FORMAT, VERSION, DeskState, StateError, resolve
 from sim.engine.state import Agent as AgentSpec
 from sim.policies import RoutingPolicy
 from sim.scenario import Scenario
-from sim.units import format_clock
+from sim.units import ClockTime, format_clock
 
 INF = math.inf
 
@@ -223,15 +223,17 @@ def capture(run: DeskRun, seed: int, replication: int, variant: str = "baseline"
     return cap
 
 
-def snapshots(scenario: Scenario, times: Sequence[float], replication: int = 0,
+def snapshots(scenario: Scenario, times: Sequence[float | str], replication: int = 0,
               seed: int | None = None, *, routing: RoutingPolicy | None = None,
               processes: Iterable[Process] = (), variant: str = "baseline"
               ) -> tuple[list[DeskState], Records]:
     """Run replication `replication` of `scenario`, writing down the desk at each of `times`
-    (seconds since day-0 midnight, inside the horizon); returns the states in time order and
-    the run's records (the same as `simulate`'s: taking snapshots changes nothing)."""
+    (seconds since day-0 midnight or clock times, inside the horizon); returns the states in
+    time order and the run's records (the same as `simulate`'s: taking snapshots changes
+    nothing)."""
     seed = scenario.seed if seed is None else seed
     stop = scenario.horizon.end_s + scenario.horizon.drain
+    times = [_seconds(t, scenario) for t in times]
     for t in times:
         if not scenario.horizon.start_s < t < stop:
             raise StateError(f"snapshot time {format_clock(t, scenario.horizon.day0)} is not "
@@ -245,10 +247,23 @@ def snapshots(scenario: Scenario, times: Sequence[float], replication: int = 0,
     return [cap.finish() for cap in caps], records
 
 
-def snapshot(scenario: Scenario, at: float, replication: int = 0, seed: int | None = None, *,
+def _seconds(at: float | str, scenario: Scenario) -> float:
+    """A snapshot time: seconds since day-0 midnight, or a clock time ("2026-11-11 00:10",
+    or "08:00" on day 0)."""
+    if not isinstance(at, str):
+        return float(at)
+    try:
+        return ClockTime.parse(at).seconds(scenario.horizon.day0)
+    except ValueError as exc:
+        raise StateError(f"snapshot time: {exc}") from None
+
+
+def snapshot(scenario: Scenario, at: float | str, replication: int = 0,
+             seed: int | None = None, *,
              routing: RoutingPolicy | None = None, processes: Iterable[Process] = ()
              ) -> DeskState:
-    """The desk of replication `replication` of `scenario` at time `at`."""
+    """The desk of replication `replication` of `scenario` at time `at` (seconds or a clock
+    time)."""
     states, _ = snapshots(scenario, [at], replication, seed, routing=routing,
                           processes=processes)
     return states[0]
