@@ -300,7 +300,7 @@ def test_cli_compare_errors_are_one_line_with_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--baseline 'nope'" in err and len(err.strip().splitlines()) == 1
     assert main_entry(["run", str(with_variant), "--precision", "0.05", "--quiet"]) == 2
-    assert "only apply with --replications auto" in capsys.readouterr().err
+    assert "--precision only applies with --replications auto" in capsys.readouterr().err
 
 
 def test_cli_auto_replications_says_what_stopped_it(tmp_path, capsys):

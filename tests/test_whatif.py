@@ -205,7 +205,9 @@ def test_snapshot_then_whatif_from_the_file(shop_path, tmp_path, capsys):
     common = ["--for", "30min", "--replications", "2", "--workers", "1", "--quiet"]
     assert cli_main(["whatif", str(shop_path), "--state", str(state), *common,
                      "--out", str(out_a)]) == 0
-    text = capsys.readouterr().out
+    printed = capsys.readouterr()
+    text = printed.out
+    assert "reaches past the end of the drain" not in printed.err
     for part in ("what-if: whatif_desk", "the desk now", "queue < 10 after",
                  "extra cost [95% CI]", "reply_rate_5min_allday", "paired differences",
                  "10:25"):
@@ -225,7 +227,7 @@ def test_snapshot_then_whatif_from_the_file(shop_path, tmp_path, capsys):
     (["--action", "faster", "routing.mode"], "is not PATH=VALUE"),
     (["--action", "odd", "routing.mode=sideways"], "routing.mode"),
     (["--variant", "nope"], "unknown variant(s) nope"),
-    (["--for", "soon"], "for: "),
+    (["--for", "soon"], "--for: "),
     (["--for", "0s"], "longer than zero"),
 ])
 def test_bad_options_exit_2(shop_path, tmp_path, capsys, args, problem):
@@ -233,6 +235,14 @@ def test_bad_options_exit_2(shop_path, tmp_path, capsys, args, problem):
                      "--replications", "2", "--out", str(tmp_path / "out"), *args])
     assert code == 2
     assert problem in capsys.readouterr().err
+
+
+def test_a_window_past_the_drain_is_cut_there_and_said(shop_path, tmp_path, capsys):
+    assert cli_main(["whatif", str(shop_path), "--at", "10:00", "--for", "100h", "--quiet",
+                     "--no-report", "--replications", "2", "--out", str(tmp_path / "o")]) == 0
+    printed = capsys.readouterr()
+    assert "note: --for 100h reaches past the end of the drain; the window ends there" \
+        in printed.err
 
 
 def test_a_state_and_a_time_are_exclusive(shop_path, tmp_path):

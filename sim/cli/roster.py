@@ -85,7 +85,9 @@ def main(args: argparse.Namespace) -> int:
                                           ("--all-day", args.all_day or None))
                  if value is not None]
         if given:
-            raise UsageError(f"{', '.join(given)} only apply with a SCENARIO and --target")
+            raise UsageError(f"{', '.join(given)} only "
+                             f"{'applies' if len(given) == 1 else 'apply'} with a SCENARIO and "
+                             "--target")
         return _requirements_only(args)
     if args.target is None:
         raise UsageError(f"{args.scenario}: give --target EXPR to check the roster by "

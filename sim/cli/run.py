@@ -92,7 +92,8 @@ def execute(args: argparse.Namespace, need_variants: bool = False) -> RunOutput:
                                           ("--max-replications", args.max_replications))
                  if value is not None]
         if given:
-            raise UsageError(f"{', '.join(given)} only apply with --replications auto")
+            raise UsageError(f"{', '.join(given)} only "
+                             f"{'applies' if len(given) == 1 else 'apply'} with --replications auto")
     scenario = load_scenario(args.scenario)
     scenario_targets(scenario, str(args.scenario))  # refused before the warnings and the run
     print_scenario_warnings(scenario, str(args.scenario), args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
 import yaml
@@ -23,7 +24,7 @@ from sim.engine import limits
 from sim.output.tables import format_comparison, format_summary, text_table
 from sim.scenario import load_scenario
 from sim.tools.whatif import QUEUE_BELOW, WhatIf, whatif
-from sim.units import format_clock, format_duration
+from sim.units import format_clock, format_duration, parse_duration
 
 HELP = ("compare the scenario's variants (actions) from the desk now: a state file or a "
         "moment of a simulated day (docs/whatif.md)")
@@ -119,6 +120,11 @@ def main(args: argparse.Namespace) -> int:
 
         written += write_whatif_report(result, out_dir)
     print(format_whatif(result))
+    if args.for_ is not None:
+        if result.until_s - result.time_s < parse_duration(args.for_):
+            print(f"note: --for {args.for_} reaches past the end of the drain; the window "
+                  f"ends there ({format_duration(result.until_s - result.time_s)})",
+                  file=sys.stderr)
     names = [str(p.relative_to(out_dir)) for p in written]
     print(f"\nwrote {', '.join(names)} to {out_dir}/")
     return EXIT_OK

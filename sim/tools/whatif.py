@@ -377,7 +377,7 @@ def whatif(scenario: Scenario, state: DeskState | str | Path | None = None, *,
     time_s = float(resolved.time)
     until_s = stop
     if for_s is not None:
-        length = _duration(for_s, "for")
+        length = _duration(for_s, "--for")
         until_s = min(stop, time_s + length)
     scenario_targets(scenario, source)
     chosen = action_variants(scenario, variants, actions, source)
