@@ -314,3 +314,27 @@ def test_cli_auto_replications_says_what_stopped_it(tmp_path, capsys):
                        "no_such_metric", "--max-replications", "3", "--quiet", "--out",
                        str(tmp_path / "o2")]) == 2
     assert "unknown precision metric 'no_such_metric'" in capsys.readouterr().err
+
+
+def test_a_reused_out_folder_keeps_no_file_of_an_earlier_run(tmp_path, capsys):
+    # A comparison, records and a differences plot left from an earlier run would read as this
+    # run's; they are removed once this run's files are written, and said. Files the command
+    # never writes stay.
+    path = _write(tmp_path, tiny_desk(variants={"x": {"groups.team.concurrency": 3}}))
+    out = tmp_path / "o"
+    assert main_entry(["compare", str(path), "--replications", "2", "--records", "--quiet",
+                       "--out", str(out)]) == 0
+    earlier = ["comparison.csv", "messages.parquet", "conversations.parquet",
+               "plots/differences_chart.png"]
+    assert all((out / name).is_file() for name in earlier)
+    (out / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    assert main_entry(["run", str(path), "--variant", "x", "--replications", "2", "--quiet",
+                       "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert not any((out / name).exists() for name in earlier)
+    assert "left there by an earlier run" in printed
+    assert all(name in printed for name in earlier)
+    assert (out / "notes.txt").read_text() == "mine"
+    assert set(pd.read_csv(out / "summary.csv")["variant"]) == {"x"}
+    assert (out / "plots" / "key_metrics_chart.png").is_file()

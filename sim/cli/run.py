@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +28,7 @@ from sim.cli.common import (
     replications_or_auto,
 )
 from sim.experiment import PrecisionError, Results, run
-from sim.output.files import write_csv, write_files
+from sim.output.files import remove_stale, write_csv, write_files
 from sim.output.plots import PLOTS
 from sim.output.report import plot_images, plot_jobs, write_page
 from sim.output.tables import format_comparison, format_headline, format_summary
@@ -81,6 +81,7 @@ class RunOutput:
     comparison: pd.DataFrame | None
     out_dir: Path
     written: list[Path]
+    removed: list[Path] = field(default_factory=list)  # an earlier run's files, not made now
 
 
 def execute(args: argparse.Namespace, need_variants: bool = False) -> RunOutput:
@@ -150,7 +151,13 @@ def execute(args: argparse.Namespace, need_variants: bool = False) -> RunOutput:
     if plots:
         written += [job.path for job in plots]
         written.append(write_page(results, out_dir, comparison, plot_images(plots, contents)))
-    return RunOutput(results, comparison, out_dir, written)
+    # Only once everything is written: an interrupted run keeps the earlier run's files.
+    outputs = [out_dir / name for name in ("summary.csv", "intervals.csv", "replications.csv",
+                                           "comparison.csv", "conversations.parquet",
+                                           "messages.parquet", "report.html")]
+    outputs += [out_dir / "plots" / f"{name}.png" for name in PLOTS]
+    removed = remove_stale(outputs, written)
+    return RunOutput(results, comparison, out_dir, written, removed)
 
 
 def print_footer(output: RunOutput) -> None:
@@ -163,6 +170,9 @@ def print_footer(output: RunOutput) -> None:
         name = f"{relative.parent}/*{path.suffix}" if relative.parent != Path(".") else path.name
         names.append(name)
     print(f"\nwrote {', '.join(dict.fromkeys(names))} to {output.out_dir}/")
+    if output.removed:
+        gone = ", ".join(str(p.relative_to(output.out_dir)) for p in output.removed)
+        print(f"removed {gone}: left there by an earlier run, not made by this one")
 
 
 def print_headline(output: RunOutput) -> None:

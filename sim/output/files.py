@@ -104,3 +104,17 @@ def write_files(jobs: Sequence[FileJob], executor: Any = None) -> dict[Path, byt
         tasks = [(job.fn, tuple(sent[id(arg)] for arg in job.args)) for job in jobs]
         executor.run_each(_make, tasks, done)
     return {job.path: contents[job.path] for job in jobs}
+
+
+def remove_stale(candidates: Sequence[Path], written: Sequence[Path]) -> list[Path]:
+    """Delete those of `candidates` (files a command may write) that exist but were not
+    `written` by this run: left in a reused output folder by an earlier run, they would
+    read as this run's (a comparison of variants not run, records of other replications).
+    Returns the paths removed."""
+    keep = {Path(p).resolve() for p in written}
+    removed = []
+    for path in map(Path, candidates):
+        if path.is_file() and path.resolve() not in keep:
+            path.unlink()
+            removed.append(path)
+    return removed
