@@ -157,6 +157,21 @@ def test_interval_counts_follow_the_metric_definitions(desk):
     assert ok.tolist() == [60, 5] and total.tolist() == [2, 1]
 
 
+def test_an_interval_nobody_answered_misses_a_mean_wait_target(desk):
+    # The mean first response is over answered buyers; an interval whose buyers all left
+    # unanswered (staffed with nobody) must not pass as one without buyers: it counts the
+    # waits they had before leaving, so the search cannot meet the target by staffing none.
+    scenario = scenario_from_dict(SMALL)
+    edges = np.array([28800.0, 30600.0, 32400.0])
+    desk.buyer(29000, [(29000, 29010)])
+    desk.buyer(31000, [(31000, None)], outcome="abandoned", end_s=31090)
+    desk.buyer(31500, [(31500, None)], outcome="abandoned", end_s=31530)
+    target = Target("first_response_mean_s", "<=", 20)
+    total, count = interval_counts(desk.tables(), scenario, target, edges, ["presale"])
+    assert total.tolist() == [10, 120] and count.tolist() == [1, 2]
+    assert not target.met(total[1] / count[1])
+
+
 def test_headcount_keys_are_dated_on_a_dated_horizon():
     day0 = dt.date(2026, 11, 10)
     assert clock_key(86400 + 1800, day0) == "2026-11-11 00:30"

@@ -103,6 +103,14 @@ def interval_counts(tables: metrics.Tables, scenario: Scenario, target: Target,
         else:
             counted[ids[replied]] = True
             numerator[ids[replied]] = wait[replied]
+            # An interval whose buyers all went unanswered has no mean over answered buyers;
+            # it must not pass as "no buyers" (staffing it with nobody would meet any
+            # target), so it counts the time they waited before leaving, a lower bound.
+            unanswered = np.zeros(len(conv), dtype=bool)
+            unanswered[ids[~replied]] = True
+            unanswered &= keep & ~reported
+            waited = np.zeros(len(conv))
+            waited[ids[~replied]] = wait[~replied]
         counted &= ~reported
     elif target.metric == "abandon_rate":
         counted = np.isfinite(conv["queued_s"].to_numpy())
@@ -110,9 +118,15 @@ def interval_counts(tables: metrics.Tables, scenario: Scenario, target: Target,
     else:  # parse_target admits only the metrics above
         raise TargetError(f"no per-interval definition for {target.metric!r}")
     mask = keep & counted
-    num = np.bincount(bins[mask], weights=numerator[mask], minlength=n_intervals)
-    den = np.bincount(bins[mask], minlength=n_intervals).astype(float)
-    return num[:n_intervals], den[:n_intervals]
+    num = np.bincount(bins[mask], weights=numerator[mask], minlength=n_intervals)[:n_intervals]
+    den = np.bincount(bins[mask], minlength=n_intervals)[:n_intervals].astype(float)
+    if target.metric == "first_response_mean_s":
+        left_num = np.bincount(bins[unanswered], weights=waited[unanswered],
+                               minlength=n_intervals)[:n_intervals]
+        left_den = np.bincount(bins[unanswered], minlength=n_intervals)[:n_intervals]
+        none = den == 0
+        num[none], den[none] = left_num[none], left_den[none]
+    return num, den
 
 
 @dataclass(frozen=True)
