@@ -153,6 +153,27 @@ def test_bad_counts_csv_exits_2_with_the_line(csv_name, fragments, capsys, tmp_p
     assert_clean_refusal(code, err, csv_name, fragments)
 
 
+@pytest.mark.parametrize("messages, expected", [
+    # A count refused as a count, not read as a duration ...
+    ({"dist": "empirical", "values": [2, "a"]},
+     "topics.presale.messages.values.1: 'a' is not a whole number of messages"),
+    ({"dist": "deterministic", "value": "2min"},
+     "topics.presale.messages: '2min' is not a whole number of messages"),
+    # ... and a duration distribution refused as such, whatever fields it lacks.
+    ({"dist": "lognormal", "mean": 4},
+     ("topics.presale.messages: messages is a count: use one of geometric, poisson, "
+      "deterministic, empirical")),
+])
+def test_a_bad_message_count_exits_2_naming_the_count(messages, expected, capsys, tmp_path):
+    document = yaml.safe_load(MINIMAL.read_text())
+    document["topics"]["presale"]["messages"] = messages
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(yaml.safe_dump(document))
+    code, _, err = run_in_process(capsys, scenario, "--out", tmp_path / "out", "--quiet")
+    assert code == 2 and "Traceback" not in err
+    assert err.strip() == f"error: {scenario}: {expected}"
+
+
 def test_unknown_variant_and_bad_arguments_exit_2(capsys, tmp_path):
     code, _, err = run_in_process(capsys, MINIMAL, "--variant", "nope", "--out",
                                   tmp_path / "out", "--quiet", "--no-report")

@@ -72,6 +72,10 @@ def test_a_rules_file_reads_into_lengths_starts_and_limits(tmp_path):
      ["groups.team.shifts.0", "48h"]),
     ("groups: {team: {shifts: [{name: a, lengths: [4 hours], starts: ['08:00']}]}}",
      ["groups.team.shifts.0.lengths", "cannot read duration"]),
+    ("groups: {team: {shifts: [{name: a, lengths: 4h, starts: ['08:00']}]}}",
+     ["groups.team.shifts.0.lengths: expected a list or a mapping, got '4h'"]),
+    (("groups: {team: {shifts: [{name: a, lengths: {from: 4h, to: 8h}, "
+      "starts: ['08:00']}]}}"), ["groups.team.shifts.0.lengths.every: required field"]),
     ("groups: {team: {shifts: []}}", ["groups.team.shifts", "at least 1"]),
     ("groups: {}", ["groups", "at least 1"]),
 ])
@@ -116,6 +120,38 @@ def test_cli_refuses_bad_rules_with_exit_2_and_one_line(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert code == 2
     assert error == f"error: {rules}: groups.team.shifts.0.starts: required field is missing"
+
+
+@pytest.mark.parametrize("lengths, starts, expected", [
+    # One member of the union (a list) fits the kind of value: its error alone, and the
+    # location without pydantic's name for the member.
+    ("[8h, 9hours]", "['08:00']",
+     "groups.team.shifts.0.lengths.1: cannot read duration '9hours'"),
+    ("[8h]", "['08:00', 9]", "groups.team.shifts.0.starts.1: expected a clock time"),
+    ("{from: 8h, to: 9h, every: 1 hour}", "['08:00']",
+     "groups.team.shifts.0.lengths.every: cannot read duration '1 hour'"),
+])
+def test_a_bad_item_in_a_list_or_range_is_one_line_naming_it(tmp_path, capsys, lengths, starts,
+                                                             expected):
+    rules = write(tmp_path, f"""
+groups:
+  team:
+    shifts:
+      - name: full_time
+        lengths: {lengths}
+        starts: {starts}
+        hourly_cost: 30
+""")
+    requirement = write(tmp_path, "group,clock,required\nteam,08:00,1\nteam,09:00,1\n",
+                        "req.csv")
+    code = main_entry(["roster", "--requirements", str(requirement), "--rules", str(rules),
+                       "--out", str(tmp_path / "out")])
+    error = capsys.readouterr().err.strip()
+    assert code == 2
+    assert error.startswith(f"error: {rules}: {expected}"), error
+    assert "\n" not in error and "Traceback" not in error
+    for internal in ("list[", "function-", "LengthRange", "StartWindow", "Input should be"):
+        assert internal not in error, error
 
 
 def test_the_bundled_double11_rules_fit_the_scenario():

@@ -191,6 +191,11 @@ BAD_SPECS = {
         scenario: tiny.yaml
         grid: {arrivals.rates_per_hour: [[120, 120], [5.0e+7, 5.0e+7]]}
         """, "refused before simulating"),
+    "a direction that is no direction": ("""\
+        scenario: tiny.yaml
+        grid: {groups.team.concurrency: [2]}
+        target: {metric: reply_rate_5min, value: 0.9, direction: above}
+        """, "target.direction: 'above' is not one of at_least, at_most\n"),
     "plot axis not swept": ("""\
         scenario: tiny.yaml
         grid: {groups.team.concurrency: [2]}

@@ -7,9 +7,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from sim.scenario.curve import rate_table
+from sim.scenario.distributions import KINDS
 from sim.scenario.errors import ScenarioError
 from sim.scenario.model import Scenario
 
@@ -27,7 +28,7 @@ def _printable(part: object) -> str:
 def format_errors(source: str, exc: ValidationError, prefix: str = "") -> str:
     """One line per problem: `file: field.path: what is wrong`."""
     lines = []
-    for error in exc.errors():
+    for error in _relevant(exc.errors()):
         parts = [_printable(part) for part in error["loc"] if not _is_union_tag(part)]
         message = error["msg"].removeprefix("Value error, ")
         head, sep, rest = message.partition(": ")
@@ -39,6 +40,9 @@ def format_errors(source: str, exc: ValidationError, prefix: str = "") -> str:
             message = "unknown key (check the spelling; see docs/scenario-reference.md)"
         elif error["type"] == "missing":
             message = "required field is missing"
+        elif error["type"] == "model_type":
+            # "... or instance of LengthRange": the class is pydantic's business, not the file's.
+            message = "Input should be a valid dictionary"
         path = prefix + ".".join(parts) if parts else (prefix.rstrip(" ->.") or "(top level)")
         if len(message) > 300:
             message = message[:297] + "..."
@@ -46,24 +50,95 @@ def format_errors(source: str, exc: ValidationError, prefix: str = "") -> str:
     return "\n".join(dict.fromkeys(lines))
 
 
+#: Errors saying the input is of the wrong kind altogether (a number where a list goes): in a
+#: union, the sign of a branch that does not apply rather than of a mistake inside one.
+_WRONG_KIND = {
+    "model_type": "a mapping", "model_attributes_type": "a mapping", "dict_type": "a mapping",
+    "list_type": "a list", "tuple_type": "a list", "set_type": "a list",
+    "string_type": "text", "float_type": "a number", "float_parsing": "a number",
+    "int_type": "a whole number", "int_parsing": "a whole number",
+    "bool_type": "true or false", "bool_parsing": "true or false",
+}
+
+
+def _relevant(errors: list[dict]) -> list[dict]:
+    """pydantic's errors with its union branches sorted out.
+
+    A value that fits no member of a union (`list[...] | LengthRange`) gets one error per
+    member, each under a location segment naming the member. When the value is of the kind
+    some member takes (a list with a bad item), the other members' "should be a valid
+    dictionary" say nothing useful and are dropped; when it is of no member's kind (a bare
+    number), the members' complaints become one "expected a list or a mapping".
+    """
+    def wrong_kind_at(error: dict, i: int) -> bool:
+        return len(error["loc"]) == i + 1 and error["type"] in _WRONG_KIND
+
+    members = [{i for i, part in enumerate(e["loc"]) if _is_union_tag(part)} for e in errors]
+    kept = []
+    for error, at in zip(errors, members):
+        loc = error["loc"]
+        if not any(
+            wrong_kind_at(error, i) and any(
+                i in other_at and other["loc"][:i] == loc[:i] and other["loc"][i] != loc[i]
+                and not wrong_kind_at(other, i)
+                for other, other_at in zip(errors, members))
+            for i in at
+        ):
+            kept.append((error, at))
+    # Unions every member of which refused the kind of value: one line per union.
+    merged, seen = [], {}
+    for error, at in kept:
+        i = len(error["loc"]) - 1
+        if not (i in at and wrong_kind_at(error, i)):
+            merged.append(error)
+            continue
+        key = tuple(error["loc"][:i])
+        if key not in seen:
+            seen[key] = {**error, "loc": key, "expected": []}
+            merged.append(seen[key])
+        kind = _WRONG_KIND[error["type"]]
+        if kind not in seen[key]["expected"]:
+            seen[key]["expected"].append(kind)
+    for error in seen.values():
+        if len(error["expected"]) > 1:
+            got = repr(error["input"])
+            got = got if len(got) <= 40 else got[:37] + "..."
+            error["msg"] = f"expected {' or '.join(error['expected'])}, got {got}"
+    return merged
+
+
+#: Tags of the scenario's discriminated unions (the distributions' `dist`), which pydantic puts
+#: in the location of an error inside one member.
+_TAGS = set(KINDS)
+#: Names pydantic gives plain members of a union (`int | str`).
+_PLAIN = {"int", "float", "str", "bool", "bytes", "none", "date", "datetime", "time",
+          "timedelta", "decimal", "any"}
+#: A composite member: `list[...]`, `dict[...]`, `function-after[...]`, `literal['a']`, ...
+_COMPOSITE = re.compile(r"^[a-z][a-z0-9_-]*\[.*\]$", re.DOTALL)
+
+
 def _is_union_tag(part) -> bool:
-    # Discriminated unions add the tag ('exponential', ...) and pydantic's function names to the
-    # location; they say nothing to a scenario author.
+    """Whether a location segment names a member of a union rather than a key or an index:
+    it says nothing to a scenario author."""
     return isinstance(part, str) and (
-        part
-        in {
-            "exponential",
-            "lognormal",
-            "gamma",
-            "deterministic",
-            "uniform",
-            "empirical",
-            "geometric",
-            "poisson",
-        }
+        part in _TAGS
+        or part in _PLAIN
         or part.startswith(("function-", "constrained-", "lax-", "json-or-python"))
-        or part in {"int", "float", "str"}
+        or bool(_COMPOSITE.match(part))
+        or part in _model_names()
     )
+
+
+def _model_names() -> set[str]:
+    """Class names of the pydantic models loaded: a model member of a union (`... | Range`)
+    is named by its class."""
+    seen, todo = set(), [BaseModel]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in seen:
+                seen.add(sub)
+                todo.append(sub)
+    return {cls.__name__ for cls in seen}
 
 
 def validate(document: Any, source: str, base_dir: Path, prefix: str = "") -> Scenario:

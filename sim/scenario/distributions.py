@@ -8,6 +8,7 @@ quantile of a reply-time distribution to whichever agent group ends up answering
 from __future__ import annotations
 
 import math
+import typing
 from typing import Annotated, Literal
 
 import numpy as np
@@ -167,4 +168,7 @@ Distribution = Annotated[
     Exponential | LogNormal | Gamma | Deterministic | Uniform | Empirical | Geometric | Poisson,
     Field(discriminator="dist"),
 ]
+#: Every `dist:` a scenario may name, and those that give counts (messages per conversation).
+KINDS = tuple(typing.get_args(member.model_fields["dist"].annotation)[0]
+              for member in typing.get_args(typing.get_args(Distribution)[0]))
 COUNT_KINDS = ("geometric", "poisson", "deterministic", "empirical")

@@ -22,6 +22,7 @@ from pydantic import (
 
 from sim.scenario.distributions import (
     COUNT_KINDS,
+    KINDS,
     Distribution,
     NonNegativeSeconds,
     PositiveSeconds,
@@ -213,6 +214,23 @@ class Arrivals(Frozen):
         return self
 
 
+def _whole(value: object) -> bool:
+    """Whether a count as written is a whole number (`3`, `3.0`, `'3'`; not `3min`, `2.5`)."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return False
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return isinstance(value, int) or value.is_integer()
+
+
+def _quoted(value: object) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 class Topic(Frozen):
     """What conversations of one topic look like from the buyer's side."""
 
@@ -231,6 +249,25 @@ class Topic(Frozen):
     presale: bool = Field(
         default=False, description="conversations that may turn into orders (lost-order metric)"
     )
+
+    @field_validator("messages", mode="before")
+    @classmethod
+    def _count_document(cls, value):
+        """Refuse a duration distribution, or a count that is no number, before the
+        distribution's own checks: they would ask for its other fields or read a duration."""
+        if not isinstance(value, dict) or not isinstance(value.get("dist"), str):
+            return value
+        kind = value["dist"]
+        if kind in KINDS and kind not in COUNT_KINDS:
+            raise ValueError(f"messages is a count: use one of {', '.join(COUNT_KINDS)}")
+        if kind == "deterministic" and "value" in value and not _whole(value["value"]):
+            raise ValueError(f"{_quoted(value['value'])} is not a whole number of messages")
+        if kind == "empirical" and isinstance(value.get("values"), list):
+            for index, item in enumerate(value["values"]):
+                if not _whole(item):
+                    raise ValueError(
+                        f"values.{index}: {_quoted(item)} is not a whole number of messages")
+        return value
 
     @field_validator("messages")
     @classmethod

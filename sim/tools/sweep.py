@@ -71,6 +71,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+DIRECTIONS = ("at_least", "at_most")
+
+
 class SweepTarget(_Strict):
     """A requirement on a metric, e.g. reply_rate_5min at least 0.95 (drawn as a contour).
 
@@ -87,6 +90,11 @@ class SweepTarget(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _direction_from_registry(cls, data):
+        given = data.get("direction") if isinstance(data, dict) else None
+        if given is not None and (not isinstance(given, str) or given not in DIRECTIONS):
+            # Before the registry's "better when higher": that would hide the typo.
+            shown = repr(given) if isinstance(given, str) else str(given)
+            raise ValueError(f"direction: {shown[:40]} is not one of {', '.join(DIRECTIONS)}")
         if not (isinstance(data, dict) and isinstance(data.get("metric"), str)
                 and registry.is_metric(data["metric"])):
             return data
@@ -234,6 +242,10 @@ def _format_spec_errors(path: Path, exc: ValidationError) -> str:
             where += f"[{part}]" if (isinstance(part, int) or "." in str(part)
                                      or loc[0] in ("grid", "points")) else f".{part}"
         message = error["msg"].removeprefix("Value error, ")
+        head, sep, rest = message.partition(": ")
+        if sep and loc == ["target"] and head in SweepTarget.model_fields:
+            # The target's own check names the field it concerns.
+            where, message = f"target.{head}", rest
         if error["type"] == "extra_forbidden":
             message = ("unknown key" + (f" (known: {known})" if len(loc) == 1 else ""))
         elif error["type"] == "missing":
