@@ -159,17 +159,19 @@ def test_interval_counts_follow_the_metric_definitions(desk):
 
 def test_an_interval_nobody_answered_misses_a_mean_wait_target(desk):
     # The mean first response is over answered buyers; an interval whose buyers all left
-    # unanswered (staffed with nobody) must not pass as one without buyers: it counts the
-    # waits they had before leaving, so the search cannot meet the target by staffing none.
+    # unanswered (staffed with nobody) must not pass as one without buyers: each counts as
+    # waiting the whole run, so the search cannot meet the target by staffing none.
     scenario = scenario_from_dict(SMALL)
     edges = np.array([28800.0, 30600.0, 32400.0])
     desk.buyer(29000, [(29000, 29010)])
     desk.buyer(31000, [(31000, None)], outcome="abandoned", end_s=31090)
     desk.buyer(31500, [(31500, None)], outcome="abandoned", end_s=31530)
-    target = Target("first_response_mean_s", "<=", 20)
+    target = Target("first_response_mean_s", "<=", 600)
     total, count = interval_counts(desk.tables(), scenario, target, edges, ["presale"])
-    assert total.tolist() == [10, 120] and count.tolist() == [1, 2]
-    assert not target.met(total[1] / count[1])
+    horizon = scenario.horizon
+    whole_run_s = horizon.end_s + horizon.drain - horizon.start_s
+    assert total.tolist() == [10, 2 * whole_run_s] and count.tolist() == [1, 2]
+    assert target.met(total[0] / count[0]) and not target.met(total[1] / count[1])
 
 
 def test_headcount_keys_are_dated_on_a_dated_horizon():

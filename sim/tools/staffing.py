@@ -104,13 +104,13 @@ def interval_counts(tables: metrics.Tables, scenario: Scenario, target: Target,
             counted[ids[replied]] = True
             numerator[ids[replied]] = wait[replied]
             # An interval whose buyers all went unanswered has no mean over answered buyers;
-            # it must not pass as "no buyers" (staffing it with nobody would meet any
-            # target), so it counts the time they waited before leaving, a lower bound.
+            # it must not pass as "no buyers" (staffing it with nobody would meet any target):
+            # each of its buyers counts as waiting the whole run, which misses any target a
+            # run could meet. (Finite, so that the search's sums and differences of counts
+            # stay exact; an infinity would turn into NaN there, which passes.)
             unanswered = np.zeros(len(conv), dtype=bool)
             unanswered[ids[~replied]] = True
             unanswered &= keep & ~reported
-            waited = np.zeros(len(conv))
-            waited[ids[~replied]] = wait[~replied]
         counted &= ~reported
     elif target.metric == "abandon_rate":
         counted = np.isfinite(conv["queued_s"].to_numpy())
@@ -118,14 +118,16 @@ def interval_counts(tables: metrics.Tables, scenario: Scenario, target: Target,
     else:  # parse_target admits only the metrics above
         raise TargetError(f"no per-interval definition for {target.metric!r}")
     mask = keep & counted
-    num = np.bincount(bins[mask], weights=numerator[mask], minlength=n_intervals)[:n_intervals]
+    # (float even when no buyer counts: bincount of nothing with weights gives integers)
+    num = np.bincount(bins[mask], weights=numerator[mask],
+                      minlength=n_intervals)[:n_intervals].astype(float)
     den = np.bincount(bins[mask], minlength=n_intervals)[:n_intervals].astype(float)
     if target.metric == "first_response_mean_s":
-        left_num = np.bincount(bins[unanswered], weights=waited[unanswered],
-                               minlength=n_intervals)[:n_intervals]
-        left_den = np.bincount(bins[unanswered], minlength=n_intervals)[:n_intervals]
-        none = den == 0
-        num[none], den[none] = left_num[none], left_den[none]
+        left = np.bincount(bins[unanswered], minlength=n_intervals)[:n_intervals]
+        none = (den == 0) & (left > 0)
+        horizon = scenario.horizon
+        whole_run_s = horizon.end_s + horizon.drain - horizon.start_s
+        num[none], den[none] = left[none] * whole_run_s, left[none]
     return num, den
 
 
