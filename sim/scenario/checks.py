@@ -4,6 +4,8 @@ arrival curve built once so a bad rate table fails at load time."""
 from __future__ import annotations
 
 import re
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -111,8 +113,7 @@ def _relevant(errors: list[dict]) -> list[dict]:
 #: in the location of an error inside one member.
 _TAGS = set(KINDS)
 #: Names pydantic gives plain members of a union (`int | str`).
-_PLAIN = {"int", "float", "str", "bool", "bytes", "none", "date", "datetime", "time",
-          "timedelta", "decimal", "any"}
+_PLAIN = {"int", "float", "str", "bool"}
 #: A composite member: `list[...]`, `dict[...]`, `function-after[...]`, `literal['a']`, ...
 _COMPOSITE = re.compile(r"^[a-z][a-z0-9_-]*\[.*\]$", re.DOTALL)
 
@@ -130,15 +131,37 @@ def _is_union_tag(part) -> bool:
 
 
 def _model_names() -> set[str]:
-    """Class names of the pydantic models loaded: a model member of a union (`... | Range`)
-    is named by its class."""
+    """Class names of the project's models that are members of a union in another model's
+    field (`list[...] | LengthRange`): pydantic names such a member by its class. Only
+    those, so that a group or topic named like some other class (`Chat`) keeps its place."""
     seen, todo = set(), [BaseModel]
     while todo:
         for sub in todo.pop().__subclasses__():
             if sub not in seen:
                 seen.add(sub)
                 todo.append(sub)
-    return {cls.__name__ for cls in seen}
+    names = set()
+    for model in seen:
+        if not model.__module__.startswith("sim."):
+            continue
+        for info in model.model_fields.values():
+            names.update(_union_members(info.annotation))
+    return names
+
+
+def _union_members(annotation, inside: bool = False) -> set[str]:
+    """Names of the model classes that stand in a union within `annotation`, at any depth."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    # `X | None` is no union to pydantic (it allows None), so it names no member.
+    union = origin in (typing.Union, types.UnionType) and sum(
+        a is not type(None) for a in args) > 1
+    found = set()
+    if inside and isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        found.add(annotation.__name__)
+    for arg in args:
+        found |= _union_members(arg, inside or union)
+    return found
 
 
 def validate(document: Any, source: str, base_dir: Path, prefix: str = "") -> Scenario:
