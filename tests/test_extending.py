@@ -315,6 +315,7 @@ def test_queue_readings_agree_with_each_other():
     (lambda d: d.set_deflection("presale", 1.5), "is not a probability"),
     (lambda d: d.time("25:00"), "out of range"),
     (lambda d: d.add_agents("presale_team", 1, until="noon"), "desk: .*noon"),
+    (lambda d: d.add_agents("presale_team", 1, until="00:00:30"), "not after now"),
 ])
 def test_a_bad_desk_request_names_the_problem(call, message):
     def bad(env, desk):

@@ -26,7 +26,7 @@ from sim.engine.records import Records
 from sim.engine.shifts import Shifts
 from sim.policies import Router, RoutingPolicy, TopicQueues
 from sim.scenario import Scenario, ScenarioError, rate_table
-from sim.units import ClockTime
+from sim.units import ClockTime, format_clock
 
 #: A user's process: called with the environment and the desk, returns a SimPy generator.
 Process = Callable[[simpy.Environment, "Desk"], object]
@@ -243,12 +243,17 @@ class Desk:
         g = self._group(group)
         if isinstance(until, str):
             until = self.time(until)
+        if until is not None and not until > self.env.now:
+            # A clock time without a date is on day 0: on a later day it is already past.
+            day0 = self.run.scenario.horizon.day0
+            raise ScenarioError(f"desk: add_agents: until {format_clock(until, day0)} is not "
+                                f"after now ({format_clock(self.env.now, day0)})")
         shifts, pool = self.run.shifts, self.run.pool
         ids = []
         for _ in range(count):
             agent = pool.new_agent(g)
             shifts.duty_on(agent)
-            if until is not None and until > self.env.now:
+            if until is not None:
                 shifts.send_home_at(agent, until)
             ids.append(agent.id)
         return ids
