@@ -120,7 +120,7 @@ def main(args: argparse.Namespace) -> int:
 
         written += write_whatif_report(result, out_dir)
     print(format_whatif(result))
-    if args.for_ is not None and result.until_s - result.time_s < parse_duration(args.for_):
+    if args.for_ is not None and result.until_s < result.time_s + parse_duration(args.for_):
         print(f"note: --for {args.for_} reaches past the end of the drain; the window ends "
               f"there ({format_duration(result.until_s - result.time_s)})", file=sys.stderr)
     names = [str(p.relative_to(out_dir)) for p in written]
