@@ -162,3 +162,18 @@ def test_a_broken_variant_is_refused_at_load_naming_the_variant(override, fragme
     message = refused(lambda d: d["variants"].update(broken=override))
     for fragment in fragments:
         assert fragment in message, f"{fragment!r} missing from {message!r}"
+
+
+def test_a_group_named_like_a_model_class_keeps_its_name_in_every_error():
+    # pydantic names union members after their classes; a group named Chat or Reply (classes
+    # of the project) must still be named in the path, and each group's error kept apart.
+    document = yaml.safe_load(open(MINIMAL, encoding="utf-8"))
+    (name, group), = document["groups"].items()
+    document["groups"] = {"Chat": {**group, "concurrency": 0},
+                          "Reply": {**group, "concurrency": [1]}}
+    document["routing"] = {**document.get("routing", {}), "mode": "pooled"}
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_dict(document)
+    text = str(caught.value)
+    assert "groups.Chat.concurrency: Input should be greater than or equal to 1" in text
+    assert "groups.Reply.concurrency: Input should be a valid integer" in text
