@@ -4,6 +4,7 @@ variants as dotted-path overrides."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import yaml
@@ -167,8 +168,8 @@ def test_a_broken_variant_is_refused_at_load_naming_the_variant(override, fragme
 def test_a_group_named_like_a_model_class_keeps_its_name_in_every_error():
     # pydantic names union members after their classes; a group named Chat or Reply (classes
     # of the project) must still be named in the path, and each group's error kept apart.
-    document = yaml.safe_load(open(MINIMAL, encoding="utf-8"))
-    (name, group), = document["groups"].items()
+    document = yaml.safe_load(Path(MINIMAL).read_text(encoding="utf-8"))
+    (group,) = document["groups"].values()
     document["groups"] = {"Chat": {**group, "concurrency": 0},
                           "Reply": {**group, "concurrency": [1]}}
     document["routing"] = {**document.get("routing", {}), "mode": "pooled"}

@@ -245,6 +245,18 @@ def test_a_window_past_the_drain_is_cut_there_and_said(shop_path, tmp_path, caps
         in printed.err
 
 
+def test_a_reused_whatif_folder_keeps_no_report_of_an_earlier_run(shop_path, tmp_path, capsys):
+    out = tmp_path / "o"
+    common = ["whatif", str(shop_path), "--at", "10:00", "--for", "30min", "--quiet",
+              "--replications", "2", "--out", str(out)]
+    assert cli_main(common) == 0
+    assert (out / "whatif_report.html").is_file()
+    capsys.readouterr()
+    assert cli_main([*common, "--no-report"]) == 0
+    assert not (out / "whatif_report.html").exists()
+    assert "removed whatif_report.html: left there by an earlier run" in capsys.readouterr().out
+
+
 def test_a_state_and_a_time_are_exclusive(shop_path, tmp_path):
     with pytest.raises(SystemExit) as caught:
         cli_main(["whatif", str(shop_path), "--at", "10:00", "--state", str(tmp_path / "s")])

@@ -21,6 +21,7 @@ from sim.cli.common import (
     positive_int,
 )
 from sim.engine import limits
+from sim.output.files import remove_stale
 from sim.output.tables import format_comparison, format_summary, text_table
 from sim.scenario import load_scenario
 from sim.tools.whatif import QUEUE_BELOW, WhatIf, whatif
@@ -119,12 +120,18 @@ def main(args: argparse.Namespace) -> int:
         from sim.output.whatif_report import write_whatif_report
 
         written += write_whatif_report(result, out_dir)
+    # An earlier run's comparison or report in a reused folder would read as this one's.
+    removed = remove_stale([out_dir / "comparison.csv", out_dir / "whatif_report.html"],
+                           written)
     print(format_whatif(result))
     if args.for_ is not None and result.until_s < result.time_s + parse_duration(args.for_):
         print(f"note: --for {args.for_} reaches past the end of the drain; the window ends "
               f"there ({format_duration(result.until_s - result.time_s)})", file=sys.stderr)
     names = [str(p.relative_to(out_dir)) for p in written]
     print(f"\nwrote {', '.join(names)} to {out_dir}/")
+    if removed:
+        gone = ", ".join(p.name for p in removed)
+        print(f"removed {gone}: left there by an earlier run, not made by this one")
     return EXIT_OK
 
 
