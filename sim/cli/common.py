@@ -24,6 +24,12 @@ class UsageError(Exception):
     """Bad command-line input (exit code 2)."""
 
 
+def only_with(flags: list[str], what: str) -> str:
+    """The message for options given without the one they belong to."""
+    verb = "applies" if len(flags) == 1 else "apply"
+    return f"{', '.join(flags)} only {verb} with {what}"
+
+
 def non_negative_int(text: str) -> int:
     """argparse type: a whole number >= 0."""
     try:

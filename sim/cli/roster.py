@@ -23,6 +23,7 @@ from sim.cli.common import (
     add_executor_arguments,
     add_quiet,
     non_negative_int,
+    only_with,
     positive_float,
     positive_int,
 )
@@ -85,9 +86,7 @@ def main(args: argparse.Namespace) -> int:
                                           ("--all-day", args.all_day or None))
                  if value is not None]
         if given:
-            raise UsageError(f"{', '.join(given)} only "
-                             f"{'applies' if len(given) == 1 else 'apply'} with a SCENARIO and "
-                             "--target")
+            raise UsageError(only_with(given, "a SCENARIO and --target"))
         return _requirements_only(args)
     if args.target is None:
         raise UsageError(f"{args.scenario}: give --target EXPR to check the roster by "

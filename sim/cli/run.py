@@ -23,6 +23,7 @@ from sim.cli.common import (
     add_target_arguments,
     at_least_two,
     non_negative_int,
+    only_with,
     print_scenario_warnings,
     relative_precision,
     replications_or_auto,
@@ -93,8 +94,7 @@ def execute(args: argparse.Namespace, need_variants: bool = False) -> RunOutput:
                                           ("--max-replications", args.max_replications))
                  if value is not None]
         if given:
-            raise UsageError(f"{', '.join(given)} only "
-                             f"{'applies' if len(given) == 1 else 'apply'} with --replications auto")
+            raise UsageError(only_with(given, "--replications auto"))
     scenario = load_scenario(args.scenario)
     scenario_targets(scenario, str(args.scenario))  # refused before the warnings and the run
     print_scenario_warnings(scenario, str(args.scenario), args)

@@ -30,8 +30,9 @@ def _printable(part: object) -> str:
 def format_errors(source: str, exc: ValidationError, prefix: str = "") -> str:
     """One line per problem: `file: field.path: what is wrong`."""
     lines = []
-    for error in _relevant(exc.errors()):
-        parts = [_printable(part) for part in error["loc"] if not _is_union_tag(part)]
+    models = _model_names()  # once per report: it walks every loaded model
+    for error in _relevant(exc.errors(), models):
+        parts = [_printable(part) for part in error["loc"] if not _is_union_tag(part, models)]
         message = error["msg"].removeprefix("Value error, ")
         head, sep, rest = message.partition(": ")
         if sep and _DOTTED.match(head):
@@ -63,7 +64,7 @@ _WRONG_KIND = {
 }
 
 
-def _relevant(errors: list[dict]) -> list[dict]:
+def _relevant(errors: list[dict], models: set[str]) -> list[dict]:
     """pydantic's errors with its union branches sorted out.
 
     A value that fits no member of a union (`list[...] | LengthRange`) gets one error per
@@ -75,7 +76,8 @@ def _relevant(errors: list[dict]) -> list[dict]:
     def wrong_kind_at(error: dict, i: int) -> bool:
         return len(error["loc"]) == i + 1 and error["type"] in _WRONG_KIND
 
-    members = [{i for i, part in enumerate(e["loc"]) if _is_union_tag(part)} for e in errors]
+    members = [{i for i, part in enumerate(e["loc"]) if _is_union_tag(part, models)}
+               for e in errors]
     kept = []
     for error, at in zip(errors, members):
         loc = error["loc"]
@@ -118,15 +120,15 @@ _PLAIN = {"int", "float", "str", "bool"}
 _COMPOSITE = re.compile(r"^[a-z][a-z0-9_-]*\[.*\]$", re.DOTALL)
 
 
-def _is_union_tag(part) -> bool:
-    """Whether a location segment names a member of a union rather than a key or an index:
-    it says nothing to a scenario author."""
+def _is_union_tag(part, models: set[str]) -> bool:
+    """Whether a location segment names a member of a union rather than a key or an index
+    (`models`: `_model_names()`): it says nothing to a scenario author."""
     return isinstance(part, str) and (
         part in _TAGS
         or part in _PLAIN
         or part.startswith(("function-", "constrained-", "lax-", "json-or-python"))
         or bool(_COMPOSITE.match(part))
-        or part in _model_names()
+        or part in models
     )
 
 

@@ -71,7 +71,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-DIRECTIONS = ("at_least", "at_most")
+Direction = Literal["at_least", "at_most"]
+DIRECTIONS = typing.get_args(Direction)
 
 
 class SweepTarget(_Strict):
@@ -85,7 +86,7 @@ class SweepTarget(_Strict):
 
     metric: str
     value: float
-    direction: Literal["at_least", "at_most"] | None = None
+    direction: Direction | None = None
 
     @model_validator(mode="before")
     @classmethod
