@@ -35,7 +35,7 @@ from sim.engine.desk import DeskRun, customers_for
 #: Callback names by the kind of event they handle, as docs/performance.md names them.
 KINDS = {
     "arrive": "arrival", "escalate": "bot hands over", "deflect": "bot deflects",
-    "message": "message", "replied": "reply end", "abandon": "patience",
+    "wake": "agent wakes", "replied": "reply end", "abandon": "patience",
     "recheck": "overflow recheck", "tick": "shift change", "standby_check": "standby check",
     "standby_on": "standby arrives", "stay_over": "standby leaves",
 }
@@ -124,6 +124,9 @@ def main() -> int:
         counts = count_events(scenario, seed)
         inside, dispatch, profiled = profile_times(scenario, seed, args.interval)
         cpu = min(plain_cpu(scenario, seed) for _ in range(args.repeats))
+        unknown = sorted(set(counts) - set(KINDS))
+        if unknown:  # a callback this table does not name would be profiled as dispatch
+            raise SystemExit(f"event_costs.py: callbacks without a kind in KINDS: {unknown}")
         events = sum(counts.values())
         print(f"\n{case}: {events:,} events, {cpu:.2f} s CPU (best of {args.repeats}), "
               f"{cpu / events * 1e6:.2f} us per event in all; {profiled:.1f} s profiled")
