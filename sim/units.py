@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 import re
 from dataclasses import dataclass
 
@@ -112,6 +113,15 @@ class ClockTime:
         minutes, seconds = divmod(rest, 60)
         text = f"{hours:02d}:{minutes:02d}" + (f":{seconds:02d}" if seconds else "")
         return f"{self.date.isoformat()} {text}" if self.date else text
+
+
+def moment_seconds(value: object, day0: dt.date | None) -> float:
+    """A moment in seconds since day-0 midnight: seconds as a number, or a clock time as text
+    ("2026-11-11 00:10", "08:00" on day 0), a `datetime` (a pandas `Timestamp` too) or a
+    `ClockTime`. Raises ValueError naming the value otherwise."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return ClockTime.parse(value).seconds(day0)
 
 
 def format_clock(seconds: float, day0: dt.date | None = None) -> str:

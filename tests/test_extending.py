@@ -9,12 +9,14 @@ code."""
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import os
 import typing
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import REPO, build
 from scripted import T0, customers, desk, det, group
@@ -243,14 +245,18 @@ def test_agents_put_on_duty_by_a_process_work_and_are_paid_for():
     assert np.isin(records.agent, ids).any()  # they served buyers
 
 
-def test_add_agents_takes_a_clock_time_as_until_does():
+@pytest.mark.parametrize("until", ["12:00", dt.datetime(2026, 11, 11, 12, 0),
+                                   pd.Timestamp("2026-11-11 12:00"), np.float64(12 * 3600)],
+                         ids=["clock", "datetime", "timestamp", "numpy"])
+def test_add_agents_takes_a_clock_time_as_until_does(until):
     def reinforce(until):
         def process(env, desk):
             yield desk.until("10:00")
             desk.add_agents("presale_team", 3, until=until)
         return process
 
-    _, by_clock = _run_with(reinforce("12:00"))
+    # normal_day.yaml has no dates: a datetime's clock time is on day 0.
+    _, by_clock = _run_with(reinforce(until))
     _, by_seconds = _run_with(reinforce(12 * 3600.0))
     np.testing.assert_array_equal(by_clock.duty_end_s, by_seconds.duty_end_s)
     np.testing.assert_array_equal(by_clock.agent, by_seconds.agent)
@@ -316,6 +322,8 @@ def test_queue_readings_agree_with_each_other():
     (lambda d: d.time("25:00"), "out of range"),
     (lambda d: d.add_agents("presale_team", 1, until="noon"), "desk: .*noon"),
     (lambda d: d.add_agents("presale_team", 1, until="00:00:30"), "not after now"),
+    (lambda d: d.until([10, 0]), "desk: expected a clock time .*got \\[10, 0\\]"),
+    (lambda d: d.until(True), "desk: expected a clock time"),
 ])
 def test_a_bad_desk_request_names_the_problem(call, message):
     def bad(env, desk):

@@ -5,7 +5,10 @@ through a YAML or JSON file."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import REPO
 
@@ -137,6 +140,15 @@ def test_a_snapshot_is_taken_at_a_clock_time_as_at_seconds():
     assert sim.snapshot(scn, "10:30") == sim.snapshot(scn, 10.5 * 3600)
     with pytest.raises(sim.StateError, match="snapshot time: .*half past ten"):
         sim.snapshot(scn, "half past ten")
+
+
+def test_a_snapshot_is_taken_at_a_datetime_of_a_dated_horizon():
+    scn = scenario("double11.yaml")
+    times = ["2026-11-11 00:10", dt.datetime(2026, 11, 11, 0, 10),
+             pd.Timestamp("2026-11-11 00:10")]
+    states, _ = snapshots(scn, times)
+    assert float(states[0].time) == scn.horizon.start_s + 4 * 3600 + 600
+    assert states[0] == states[1] == states[2]
 
 
 def test_snapshot_time_outside_the_horizon_is_refused():

@@ -10,6 +10,7 @@ run on the same environment and act on the desk through `Desk` (docs/extending.m
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 from collections.abc import Callable, Iterable, Sequence
 
@@ -26,7 +27,7 @@ from sim.engine.records import Records
 from sim.engine.shifts import Shifts
 from sim.policies import Router, RoutingPolicy, TopicQueues
 from sim.scenario import Scenario, ScenarioError, rate_table
-from sim.units import ClockTime, format_clock
+from sim.units import format_clock, moment_seconds
 
 #: A user's process: called with the environment and the desk, returns a SimPy generator.
 Process = Callable[[simpy.Environment, "Desk"], object]
@@ -161,17 +162,18 @@ class Desk:
     def now(self) -> float:
         return self.env.now
 
-    def time(self, clock: str) -> float:
-        """A clock time of the scenario ("2026-11-11 00:05", or "08:00" on day 0) in seconds."""
+    def time(self, clock: float | str | dt.datetime) -> float:
+        """A moment of the scenario in seconds: a clock time ("2026-11-11 00:05", or "08:00"
+        on day 0), a `datetime`, or seconds already."""
         try:
-            return ClockTime.parse(clock).seconds(self.run.scenario.horizon.day0)
+            return moment_seconds(clock, self.run.scenario.horizon.day0)
         except ValueError as exc:
             raise ScenarioError(f"desk: {exc}") from None
 
-    def until(self, at: float | str) -> simpy.Timeout:
-        """A SimPy timeout that fires at `at` (seconds or a clock time), or now if it is past:
-        `yield desk.until("2026-11-11 00:05")` in a process."""
-        at = self.time(at) if isinstance(at, str) else float(at)
+    def until(self, at: float | str | dt.datetime) -> simpy.Timeout:
+        """A SimPy timeout that fires at `at` (seconds, a clock time or a `datetime`), or now
+        if it is past: `yield desk.until("2026-11-11 00:05")` in a process."""
+        at = self.time(at)
         return self.env.timeout(delay_until(self.env.now, at) if at > self.env.now else 0)
 
     @property
@@ -235,13 +237,13 @@ class Desk:
 
     # --- acting -------------------------------------------------------------------------------
 
-    def add_agents(self, group: str, count: int, until: float | str | None = None
+    def add_agents(self, group: str, count: int, until: float | str | dt.datetime | None = None
                    ) -> list[int]:
-        """Put `count` more agents of `group` on duty now, until `until` (seconds or a clock
-        time, as `until()` takes) or the end of the run; returns their ids. Their hours count
-        in the group's cost."""
+        """Put `count` more agents of `group` on duty now, until `until` (seconds, a clock
+        time or a `datetime`, as `until()` takes) or the end of the run; returns their ids.
+        Their hours count in the group's cost."""
         g = self._group(group)
-        if isinstance(until, str):
+        if until is not None:
             until = self.time(until)
         if until is not None and not until > self.env.now:
             # A clock time without a date is on day 0: on a later day it is already past.

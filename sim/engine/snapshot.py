@@ -34,7 +34,7 @@ from sim.engine.state import FORMAT, VERSION, DeskState, StateError, resolve
 from sim.engine.state import Agent as AgentSpec
 from sim.policies import RoutingPolicy
 from sim.scenario import Scenario
-from sim.units import ClockTime, format_clock
+from sim.units import format_clock, moment_seconds
 
 INF = math.inf
 
@@ -223,7 +223,7 @@ def capture(run: DeskRun, seed: int, replication: int, variant: str = "baseline"
     return cap
 
 
-def snapshots(scenario: Scenario, times: Sequence[float | str], replication: int = 0,
+def snapshots(scenario: Scenario, times: Sequence[float | str | dt.datetime], replication: int = 0,
               seed: int | None = None, *, routing: RoutingPolicy | None = None,
               processes: Iterable[Process] = (), variant: str = "baseline"
               ) -> tuple[list[DeskState], Records]:
@@ -242,23 +242,24 @@ def snapshots(scenario: Scenario, times: Sequence[float | str], replication: int
     run = DeskRun(scenario, customers_for(scenario, replication, seed), routing=routing,
                   processes=processes)
     caps: list[_Capture] = []
-    records = run.run(pause_at=sorted(times),
+    unique = sorted(set(times))
+    records = run.run(pause_at=unique,
                       on_pause=lambda r: caps.append(capture(r, seed, replication, variant)))
-    return [cap.finish() for cap in caps], records
+    # One state per time asked for: a time given twice (as text and as seconds) shares one.
+    by_time = dict(zip(unique, [cap.finish() for cap in caps]))
+    return [by_time[t] for t in sorted(times)], records
 
 
-def _seconds(at: float | str, scenario: Scenario) -> float:
+def _seconds(at: float | str | dt.datetime, scenario: Scenario) -> float:
     """A snapshot time: seconds since day-0 midnight, or a clock time ("2026-11-11 00:10",
-    or "08:00" on day 0)."""
-    if not isinstance(at, str):
-        return float(at)
+    or "08:00" on day 0, or a `datetime`)."""
     try:
-        return ClockTime.parse(at).seconds(scenario.horizon.day0)
+        return moment_seconds(at, scenario.horizon.day0)
     except ValueError as exc:
         raise StateError(f"snapshot time: {exc}") from None
 
 
-def snapshot(scenario: Scenario, at: float | str, replication: int = 0,
+def snapshot(scenario: Scenario, at: float | str | dt.datetime, replication: int = 0,
              seed: int | None = None, *,
              routing: RoutingPolicy | None = None, processes: Iterable[Process] = ()
              ) -> DeskState:

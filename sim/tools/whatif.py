@@ -22,6 +22,7 @@ baseline).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ from sim.experiment import (
 from sim.parallel import SHARED, make_executor
 from sim.scenario import BASELINE, Scenario, ScenarioError
 from sim.scenario.variants import variant_document
-from sim.units import format_clock, format_duration
+from sim.units import format_clock, format_duration, moment_seconds, parse_duration
 
 #: Width of the reply-rate intervals counted from the state's time.
 STEP_S = 300.0
@@ -300,7 +301,7 @@ def _edges(time_s: float, until_s: float, step_s: float) -> np.ndarray:
 # --- the state -------------------------------------------------------------------------------
 
 
-def snapshot_at(scenario: Scenario, at: float | str, replication: int = 0,
+def snapshot_at(scenario: Scenario, at: float | str | dt.datetime, replication: int = 0,
                 seed: int | None = None, variant: str = BASELINE,
                 source: str | None = None) -> DeskState:
     """The desk of replication `replication` of `variant` at `at` (seconds or a clock time
@@ -344,7 +345,7 @@ def desk_summary(state: DeskState) -> list[tuple[str, str]]:
 
 
 def whatif(scenario: Scenario, state: DeskState | str | Path | None = None, *,
-           at: float | str | None = None, for_s: float | str | None = None,
+           at: float | str | dt.datetime | None = None, for_s: float | str | None = None,
            replications: int | None = None, seed: int | None = None,
            variants: Iterable[str] | None = None,
            actions: Mapping[str, Mapping[str, Any]] | None = None,
@@ -353,8 +354,8 @@ def whatif(scenario: Scenario, state: DeskState | str | Path | None = None, *,
            progress: bool = False, source: str | None = None) -> WhatIf:
     """Compare the scenario's variants (and `actions`) from a desk state onward.
 
-    `state` is a `DeskState` or the path of a state file; or give `at` (seconds, or a clock
-    time such as "2026-11-11 00:10") to take the state from replication
+    `state` is a `DeskState` or the path of a state file; or give `at` (seconds, a clock
+    time such as "2026-11-11 00:10", or a `datetime`) to take the state from replication
     `snapshot_replication` of the simulated day. `for_s` (seconds or "2h") limits the window
     (default: to the end of the scenario's drain). Every variant runs `replications`
     replications (default: the scenario's) under common random numbers, on
@@ -469,21 +470,14 @@ def _collect(scenario, state, chosen, tasks, outcomes, time_s, until_s, baseline
                   comparison, reply, clear, costs, source, actions)
 
 
-def _moment(value: float | str, scenario: Scenario, name: str) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    from sim.units import ClockTime
-
+def _moment(value: float | str | dt.datetime, scenario: Scenario, name: str) -> float:
     try:
-        return ClockTime.parse(value).seconds(scenario.horizon.day0)
+        return moment_seconds(value, scenario.horizon.day0)
     except ValueError as exc:
         raise StateError(f"{name}: {exc}") from None
 
 
-
 def _duration(value: float | str, name: str) -> float:
-    from sim.units import parse_duration
-
     try:
         seconds = parse_duration(value)
     except ValueError as exc:
