@@ -121,6 +121,8 @@ class Executor:
     """
 
     workers: int = 1
+    #: Whether its tasks run in this process (then a thread beside them gains nothing).
+    in_process: bool = False
 
     def __init__(self, shared: Any = None):
         self._shared = shared
@@ -279,6 +281,8 @@ class Executor:
 
 class SerialExecutor(Executor):
     """Every task in this process, in task order: no pickling, no processes."""
+
+    in_process = True
 
     def describe(self) -> str:
         return "this process (serial)"

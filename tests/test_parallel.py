@@ -338,6 +338,34 @@ def test_write_files_raises_a_job_error_and_keeps_the_files_written(tmp_path):
     assert (tmp_path / "a.bin").read_bytes() == b"abc"
 
 
+def _pid_bytes(_tag):
+    return str(os.getpid()).encode()
+
+
+def test_write_files_makes_here_jobs_in_this_process_and_the_rest_on_workers(tmp_path):
+    from sim.output.files import FileJob, write_files
+
+    jobs = [FileJob(tmp_path / f"{i}.bin", _pid_bytes, (i,), here=i < 2) for i in range(5)]
+    with make_executor(2, tasks=5) as pool:
+        contents = write_files(jobs, pool)
+    pids = [int(contents[job.path]) for job in jobs]
+    assert pids[:2] == [os.getpid()] * 2
+    assert os.getpid() not in pids[2:]
+    assert [int((tmp_path / f"{i}.bin").read_bytes()) for i in range(5)] == pids
+    # On one worker everything is made here, in job order.
+    assert set(map(int, write_files(jobs, None).values())) == {os.getpid()}
+
+
+def test_a_here_job_error_is_raised_after_the_workers_jobs_are_written(tmp_path):
+    from sim.output.files import FileJob, write_files
+
+    jobs = [FileJob(tmp_path / "bad.bin", _failing_job, (1,), here=True),
+            FileJob(tmp_path / "good.bin", _pid_bytes, (0,))]
+    with make_executor(2, tasks=2) as pool, pytest.raises(ValueError, match="this job fails"):
+        write_files(jobs, pool)
+    assert (tmp_path / "good.bin").exists() and not (tmp_path / "bad.bin").exists()
+
+
 def test_run_command_passes_workers_on(tmp_path, capsys):
     code = main_entry(["run", str(MINIMAL), "--workers", "2", "--out", str(tmp_path / "two"),
                        "--quiet", "--no-report"])

@@ -6,6 +6,7 @@ import io
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,11 +64,14 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> None:
 class FileJob:
     """A file whose bytes `fn(*args)` makes, as a task an executor can run elsewhere: `fn` is a
     module-level function and `args` can be pickled; the file is written where the job was
-    made (see `write_files`)."""
+    made (see `write_files`). A job `here` is made in this process even beside a pool: its
+    arguments are larger to ship than its work (a run's records), and this process is idle
+    while the workers make the others."""
 
     path: Path
     fn: Callable[..., bytes]
     args: tuple = ()
+    here: bool = False
 
 
 def _make(fn: Callable[..., bytes], args: tuple) -> bytes:
@@ -77,10 +81,11 @@ def _make(fn: Callable[..., bytes], args: tuple) -> bytes:
 def write_files(jobs: Sequence[FileJob], executor: Any = None) -> dict[Path, bytes]:
     """Make every job's bytes and write each file (atomically) as soon as they exist.
 
-    Without `executor` the jobs run here, one after the other, in the given order; with one
-    (any `sim.parallel` executor) they run on its workers, the first jobs first (put the
-    longest first), while this process writes each file as its bytes arrive; a job's error
-    stops the rest and is raised. The bytes of every file, by path, in job order."""
+    Without `executor`, or with one that runs in this process, the jobs run here, one after
+    the other, in the given order. With workers (any other `sim.parallel` executor) they run
+    on them, the first jobs first (put the longest first), while this process writes each
+    file as its bytes arrive and makes the jobs marked `here` in a thread of its own. A job's
+    error stops the rest and is raised. The bytes of every file, by path, in job order."""
     jobs = list(jobs)
     contents: dict[Path, bytes] = {}
 
@@ -90,19 +95,28 @@ def write_files(jobs: Sequence[FileJob], executor: Any = None) -> dict[Path, byt
         atomic_write_bytes(jobs[index].path, data)
         contents[jobs[index].path] = data
 
-    if executor is None:
-        for index, job in enumerate(jobs):
-            done(index, job.fn(*job.args), None)
-    else:
-        # Each argument goes to the executor once (records shared by two jobs too).
-        sent: dict[int, Any] = {}
-        for job in jobs:
-            for arg in job.args:
-                if id(arg) not in sent:
-                    sent[id(arg)] = executor.scatter(arg) if hasattr(executor, "scatter") \
-                        else arg
-        tasks = [(job.fn, tuple(sent[id(arg)] for arg in job.args)) for job in jobs]
-        executor.run_each(_make, tasks, done)
+    def make_here(indices: list[int]) -> None:
+        for index in indices:
+            done(index, jobs[index].fn(*jobs[index].args), None)
+
+    if executor is None or executor.in_process:
+        make_here(list(range(len(jobs))))
+        return {job.path: contents[job.path] for job in jobs}
+    here = [i for i, job in enumerate(jobs) if job.here]
+    away = [i for i, job in enumerate(jobs) if not job.here]
+    # Each argument goes to the executor once (arguments shared by two jobs too).
+    sent: dict[int, Any] = {}
+    for index in away:
+        for arg in jobs[index].args:
+            if id(arg) not in sent:
+                sent[id(arg)] = executor.scatter(arg)
+    tasks = [(jobs[i].fn, tuple(sent[id(arg)] for arg in jobs[i].args)) for i in away]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="write_files") as local:
+        # Leaving the block waits for the thread, also when a worker's job failed.
+        made_here = local.submit(make_here, here) if here else None
+        executor.run_each(_make, tasks, lambda k, data, error: done(away[k], data, error))
+        if made_here is not None:
+            made_here.result()
     return {job.path: contents[job.path] for job in jobs}
 
 
