@@ -84,8 +84,8 @@ def write_files(jobs: Sequence[FileJob], executor: Any = None) -> dict[Path, byt
     Without `executor`, or with one that runs in this process, the jobs run here, one after
     the other, in the given order. With workers (any other `sim.parallel` executor) they run
     on them, the first jobs first (put the longest first), while this process writes each
-    file as its bytes arrive and makes the jobs marked `here` in a thread of its own. A job's
-    error stops the rest and is raised. The bytes of every file, by path, in job order."""
+    file as its bytes arrive and makes the jobs marked `here` in threads of its own (as many
+    as the executor has workers). A job's error stops the rest and is raised. The bytes of every file, by path, in job order."""
     jobs = list(jobs)
     contents: dict[Path, bytes] = {}
 
@@ -111,12 +111,15 @@ def write_files(jobs: Sequence[FileJob], executor: Any = None) -> dict[Path, byt
             if id(arg) not in sent:
                 sent[id(arg)] = executor.scatter(arg)
     tasks = [(jobs[i].fn, tuple(sent[id(arg)] for arg in jobs[i].args)) for i in away]
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="write_files") as local:
-        # Leaving the block waits for the thread, also when a worker's job failed.
-        made_here = local.submit(make_here, here) if here else None
+    # One thread per job made here, as many at once as the executor has workers: encoding
+    # Parquet releases the GIL, so with no plots to draw the files are made side by side.
+    threads = max(1, min(len(here), executor.workers))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="write_files") as local:
+        # Leaving the block waits for the threads, also when a worker's job failed.
+        made_here = [local.submit(make_here, [index]) for index in here]
         executor.run_each(_make, tasks, lambda k, data, error: done(away[k], data, error))
-        if made_here is not None:
-            made_here.result()
+        for future in made_here:
+            future.result()
     return {job.path: contents[job.path] for job in jobs}
 
 
