@@ -85,7 +85,8 @@ def write_files(jobs: Sequence[FileJob], executor: Any = None) -> dict[Path, byt
     the other, in the given order. With workers (any other `sim.parallel` executor) they run
     on them, the first jobs first (put the longest first), while this process writes each
     file as its bytes arrive and makes the jobs marked `here` in threads of its own (as many
-    as the executor has workers). A job's error stops the rest and is raised. The bytes of every file, by path, in job order."""
+    as the executor has workers). A job's error stops the rest and is raised. The bytes of
+    every file, by path, in job order."""
     jobs = list(jobs)
     contents: dict[Path, bytes] = {}
 
