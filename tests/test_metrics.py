@@ -516,3 +516,33 @@ def test_a_run_without_buyers_gives_undefined_rates_not_a_crash():
     assert math.isnan(values["taobao_response_rate_3min"])
     assert values["occupancy"] == 0.0  # on duty, nothing to type
     assert metrics.interval_series(tables, scenario)["arrivals"].sum() == 0
+
+
+# --- memory --------------------------------------------------------------------------------------
+
+
+def test_a_replications_metric_arrays_are_freed_with_its_tables_without_the_garbage_collector():
+    """The metrics' shared state (`Tables.run`, the counted messages, first messages, turns)
+    holds no reference cycle: a worker running replication after replication reuses the
+    memory of the last one instead of keeping every one alive until a collection runs."""
+    import gc
+    import weakref
+
+    from sim.experiment import replication_metrics, wait_distributions
+
+    scenario = load_scenario("scenarios/double11.yaml")
+    records = simulate(scenario, 0, scenario.seed)
+    gc.collect()
+    gc.disable()
+    try:
+        _, _, tables = replication_metrics(scenario, records)
+        wait_distributions(tables, scenario)
+        metrics.first_responses(tables, scenario.bot.replies_count)
+        metrics.turns(tables, scenario.bot.replies_count)
+        counted = tables.run.counted(scenario.bot.replies_count)
+        alive = [weakref.ref(tables.run), weakref.ref(counted), weakref.ref(counted.first),
+                 weakref.ref(counted.turns)]
+        del tables, counted
+        assert [ref() is None for ref in alive] == [True] * len(alive)
+    finally:
+        gc.enable()

@@ -210,7 +210,10 @@ class First:
         self.replied = counted.replied[rows]
         self.offered_wait_s = counted.offered_wait_s[rows]
         self.reported = counted.reported[rows]
-        self._counted = counted
+        # What `frame` reads of the messages, not the `Counted` itself: that holds this object
+        # (`Counted.first`), and a cycle would keep a run's arrays alive until the next
+        # garbage collection.
+        self._columns = (counted.conversation, counted.buyer, counted.reply_s, counted.left)
         if conversation is not None:
             self.has = np.zeros(n_conversations, dtype=bool)
             self.has[conversation] = True
@@ -220,15 +223,15 @@ class First:
             self.wait_of[conversation] = self.offered_wait_s
 
     def frame(self) -> pd.DataFrame:
-        c = self._counted
+        conversation, buyer, reply_s, left = self._columns
         return pd.DataFrame({
-            "conversation": c.conversation[self.rows],
-            "buyer": c.buyer[self.rows],
+            "conversation": conversation[self.rows],
+            "buyer": buyer[self.rows],
             "sent_s": self.sent_s,
-            "reply_s": c.reply_s[self.rows],
+            "reply_s": reply_s[self.rows],
             "replied": self.replied,
             "offered_wait_s": self.offered_wait_s,
-            "left": c.left[self.rows],
+            "left": left[self.rows],
             "reported": self.reported,
         })
 
@@ -253,13 +256,15 @@ class Run:
     setting, each built once."""
 
     def __init__(self, tables: Tables):
-        self.tables = tables
+        # Not the tables themselves, which hold this object (`Tables.run`): no cycle, so a
+        # run's arrays are freed as soon as its tables are.
+        self.stop_s = tables.stop_s
         self.columns = tables.columns
         self._counted: dict[bool, Counted] = {}
 
     def counted(self, bot_counts: bool) -> Counted:
         if bot_counts not in self._counted:
-            self._counted[bot_counts] = Counted(self.columns, self.tables.stop_s, bot_counts)
+            self._counted[bot_counts] = Counted(self.columns, self.stop_s, bot_counts)
         return self._counted[bot_counts]
 
 
