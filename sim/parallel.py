@@ -126,6 +126,7 @@ class Executor:
 
     def __init__(self, shared: Any = None):
         self._shared = shared
+        self._prepared: list[Callable] = []
 
     # Provided by each executor.
 
@@ -181,6 +182,23 @@ class Executor:
         else:
             self.close()
 
+    def prepare(self, fn: Callable) -> None:
+        """Run `fn()` on the workers once they run out of tasks: submitted once per worker
+        right behind the tasks of the next `run_each` (or `map`), its result and any error
+        ignored. For what a later task needs on every worker and can be done ahead of it
+        (`run` loads the plotting library this way, so that a worker idle at the end of the
+        replications does it instead of the first plot waiting for it). `fn` must be cheap to
+        run again on a worker that has done it. Nothing is done on an executor that runs its
+        tasks in this process: the later task does the work itself, as it would anyway."""
+        if not self.in_process:
+            self._prepared.append(fn)
+
+    def _submit_prepared(self, prefix: str) -> None:
+        prepared, self._prepared = self._prepared, []
+        for i, fn in enumerate(prepared):
+            for worker in range(self.workers):
+                self.submit(fn, key=f"{prefix}-prepare-{i}-{worker}")
+
     def _check_shared(self, args: tuple) -> None:
         if self._shared is None and any(arg is SHARED for arg in args):
             raise ValueError("a task asks for SHARED but the executor was given no shared=")
@@ -219,6 +237,7 @@ class Executor:
         try:
             for index in todo:
                 futures[self.submit(fn, *tasks[index], key=f"{prefix}-{names[index]}")] = index
+            self._submit_prepared(prefix)
             for future in self.as_completed(list(futures)):
                 index = futures[future]
                 try:

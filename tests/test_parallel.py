@@ -109,6 +109,23 @@ def _always_dies(index: int) -> int:
     return index
 
 
+def _started(folder: str, index: int) -> int:
+    """Notes when it started (CLOCK_MONOTONIC is one clock for every process), then works."""
+    (Path(folder) / f"task-{index}").write_text(repr(time.monotonic()))
+    time.sleep(0.1)
+    return index
+
+
+def _preparing(folder: str) -> None:
+    """A `prepare` function: notes which process ran it and when."""
+    (Path(folder) / f"prepare-{os.getpid()}-{time.monotonic_ns()}").write_text(
+        repr(time.monotonic()))
+
+
+def _prepare_fails() -> None:
+    raise RuntimeError("this preparation fails")
+
+
 # --- the ordered map --------------------------------------------------------------------------
 
 
@@ -125,6 +142,42 @@ def test_map_returns_task_order_when_tasks_finish_out_of_order(executor, tmp_pat
         assert finished[0] != 0, finished
     else:
         assert finished == list(range(last + 1))
+
+
+def test_prepare_runs_on_each_worker_behind_the_tasks_of_the_next_map(tmp_path):
+    import functools
+
+    with make_executor(2) as executor:
+        executor.prepare(functools.partial(_preparing, str(tmp_path)))
+        results = executor.map(_started, [(str(tmp_path), i) for i in range(6)])
+    assert results == list(range(6))
+    prepared = sorted(tmp_path.glob("prepare-*"))
+    # Once per worker, in the workers, and only once every task had started: it waited in
+    # the queue behind them.
+    assert len(prepared) == 2
+    assert all(int(p.name.split("-")[1]) != os.getpid() for p in prepared)
+    last_task = max(float(p.read_text()) for p in tmp_path.glob("task-*"))
+    assert min(float(p.read_text()) for p in prepared) >= last_task
+    # Submitted with the next map only, not with every map after it.
+    (tmp_path / "again").mkdir()
+    with make_executor(2) as executor:
+        executor.prepare(functools.partial(_preparing, str(tmp_path / "again")))
+        executor.map(_started, [(str(tmp_path), i) for i in range(2)])
+        executor.map(_started, [(str(tmp_path), i) for i in range(2)])
+    assert len(list((tmp_path / "again").iterdir())) == 2
+
+
+def test_prepare_does_nothing_in_this_process_and_its_errors_are_ignored(tmp_path):
+    import functools
+
+    with make_executor(1) as serial:
+        serial.prepare(functools.partial(_preparing, str(tmp_path)))
+        assert serial.map(_started, [(str(tmp_path), 0)]) == [0]
+    assert list(tmp_path.glob("prepare-*")) == []
+    with make_executor(2) as pool:
+        pool.prepare(_prepare_fails)
+        assert pool.map(_started, [(str(tmp_path), i) for i in range(3)]) == [0, 1, 2]
+        assert pool.map(_started, [(str(tmp_path), 7)]) == [7]
 
 
 def test_map_advances_a_progress_bar_once_per_task(executor):

@@ -30,7 +30,7 @@ from sim.cli.common import (
 )
 from sim.experiment import PrecisionError, Results, run
 from sim.output.files import remove_stale, write_csv, write_files
-from sim.output.plots import PLOTS
+from sim.output.plots import PLOTS, warm_up
 from sim.output.report import plot_images, plot_jobs, write_page
 from sim.output.tables import format_comparison, format_headline, format_summary
 from sim.parallel import make_executor
@@ -127,6 +127,10 @@ def execute(args: argparse.Namespace, need_variants: bool = False) -> RunOutput:
     # that this process only merges results and writes bytes.
     jobs = (2 if args.records else 0) + (0 if args.no_report else len(PLOTS))
     with make_executor(args.workers, args.dask, tasks=planned + jobs) as executor:
+        if not args.no_report:
+            # Each worker's first plot would wait half a second for matplotlib to load: the
+            # workers load it as they run out of replications, while others still run.
+            executor.prepare(warm_up)
         try:
             results = run(scenario, replications=args.replications, seed=args.seed,
                           variants=names if args.variants else None, keep_records=args.records,

@@ -92,6 +92,19 @@ def figure_style():
         yield
 
 
+def warm_up() -> None:
+    """Load what drawing the first figure loads (matplotlib, its Agg canvas, the fonts,
+    with the CJK fallback looked up), without drawing anything kept: a worker does it while
+    it would otherwise wait (`sim.parallel.Executor.prepare`)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    _ticker()
+    with figure_style():
+        figure = new_figure(1.0, 1.0)
+        figure.add_subplot().set_title("0")
+        FigureCanvasAgg(figure).draw()
+
+
 def new_figure(width: float = 8.0, height: float = 4.5) -> Figure:
     """A figure of the given size in inches (100 dpi, constrained layout), not tied to pyplot."""
     from matplotlib.figure import Figure
