@@ -137,15 +137,19 @@ class Records:
         """The columns of `messages()` (but the topic) as numpy arrays: one row per sent
         message, bot-phase first messages and human-phase messages, in conversation order, a
         conversation's bot-phase row (`seq` -1) before its own."""
-        conv = np.repeat(np.arange(len(self.n_messages)), self.n_messages)
+        n = len(self.n_messages)
+        conv = np.repeat(np.arange(n), self.n_messages)
         sent = np.flatnonzero(np.isfinite(self.sent_s))
         human_conv = conv[sent]
-        bot_conv = np.flatnonzero(self.via_bot | np.isfinite(self.bot_reply_s))
+        has_bot = self.via_bot | np.isfinite(self.bot_reply_s)
+        bot_conv = np.flatnonzero(has_bot)
         # Both kinds of row are already in conversation order: merge them by position rather
-        # than concatenate and sort (a bot row goes after the human rows of earlier
-        # conversations, a human row after the bot rows of its own and earlier ones).
-        bot_at = np.arange(len(bot_conv)) + np.searchsorted(human_conv, bot_conv, side="left")
-        human_at = np.arange(len(sent)) + np.searchsorted(bot_conv, human_conv, side="right")
+        # than concatenate and sort. A bot row goes after the human rows of earlier
+        # conversations, a human row after the bot rows of its own and earlier ones: counted
+        # per conversation and summed, which is what a search of one in the other would find.
+        human_of = np.bincount(human_conv, minlength=n)
+        bot_at = np.arange(len(bot_conv)) + (np.cumsum(human_of) - human_of)[bot_conv]
+        human_at = np.arange(len(sent)) + np.cumsum(has_bot)[human_conv]
         rows = len(bot_conv) + len(sent)
 
         def column(dtype, bot_values, human_values) -> np.ndarray:
