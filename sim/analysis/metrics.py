@@ -131,13 +131,17 @@ class Counted:
         self.n_conversations = c.n_conversations
         rows = slice(None) if bot_counts else ~c.by_bot
         index = c.conversation[rows]
-        end = c.end_s[index]
         self.conversation = index
         self.sent_s = c.sent_s[rows]
         self.reply_s = c.reply_s[rows]
         self.replied = np.isfinite(self.reply_s)
-        censor = np.where(np.isfinite(end), end, stop_s)
-        self.offered_wait_s = np.where(self.replied, self.reply_s, censor) - self.sent_s
+        # Built in place: a few arrays of a message each fewer alive at once.
+        censor = c.end_s[index]
+        censor[~np.isfinite(censor)] = stop_s
+        offered = np.where(self.replied, self.reply_s, censor)
+        del censor
+        offered -= self.sent_s
+        self.offered_wait_s = offered
         self.left = (~self.replied) & (c.outcome[index] == ABANDONED)
         self.reported = c.reported[index]
         self.buyer = _buyer_days(c, index, self.sent_s)
@@ -330,12 +334,14 @@ class Turns:
         # A message opens a turn when a reply came between it and the buyer's previous message.
         starts = _starts(conv) | np.r_[False, replies_before[1:] > replies_before[:-1]][
             :len(conv)]
-        answered = np.isfinite(next_answer)
-        response = np.where(answered, next_answer - sent, msgs.take(msgs.offered_wait_s))
+        del replies_before
+        # Only the turns' first messages are kept: what follows is computed on them alone.
+        next_answer = next_answer[starts]
         self.conversation = conv[starts]
         self.start_s = sent[starts]
-        self.answered = answered[starts]
-        self.response_s = response[starts]
+        self.answered = np.isfinite(next_answer)
+        self.response_s = np.where(self.answered, next_answer - self.start_s,
+                                   msgs.take(msgs.offered_wait_s)[starts])
         self.reported = msgs.take(msgs.reported)[starts]
 
     def frame(self) -> pd.DataFrame:
@@ -413,25 +419,36 @@ def _reply_order_in_order(conv: np.ndarray, sent: np.ndarray, reply: np.ndarray,
     message less the pending ones; and, the replies being in time order, the first reply after
     message i is the next one in the list of replies, if it is in i's conversation.
     """
+    # Arrays of a message each are freed (or reused) as soon as they are done with: on a
+    # large day they are tens of MB apiece, and memory a process touches for the first time
+    # costs kernel time.
     n, m = len(sent), len(has_reply)
-    reply_t = reply[has_reply]
-    replied = np.zeros(n, dtype=np.int64)
-    replied[has_reply] = 1
+    replied = np.zeros(n, dtype=bool)
+    replied[has_reply] = True
     # Replies of the messages before i, and of the messages of conversations before i's.
-    earlier = np.cumsum(replied) - replied
-    start_row = np.maximum.accumulate(np.where(_starts(conv), np.arange(n), 0))
+    earlier = np.cumsum(replied, dtype=np.int64)
+    earlier -= replied
+    del replied
+    start_row = np.where(_starts(conv), np.arange(n), 0)
+    np.maximum.accumulate(start_row, out=start_row)
     first_of_conv = earlier[start_row]
-    pending = np.zeros(n, dtype=np.int64)
+    del start_row
     active = np.flatnonzero(earlier > first_of_conv)
-    back = 1
-    while active.size:
-        at = earlier[active] - back
-        mine = at >= first_of_conv[active]
-        still = mine & (reply_t[np.where(mine, at, 0)] > sent[active])
-        active = active[still]
-        pending[active] += 1
-        back += 1
-    before = earlier - pending
+    reply_t = reply[has_reply]
+    if active.size:
+        pending = np.zeros(n, dtype=np.int64)
+        back = 1
+        while active.size:
+            at = earlier[active] - back
+            mine = at >= first_of_conv[active]
+            still = mine & (reply_t[np.where(mine, at, 0)] > sent[active])
+            active = active[still]
+            pending[active] += 1
+            back += 1
+        earlier -= pending
+        del pending
+    del first_of_conv
+    before = earlier
     found = before < m
     found[found] = conv[has_reply[before[found]]] == conv[found]
     next_answer = np.full(n, np.inf)
