@@ -141,6 +141,7 @@ class Records:
         conv = np.repeat(np.arange(n), self.n_messages)
         sent = np.flatnonzero(np.isfinite(self.sent_s))
         human_conv = conv[sent]
+        del conv  # a message-sized array, not needed past here
         has_bot = self.via_bot | np.isfinite(self.bot_reply_s)
         bot_conv = np.flatnonzero(has_bot)
         # Both kinds of row are already in conversation order: merge them by position rather
