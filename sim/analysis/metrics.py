@@ -371,8 +371,10 @@ def _reply_order(conv: np.ndarray, sent: np.ndarray, reply: np.ndarray
     """
     has_reply = np.flatnonzero(np.isfinite(reply))
     n, m = len(sent), len(has_reply)
-    if _replies_in_order(conv, sent, reply, has_reply):
-        return _reply_order_in_order(conv, sent, reply, has_reply)
+    reply_t = reply[has_reply]
+    if _replies_in_order(conv, sent, reply_t, has_reply):
+        return _reply_order_in_order(conv, sent, reply_t, has_reply)
+    del reply_t
     position = np.arange(n)
     instant = reply[has_reply] <= sent[has_reply]
     event_conv = np.r_[conv, conv[has_reply]]
@@ -397,20 +399,21 @@ def _reply_order(conv: np.ndarray, sent: np.ndarray, reply: np.ndarray
     return next_answer[:n], before[:n]
 
 
-def _replies_in_order(conv: np.ndarray, sent: np.ndarray, reply: np.ndarray,
+def _replies_in_order(conv: np.ndarray, sent: np.ndarray, reply_t: np.ndarray,
                       has_reply: np.ndarray) -> bool:
     """Whether each conversation's replies come in the order of its messages, which are sorted
     by send time, and none before its message (what the engine writes): the merge then needs
-    no sort of the events."""
-    c, r = conv[has_reply], reply[has_reply]
+    no sort of the events. `reply_t`: the reply times of the messages `has_reply`."""
+    c, r = conv[has_reply], reply_t
     if np.any(r < sent[has_reply]):
         return False
     return not np.any((c[1:] == c[:-1]) & (r[1:] < r[:-1]))
 
 
-def _reply_order_in_order(conv: np.ndarray, sent: np.ndarray, reply: np.ndarray,
+def _reply_order_in_order(conv: np.ndarray, sent: np.ndarray, reply_t: np.ndarray,
                           has_reply: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`_reply_order` when every conversation's reply times rise with its messages.
+    """`_reply_order` when every conversation's reply times rise with its messages
+    (`reply_t`: the reply times of the messages `has_reply`, in that order).
 
     With messages i sorted by (conversation, sent) and replies t_j rising with j, the merged
     order puts the reply to j before message i exactly when j < i and t_j <= s_i, and after it
@@ -434,7 +437,6 @@ def _reply_order_in_order(conv: np.ndarray, sent: np.ndarray, reply: np.ndarray,
     first_of_conv = earlier[start_row]
     del start_row
     active = np.flatnonzero(earlier > first_of_conv)
-    reply_t = reply[has_reply]
     if active.size:
         pending = np.zeros(n, dtype=np.int64)
         back = 1
