@@ -505,6 +505,33 @@ def test_sweep_with_unreachable_dask_address_exits_2(tmp_path, capsys):
     assert not (tmp_path / "out" / "tasks").exists()
 
 
+@pytest.mark.parametrize("command", ["run", "staff", "sweep"])
+def test_workers_with_a_scheduler_address_is_refused(command, tmp_path, capsys):
+    # The scheduler's own workers run the tasks: a count would be silently ignored.
+    (tmp_path / "minimal.yaml").write_text(MINIMAL.read_text())
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("scenario: minimal.yaml\nreplications: 1\n"
+                    "grid: {groups.team.concurrency: [2, 3]}\n")
+    args = {
+        "run": ["run", str(MINIMAL), "--no-report"],
+        "staff": ["staff", str(MINIMAL), "--target", "reply_rate_5min>=0.9"],
+        "sweep": ["sweep", str(spec)],
+    }[command]
+    code = main_entry([*args, "--out", str(tmp_path / "out"), "--quiet",
+                       "--dask", "tcp://127.0.0.1:1", "--workers", "2"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("error: --workers 2 has no effect with --dask tcp://127.0.0.1:1"), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_workers_with_a_local_cluster_is_accepted(tmp_path, capsys):
+    code = main_entry(["run", str(MINIMAL), "--no-report", "--replications", "2", "--quiet",
+                       "--out", str(tmp_path / "out"), "--dask", "local", "--workers", "1"])
+    assert code == 0, capsys.readouterr().err
+    assert (tmp_path / "out" / "summary.csv").exists()
+
+
 # --- Ctrl-C and orphans -------------------------------------------------------------------------
 
 #: A coordinator running two pool workers, each stuck in a long task that first leaves its pid

@@ -19,6 +19,7 @@ from sim.cli.common import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    check_executor_arguments,
 )
 
 #: Sub-command names and the modules implementing them.
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         # Inside the try: a Ctrl-C while the options are read (imports can take a moment on a
         # loaded machine) is an interruption like any other, not a traceback.
         args = build_parser(argv).parse_args(argv)
+        check_executor_arguments(args)
         return args.handler(args)
     except KeyboardInterrupt:
         # Nothing imported here: a file was written only if the module writing them is loaded.

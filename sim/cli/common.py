@@ -30,32 +30,31 @@ def only_with(flags: list[str], what: str) -> str:
     return f"{', '.join(flags)} only {verb} with {what}"
 
 
-def non_negative_int(text: str) -> int:
-    """argparse type: a whole number >= 0."""
+def _whole_number(text: str, least: int, why: str = "") -> int:
+    """A whole number >= `least`, or an argparse error naming that bound (and `why`)."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {least}{why}, "
+                                         f"got {text!r}")
     return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    return _whole_number(text, 0)
 
 
 def positive_int(text: str) -> int:
     """argparse type: a whole number >= 1."""
-    value = non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
+    return _whole_number(text, 1)
 
 
 def at_least_two(text: str) -> int:
     """argparse type: a replication count a confidence interval can be built from."""
-    value = non_negative_int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number >= 2 (a CI needs two replications), got {text!r}")
-    return value
+    return _whole_number(text, 2, " (a CI needs two replications)")
 
 
 def positive_float(text: str) -> float:
@@ -110,6 +109,16 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: every core; 1 runs in this process)")
     parser.add_argument("--dask", type=dask_address, metavar="ADDRESS|local",
                         help="run on a Dask scheduler (tcp://host:8786) or a LocalCluster")
+
+
+def check_executor_arguments(args: argparse.Namespace) -> None:
+    """--workers means local processes (or LocalCluster workers): with a scheduler's address
+    the cluster's own workers run the tasks, so a count given there would be ignored."""
+    dask = getattr(args, "dask", None)
+    if dask is not None and dask != "local" and getattr(args, "workers", None) is not None:
+        raise UsageError(f"--workers {args.workers} has no effect with --dask {dask}: the "
+                         "scheduler's own workers run the tasks (start more of them there, "
+                         "or use --dask local --workers N)")
 
 
 def add_allow_large(parser: argparse.ArgumentParser) -> None:
