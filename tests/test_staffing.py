@@ -73,6 +73,39 @@ def evaluator(result, seed: int, replications: int) -> Evaluator:
     return Evaluator(context, replications)
 
 
+def test_a_target_no_staffing_reaches_says_more_agents_do_not_help(tmp_path, capsys):
+    # Replies take 40 s, so no buyer is first answered within 30 s however many agents wait:
+    # the cell's metric stops improving and the message says so (not "use --max-agents").
+    doc = {**SMALL, "groups": {"team": {**SMALL["groups"]["team"],
+                                        "reply_time": {"dist": "deterministic", "value": "40s"}}}}
+    path = tmp_path / "slow.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code = main_entry(["staff", str(path), "--target", TARGET, "--replications", "2",
+                       "--max-agents", "12", "--workers", "1", "--out", str(tmp_path / "out"),
+                       "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "even with 12 agents: first_response_30s_rate there is 0 with 12 agents as with" in err
+    assert "more agents do not reach the target" in err and "--max-agents" not in err
+    assert "Traceback" not in err and not (tmp_path / "out" / "staffed.yaml").exists()
+
+
+def test_a_cap_below_what_the_target_needs_suggests_more_agents(small_path, tmp_path, capsys):
+    # The small desk needs more than 2 agents at its peak. The search starts from the cap
+    # there, so nothing says whether more agents would stop helping: the advice is to allow
+    # more, with the value reached.
+    code = main_entry(["staff", str(small_path), "--target", TARGET, "--replications", "2",
+                       "--max-agents", "2", "--workers", "1", "--out", str(tmp_path / "out"),
+                       "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    found = re.search(r"even with 2 agents \(first_response_30s_rate ([\d.]+) there\); the "
+                      r"target may be unreachable \(use --max-agents to allow more\)", err)
+    assert found, err
+    assert float(found.group(1)) < 0.8
+    assert "do not reach" not in err
+
+
 # --- targets ------------------------------------------------------------------------------------
 
 
@@ -236,6 +269,15 @@ def test_removing_one_agent_anywhere_breaks_the_target_there(found):
             assert not holds[i], f"interval {i} keeps the target with {fewer[i]} agents"
 
 
+def test_lookahead_with_whole_horizon_candidates_is_refused(small_path, tmp_path, capsys):
+    code = main_entry(["staff", str(small_path), "--target", TARGET, "--method", "full",
+                       "--lookahead", "2", "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: --lookahead only applies with --method partial"), err
+    assert not (tmp_path / "out").exists()
+
+
 def test_cli_writes_a_schedule_that_run_accepts(small_path, tmp_path, capsys):
     out = tmp_path / "staffing"
     code = main_entry(["staff", str(small_path), "--target", "reply_rate_5min>=0.95", "--out",
@@ -244,7 +286,13 @@ def test_cli_writes_a_schedule_that_run_accepts(small_path, tmp_path, capsys):
     assert code == 0
     assert "SIPP (Erlang C)" in printed and "agent-hours" in printed
     assert re.search(r"simulations: \d+ full \(whole horizon\) and \d+ partial", printed)
+    # Counts agree with their nouns ("1 pass", "3 replications", never "1 intervals").
+    assert "3 replications" in printed and "1 pass)" in printed
+    assert not re.search(r"\b1 (intervals|passes|replications|bulk rounds)\b", printed)
     staffed = load_scenario(out / "staffed.yaml")
+    # The header names the seed the search ran on and how to check the staffing on others.
+    header = (out / "staffed.yaml").read_text().splitlines()[:2]
+    assert f"seed {staffed.seed}:" in header[1] and "--seed N" in header[1], header
     table = staffed.groups["team"].schedule.headcount
     assert list(table) == ["08:00", "08:30", "09:00", "09:30", "10:00", "10:30", "11:00", "11:30"]
     assert (out / "staffing.png").read_bytes().startswith(b"\x89PNG")
@@ -267,6 +315,7 @@ def test_progress_bars_keep_their_totals(small_path, monkeypatch):
             kwargs["disable"] = False
             kwargs["file"] = open(os.devnull, "w")  # noqa: SIM115 - closed with the bar
             self.totals = []
+            self.steps = []
             super().__init__(*args, **kwargs)
             self.totals.append(self.total)
             bars.append(self)
@@ -274,6 +323,10 @@ def test_progress_bars_keep_their_totals(small_path, monkeypatch):
         def refresh(self, *args, **kwargs):
             self.totals.append(self.total)
             return super().refresh(*args, **kwargs)
+
+        def update(self, n=1):
+            self.steps.append(n)
+            return super().update(n)
 
     monkeypatch.setattr(staffing, "tqdm", Recorder)
     result = find_staffing(load_scenario(small_path), TARGET, workers=1, replications=2,
@@ -284,6 +337,9 @@ def test_progress_bars_keep_their_totals(small_path, monkeypatch):
     # the most each may run.
     stages = {bar.desc.rsplit(" ", 2)[-2] + " " + bar.desc.rsplit(" ", 2)[-1] for bar in bars}
     assert {"ISA start", "bulk rounds", "full check", "pass 1"} <= stages
+    # The bulk bar steps once per round the report counts (its last update fills the bar).
+    (bulk,) = [bar for bar in bars if bar.desc.endswith("bulk rounds")]
+    assert result.bulk_rounds >= 1 and bulk.steps[:-1] == [1] * result.bulk_rounds
     for bar in bars:
         assert bar.n == bar.total
         if " pass " in bar.desc:
@@ -455,6 +511,22 @@ def test_a_missed_interval_is_named_not_contradicted(found):
     assert "meets the target" not in notes[0]
     broken.notes.extend(notes)
     assert "09:30 (team)" in format_report(broken)
+
+
+def test_only_whole_horizon_passes_are_advised_to_be_raised(found):
+    # Whole-horizon passes that did not settle may leave room: raising --max-passes helps.
+    # The partial search's one pass is not meant to settle (more passes judged on partial
+    # runs leave more cells missing), so its note gives no such advice.
+    import dataclasses
+
+    unsettled = dataclasses.replace(found, converged=False, notes=[])
+    (partial,) = unsettled.check_notes(1)
+    assert partial.startswith("the full simulation of the schedule meets the target")
+    assert "--max-passes" not in partial and "did not settle" not in partial
+    (full,) = dataclasses.replace(unsettled, method="full").check_notes(4)
+    assert "did not settle within 4 passes" in full and "raise --max-passes" in full
+    settled = dataclasses.replace(unsettled, method="full", converged=True).check_notes(4)
+    assert "--max-passes" not in settled[0]
 
 
 def test_partial_and_full_searches_reach_a_schedule_meeting_the_target(small_path):

@@ -13,6 +13,7 @@ from sim.cli.common import (
     add_no_warnings,
     add_quiet,
     non_negative_int,
+    only_with,
     positive_int,
     print_scenario_warnings,
 )
@@ -63,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.lookahead is not None and args.method == "full":
+        raise UsageError(only_with(["--lookahead"], "--method partial (the default): "
+                                   "whole-horizon candidates run to the end"))
     target = parse_target(args.target)
     document, path = load_document(args.scenario)
     scenario = scenario_from_dict(document, source=str(path), base_dir=path.parent)

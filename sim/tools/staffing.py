@@ -617,7 +617,11 @@ class StaffingResult:
         with the table: it meets the target in every counted interval, or these miss."""
         missing = self.missing_cells()
         passes = f"{max_passes} pass" + ("" if max_passes == 1 else "es")
-        settled = ("" if self.converged else
+        # Whole-horizon passes settle given enough of them. The partial search's pass is not
+        # meant to: the full check's rounds after it decide the schedule, and more passes
+        # judged on partial runs leave more cells missing (PARTIAL_PASSES), so no advice to
+        # raise them.
+        settled = ("" if self.converged or self.method == "partial" else
                    f"; the search did not settle within {passes}, so the schedule "
                    "may not be locally minimal (raise --max-passes)")
         if not missing:
@@ -980,13 +984,13 @@ def bulk_lower(evaluate: Evaluator, current: dict[str, np.ndarray], target: Targ
     state = evaluate(current)
     done = 0
     for done in range(1, rounds + 1):
-        if bar is not None:
-            bar.update()
         holds = state.holds(target)
         lower = counted & ~held_back & holds & (schedule > 0)
         if not lower.any():
             done -= 1
             break
+        if bar is not None:  # a round that finds nothing to lower is no round
+            bar.update()
         trial = schedule - lower
         trial_state = evaluate({g: trial[k] for k, g in enumerate(groups)})
         broke = counted & holds & ~trial_state.holds(target)
@@ -1208,10 +1212,9 @@ def _raise(evaluate, current: dict[str, np.ndarray], group: str, interval: int,
         if state.holds(target)[group_index, interval]:
             high = candidate
         elif candidate >= cap:
-            raise StaffingError(
-                f"target {target} not met in the interval starting {where} for group {group} "
-                f"even with {cap} agents; the target may be unreachable (use --max-agents to "
-                "allow more)")
+            below = evaluate(_set(current, group, interval, low))  # the last count tried
+            raise StaffingError(_unreachable(below, state, low, group, interval, group_index,
+                                             target, cap, where))
         else:
             low, step = candidate, step * 2
     while high - low > 1:
@@ -1222,6 +1225,26 @@ def _raise(evaluate, current: dict[str, np.ndarray], group: str, interval: int,
             low = middle
     best = _set(current, group, interval, high)
     return best, evaluate(best)
+
+
+def _unreachable(below: Evaluation, at_cap: Evaluation, fewer: int, group: str,
+                 interval: int, group_index: int, target: Target, cap: int, where: str) -> str:
+    """Why a cell cannot be raised to the target: more agents stopped helping (its metric is
+    no better with `cap` agents than with `fewer`, the last count tried), or they might
+    still."""
+    was = float(below.estimate()[group_index, interval])
+    now = float(at_cap.estimate()[group_index, interval])
+    head = (f"target {target} not met in the interval starting {where} for group {group} "
+            f"even with {cap} agents")
+    if fewer < cap and not (now < was if target.op == "<=" else now > was):
+        return (f"{head}: {target.metric} there is {now:.4g} with {cap} agents as with "
+                f"{fewer}, so more agents do not reach the target (its buyers are lost or "
+                "answered late whatever the staffing: e.g. replies slower than the target, or "
+                "buyers leaving before anyone could answer); choose another target, or more "
+                "--replications if the interval has few buyers")
+    fewer_said = f", {was:.4g} with {fewer}" if fewer < cap else ""
+    return (f"{head} ({target.metric} {now:.4g} there{fewer_said}); the target may be "
+            "unreachable (use --max-agents to allow more)")
 
 
 def _set(schedule: dict[str, np.ndarray], group: str, interval: int, value: int
@@ -1295,9 +1318,12 @@ def write_outputs(result: StaffingResult, document: dict, source: Path, out_dir:
         counts["path"] = copy_path.name
         written.append(copy_path)
     yaml_path = out_dir / "staffed.yaml"
+    named = ("" if set(result.groups) == set(result.scenario.groups)
+             else "".join(f" --group {g}" for g in result.groups))
     header = (f"# Staffing found by `supportsim staff {source.name} "
-              f"--target \"{result.target}\"`.\n"
-              "# Run it with `supportsim run` to check it on fresh replications.\n")
+              f"--target \"{result.target}\"{named}`.\n"
+              f"# The search ran on seed {result.seed}: check the staffing on other buyers with "
+              f"`supportsim run staffed.yaml --seed N`, N another seed.\n")
     if dropped:
         header += f"# Variants dropped (they changed a replaced schedule): {', '.join(dropped)}\n"
     text = header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
@@ -1350,20 +1376,25 @@ def plot(result: StaffingResult):
     return figure
 
 
+def _many(count: int, word: str, plural: str | None = None) -> str:
+    """`count` and `word`, in the plural unless the count is one: "1 pass", "2 passes"."""
+    return f"{count} {word if count == 1 else plural or word + 's'}"
+
+
 def format_report(result: StaffingResult) -> str:
     """Per-interval staffing and the comparison of methods, for the terminal."""
     table = result.table()
     metric = result.target.metric
-    start = (f"ISA start ({result.isa_rounds} simulation round(s))"
+    start = (f"ISA start ({_many(result.isa_rounds, 'simulation round')})"
              if result.start == "isa" else "MOL start")
     if result.bulk_rounds:
-        start += f", {result.bulk_rounds} bulk round(s)"
+        start += f", {_many(result.bulk_rounds, 'bulk round')}"
     lines = [(f"staffing for {result.target} in every counted interval "
-              f"({result.replications} replications, seed {result.seed}, {start}, "
-              f"{result.passes} pass(es))"),
+              f"({_many(result.replications, 'replication')}, seed {result.seed}, {start}, "
+              f"{_many(result.passes, 'pass', 'passes')})"),
              (f"simulations: {result.full_runs} full (whole horizon) and "
               f"{result.partial_runs} partial (from a snapshot, up to "
-              f"{result.lookahead} intervals past the change), one per replication"
+              f"{_many(result.lookahead, 'interval')} past the change), one per replication"
               if result.method == "partial" else
               f"simulations: {result.full_runs} full (whole horizon), one per replication")]
     for group in result.groups:
