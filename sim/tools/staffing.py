@@ -616,7 +616,7 @@ class StaffingResult:
         """What the final full simulation says about the schedule, in words that agree
         with the table: it meets the target in every counted interval, or these miss."""
         missing = self.missing_cells()
-        passes = f"{max_passes} pass" + ("" if max_passes == 1 else "es")
+        passes = _many(max_passes, "pass", "passes")
         # Whole-horizon passes settle given enough of them. The partial search's pass is not
         # meant to: the full check's rounds after it decide the schedule, and more passes
         # judged on partial runs leave more cells missing (PARTIAL_PASSES), so no advice to
