@@ -15,7 +15,9 @@ A candidate changing interval i is simulated from a snapshot of the desk just be
 few intervals (`_partial_pass`), or over the whole horizon (`method="full"`). Passes repeat
 until one changes nothing or `max_passes` (one by default with partial runs). The schedule is
 then checked on whole-horizon simulations (`polish`), which raise the cells still missing and
-take agents off cells with room; the table and its notes come from that check. Uncounted
+take agents off cells with room; the table and its notes come from that check. A cell where
+more agents stop helping before the target is met (its metric no better, or hardly better, with
+the cap than with fewer) keeps the starting schedule's count, and the report names it. Uncounted
 intervals (outside the metric's counted hours) keep the MOL estimate. For comparison the
 command also reports SIPP staffing (stationary Erlang C per interval) and MOL staffing, both
 simulated on the same replications. docs/staffing.md describes the method and its
@@ -566,7 +568,33 @@ def analytic_staffing(scenario: Scenario, group: str, target: Target, method: st
 
 
 class StaffingError(Exception):
-    """The search cannot meet the target (e.g. an unreachable target)."""
+    """The search cannot go on (e.g. a cell that might meet the target with more agents
+    than --max-agents allows)."""
+
+
+@dataclass
+class Unreachable:
+    """Counted cells where more agents stopped helping before the target was met: the
+    cell's metric with `cap` agents is no better, or hardly better, than with fewer
+    (`_stopped_helping`; its buyers are lost or answered late whatever the staffing). Each
+    keeps the count it had when that was found (the starting schedule's: cells that miss are
+    not lowered before) and is left out of the search from then on; the report names them.
+    Staffing it up to where the metric stops improving could take many times the agents for
+    no gain against the target.
+
+    `cells` maps (group index, interval) to (agents kept, cap, the metric with cap)."""
+
+    cells: dict[tuple[int, int], tuple[int, int, float]] = field(default_factory=dict)
+
+    def __contains__(self, cell: tuple[int, int]) -> bool:
+        return cell in self.cells
+
+    def mask(self, shape: tuple[int, int]) -> np.ndarray:
+        """(groups, intervals) bool: True on the cells found unreachable."""
+        marked = np.zeros(shape, dtype=bool)
+        for k, i in self.cells:
+            marked[k, i] = True
+        return marked
 
 
 @dataclass
@@ -603,11 +631,20 @@ class StaffingResult:
     isa_rounds: int = 0
     bulk_rounds: int = 0  # whole-horizon rounds lowering every cell with room at once
     isa_alpha: float = 0.0
+    unreachable: Unreachable = field(default_factory=Unreachable)
 
-    def missing_cells(self, evaluation: Evaluation | None = None) -> list[tuple[str, str]]:
-        """(group, interval clock) of the counted cells where the target fails."""
-        evaluation = self.evaluation if evaluation is None else evaluation
-        fails = self.counted & ~evaluation.holds(self.target)
+    def unreachable_cells(self) -> list[tuple[int, int]]:
+        """(group index, interval) of the counted cells that no staffing brings to the
+        target (`Unreachable`) and that miss it on the final simulation, in time order."""
+        fails = self.counted & ~self.evaluation.holds(self.target)
+        return sorted(((k, i) for k, i in self.unreachable.cells if fails[k, i]),
+                      key=lambda cell: (cell[1], cell[0]))
+
+    def missing_cells(self) -> list[tuple[str, str]]:
+        """(group, interval clock) of the counted cells where the target fails on the final
+        simulation, but for those no staffing brings to it (`unreachable_cells`)."""
+        fails = self.counted & ~self.evaluation.holds(self.target)
+        fails &= ~self.unreachable.mask(fails.shape)
         day0 = self.scenario.horizon.day0
         return [(self.groups[k], clock_key(self.edges_s[i], day0))
                 for k, i in zip(*np.nonzero(fails))]
@@ -624,9 +661,13 @@ class StaffingResult:
         settled = ("" if self.converged or self.method == "partial" else
                    f"; the search did not settle within {passes}, so the schedule "
                    "may not be locally minimal (raise --max-passes)")
+        notes = self._unreachable_notes()
         if not missing:
-            return [(f"the full simulation of the schedule meets the target in every counted "
-                     f"interval{settled}")]
+            if len(self.unreachable_cells()) == int(self.counted.sum()):
+                return notes  # no counted interval is left to meet the target in
+            every = "every other" if notes else "every"
+            return notes + [(f"the full simulation of the schedule meets the target in {every} "
+                             f"counted interval{settled}")]
         shown = ", ".join(f"{clock} ({group})" for group, clock in missing[:12])
         more = f" and {len(missing) - 12} more" if len(missing) > 12 else ""
         if self.method == "partial":
@@ -637,8 +678,34 @@ class StaffingResult:
             why = (f"the search did not settle within {passes} and the full check's "
                    f"{REPAIR_ROUNDS} rounds of raising missed cells did not clear them (a "
                    "raised cell can break a later one; raise --max-passes)")
-        return [(f"{len(missing)} counted interval(s) miss the target on the full simulation: "
-                 f"{shown}{more}; {why}")]
+        return notes + [(f"{len(missing)} {'other ' if notes else ''}counted interval(s) miss "
+                         f"the target on the full simulation: {shown}{more}; {why}")]
+
+    def _unreachable_notes(self) -> list[str]:
+        """The counted cells no staffing brings to the target, with their numbers."""
+        cells = self.unreachable_cells()
+        if not cells:
+            return []
+        day0 = self.scenario.horizon.day0
+        values = self.evaluation.estimate()
+        start = "ISA start" if self.start == "isa" else "MOL estimate"
+        shown = []
+        for k, i in cells[:12]:
+            _, cap, best = self.unreachable.cells[(k, i)]
+            staffed = int(self.headcount[self.groups[k]][i])
+            shown.append(f"{clock_key(self.edges_s[i], day0)} ({self.groups[k]}: "
+                         f"{values[k, i]:.4g} with {_many(staffed, 'agent')}, {best:.4g} with "
+                         f"{cap})")
+        more = f" and {len(cells) - 12} more" if len(cells) > 12 else ""
+        return [(f"{len(cells)} counted interval(s) cannot meet the target by adding agents: "
+                 f"{', '.join(shown)}{more}. More agents stop helping there before "
+                 f"{self.target.metric} reaches the target, or help so little that at the "
+                 "rate seen up to the cap it would take more than twice the cap (its buyers "
+                 "are lost or answered late whatever the staffing: e.g. replies slower than "
+                 "the target, or buyers "
+                 f"leaving before anyone could answer), so each keeps its count from the "
+                 f"{start}; choose another target, or more --replications if an interval has "
+                 "few buyers")]
 
     def agent_hours(self, schedule: dict[str, np.ndarray]) -> dict[str, float]:
         widths_h = np.diff(self.edges_s) / 3600.0
@@ -766,6 +833,7 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
     cells = [(i, k) for i in range(n_intervals(edges)) for k in range(len(groups))
              if counted[k, i]]
     converged, passes, isa_rounds, repaired, bulk_rounds = False, 0, 0, 0, 0
+    unreachable = Unreachable()
     with Evaluator(context, replications, workers, dask) as evaluate:
         if start == "isa" and cells:
             with _rounds_bar(f"staff {scenario.name} ISA start", isa_iterations,
@@ -789,33 +857,38 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
                     # Partial runs stay cached from pass to pass: where the schedule up to
                     # a window's stop is unchanged, a later pass re-checks it for nothing.
                     current, changed = _partial_pass(evaluate, current, target, counted, cap,
-                                                     lookahead, bar, scenario.horizon.day0)
+                                                     lookahead, bar, scenario.horizon.day0,
+                                                     unreachable)
                 else:
                     current, changed = _full_pass(evaluate, current, target, counted, cells,
-                                                  cap, bar, scenario.horizon.day0)
+                                                  cap, bar, scenario.horizon.day0, unreachable)
             if not changed:
                 converged = True
                 break
         # The final check: every replication over the whole horizon (cached when the last
         # pass started from this schedule). A counted cell it finds missing is raised by
-        # whole-horizon simulations, in time order, and the schedule checked again.
+        # whole-horizon simulations, in time order, and the schedule checked again; cells
+        # that no staffing brings to the target are left as the passes staffed them.
         state = evaluate(current)
         day0 = scenario.horizon.day0
+        reachable = counted & ~unreachable.mask(counted.shape)
         if method == "partial" and cells:
             with _rounds_bar(f"staff {scenario.name} full check", POLISH_ROUNDS,
                              progress) as bar:
-                current, state, repaired, trimmed = polish(evaluate, current, target, counted,
-                                                           lookahead, edges, cap, bar=bar)
+                current, state, repaired, trimmed = polish(evaluate, current, target,
+                                                           reachable, lookahead, edges, cap,
+                                                           bar=bar)
         else:
             trimmed = 0
             for _ in range(REPAIR_ROUNDS):
-                missing = [(i, k) for i, k in cells if not state.holds(target)[k, i]]
+                missing = [(i, k) for i, k in cells
+                           if reachable[k, i] and not state.holds(target)[k, i]]
                 if not missing:
                     break
                 for i, k in missing:
-                    if not evaluate(current).holds(target)[k, i]:
+                    if (k, i) not in unreachable and not evaluate(current).holds(target)[k, i]:
                         current, _ = _raise(evaluate, current, groups[k], i, k, target, cap,
-                                            clock_key(edges[i], day0))
+                                            clock_key(edges[i], day0), unreachable)
                         repaired += 1
                 state = evaluate(current)
         start_state = evaluate(initial)
@@ -828,7 +901,7 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
                             partial_runs=partial_runs, start=start, method=method,
                             lookahead=lookahead, initial=initial, initial_evaluation=start_state,
                             isa_rounds=isa_rounds, isa_alpha=isa_alpha,
-                            bulk_rounds=bulk_rounds)
+                            bulk_rounds=bulk_rounds, unreachable=unreachable)
     if repaired:
         result.notes.append(f"the full check raised {repaired} counted cell(s) the passes had "
                             "left missing, by whole-horizon simulations")
@@ -1023,8 +1096,8 @@ def isa_requirement(slots: np.ndarray, typing: np.ndarray, concurrency: int, alp
 
 
 def _full_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: Target,
-               counted: np.ndarray, cells: list[tuple[int, int]], cap: int, bar, day0
-               ) -> tuple[dict[str, np.ndarray], bool]:
+               counted: np.ndarray, cells: list[tuple[int, int]], cap: int, bar, day0,
+               unreachable: Unreachable) -> tuple[dict[str, np.ndarray], bool]:
     """One pass in time order, every candidate simulated over the whole horizon."""
     groups = evaluate.context.groups
     edges = evaluate.context.edges_s
@@ -1035,15 +1108,15 @@ def _full_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: Targ
         bar.set_postfix_str(f"{clock_key(edges[i], day0)} {group}={current[group][i]}",
                             refresh=False)
         current, state, moved = _settle(evaluate, current, state, group, i, k, target, cap,
-                                        counted, clock_key(edges[i], day0))
+                                        counted, clock_key(edges[i], day0), unreachable)
         changed = changed or moved
         bar.update()
     return current, changed
 
 
 def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: Target,
-                  counted: np.ndarray, cap: int, lookahead: int, bar, day0
-                  ) -> tuple[dict[str, np.ndarray], bool]:
+                  counted: np.ndarray, cap: int, lookahead: int, bar, day0,
+                  unreachable: Unreachable) -> tuple[dict[str, np.ndarray], bool]:
     """One pass in time order where a candidate changing interval i is simulated only from
     the desk just before i (a snapshot of the current schedule's run) to `lookahead`
     intervals past i.
@@ -1108,10 +1181,12 @@ def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: T
             where = clock_key(edges[i], day0)
             if len(ks) == 1:
                 current, estimate, moved = _settle(probe, current, estimate, groups[ks[0]], i,
-                                                   ks[0], target, cap, counted, where)
+                                                   ks[0], target, cap, counted, where,
+                                                   unreachable)
             else:
                 current, estimate, moved = _settle_together(probe, current, estimate, ks, i,
-                                                            target, cap, counted, where)
+                                                            target, cap, counted, where,
+                                                            unreachable)
             changed = changed or moved
             base, base_states = simulate(current, need_states=True)
             num, den = estimate.numerator.copy(), estimate.denominator.copy()
@@ -1133,15 +1208,22 @@ def _partial_pass(evaluate: Evaluator, current: dict[str, np.ndarray], target: T
 
 def _settle(evaluate, current: dict[str, np.ndarray], state: Evaluation, group: str,
             interval: int, group_index: int, target: Target, cap: int, counted: np.ndarray,
-            where: str) -> tuple[dict[str, np.ndarray], Evaluation, bool]:
+            where: str, unreachable: Unreachable
+            ) -> tuple[dict[str, np.ndarray], Evaluation, bool]:
     """One cell's turn: raised to the fewest agents that meet the target if it misses, then
     lowered while one agent fewer still meets it and breaks no cell before it; returns the
-    schedule, its evaluation and whether it changed. `evaluate` is a full or a partial run."""
+    schedule, its evaluation and whether it changed. `evaluate` is a full or a partial run.
+    A cell no staffing brings to the target (`unreachable`) keeps what `_raise` gave it."""
+    cell = (group_index, interval)
+    if cell in unreachable:
+        return current, state, False
     changed = False
     if not state.holds(target)[group_index, interval]:
         current, state = _raise(evaluate, current, group, interval, group_index, target, cap,
-                                where)
+                                where, unreachable)
         changed = True
+        if cell in unreachable:
+            return current, state, changed
     while current[group][interval] > 0:
         trial = _with(current, group, interval, -1)
         trial_state = evaluate(trial)
@@ -1153,22 +1235,23 @@ def _settle(evaluate, current: dict[str, np.ndarray], state: Evaluation, group: 
 
 def _settle_together(evaluate, current: dict[str, np.ndarray], state: Evaluation,
                      group_indices: list[int], interval: int, target: Target, cap: int,
-                     counted: np.ndarray, where: str
+                     counted: np.ndarray, where: str, unreachable: Unreachable
                      ) -> tuple[dict[str, np.ndarray], Evaluation, bool]:
     """`_settle` for the cells of several separable groups in one interval: each missing
     cell is raised on its own, then every group still above zero loses one agent in the same
     candidate, each group keeping the loss only if its own cells allow it (`_still_fine` on
-    its row), until none may lose more. The groups share no buyers, so a group's row of a
+    its row), until none may lose more; a cell found `unreachable` is left as it is. The groups share no buyers, so a group's row of a
     candidate's evaluation depends on its own headcount only, and a row taken from a
     candidate in which other groups changed too is the row of its own change."""
     groups = list(current)
     changed = False
     for k in group_indices:
-        if not state.holds(target)[k, interval]:
+        if (k, interval) not in unreachable and not state.holds(target)[k, interval]:
             current, state = _raise(evaluate, current, groups[k], interval, k, target, cap,
-                                    where)
+                                    where, unreachable)
             changed = True
-    active = [k for k in group_indices if current[groups[k]][interval] > 0]
+    active = [k for k in group_indices
+              if current[groups[k]][interval] > 0 and (k, interval) not in unreachable]
     while active:
         trial = {g: counts.copy() for g, counts in current.items()}
         for k in active:
@@ -1199,12 +1282,18 @@ def separable(scenario: Scenario, groups: list[str]) -> bool:
 
 
 def _raise(evaluate, current: dict[str, np.ndarray], group: str, interval: int,
-           group_index: int, target: Target, cap: int, where: str
+           group_index: int, target: Target, cap: int, where: str, unreachable: Unreachable
            ) -> tuple[dict[str, np.ndarray], Evaluation]:
     """The fewest agents above the current count that meet the target in this cell: steps
     of 1, 2, 4, ... until it holds, then bisection back (far misses cost few runs).
-    `evaluate` gives a schedule's evaluation (full or partial)."""
-    low = int(current[group][interval])  # known to fail
+    `evaluate` gives a schedule's evaluation (full or partial).
+
+    A cell that misses even with `cap` agents, and does no better with them than with the
+    last count tried (or hardly: `_stopped_helping`), is one more agents stopped helping:
+    it keeps its current count (the
+    start's: only cells that hold are lowered before) and is recorded in `unreachable`. One
+    that still improves at `cap` is an error (more agents might help)."""
+    start = low = int(current[group][interval])  # known to fail
     step, high = 1, None
     while high is None:
         candidate = min(low + step, cap)
@@ -1213,8 +1302,13 @@ def _raise(evaluate, current: dict[str, np.ndarray], group: str, interval: int,
             high = candidate
         elif candidate >= cap:
             below = evaluate(_set(current, group, interval, low))  # the last count tried
-            raise StaffingError(_unreachable(below, state, low, group, interval, group_index,
-                                             target, cap, where))
+            if not _stopped_helping(below, state, low, cap, group_index, interval, target):
+                raise StaffingError(_beyond_cap(below, state, low, group, group_index,
+                                                interval, target, cap, where))
+            # More agents stopped helping: the cell keeps its count, and is named.
+            unreachable.cells[(group_index, interval)] = (
+                start, cap, float(state.estimate()[group_index, interval]))
+            return current, evaluate(current)
         else:
             low, step = candidate, step * 2
     while high - low > 1:
@@ -1227,24 +1321,35 @@ def _raise(evaluate, current: dict[str, np.ndarray], group: str, interval: int,
     return best, evaluate(best)
 
 
-def _unreachable(below: Evaluation, at_cap: Evaluation, fewer: int, group: str,
-                 interval: int, group_index: int, target: Target, cap: int, where: str) -> str:
-    """Why a cell cannot be raised to the target: more agents stopped helping (its metric is
-    no better with `cap` agents than with `fewer`, the last count tried), or they might
-    still."""
+def _stopped_helping(below: Evaluation, at_cap: Evaluation, fewer: int, cap: int,
+                     group_index: int, interval: int, target: Target) -> bool:
+    """Whether more agents stopped helping in the cell: its metric is no better with `cap`
+    agents than with `fewer`, or so little better that, at the rate it gained from `fewer`
+    to `cap`, the target would take more than another `cap` agents. A metric's gain per
+    agent shrinks as agents are added, so the straight line through the two counts reaches
+    the target no later than the metric does. When the search starts at the cap (`fewer`
+    is `cap`) nothing says more would not help."""
+    if fewer >= cap:
+        return False
     was = float(below.estimate()[group_index, interval])
     now = float(at_cap.estimate()[group_index, interval])
-    head = (f"target {target} not met in the interval starting {where} for group {group} "
-            f"even with {cap} agents")
-    if fewer < cap and not (now < was if target.op == "<=" else now > was):
-        return (f"{head}: {target.metric} there is {now:.4g} with {cap} agents as with "
-                f"{fewer}, so more agents do not reach the target (its buyers are lost or "
-                "answered late whatever the staffing: e.g. replies slower than the target, or "
-                "buyers leaving before anyone could answer); choose another target, or more "
-                "--replications if the interval has few buyers")
-    fewer_said = f", {was:.4g} with {fewer}" if fewer < cap else ""
-    return (f"{head} ({target.metric} {now:.4g} there{fewer_said}); the target may be "
-            "unreachable (use --max-agents to allow more)")
+    sign = -1.0 if target.op == "<=" else 1.0
+    gain, gap = sign * (now - was), sign * (target.value - now)
+    if not (math.isfinite(gain) and math.isfinite(gap)):
+        return False
+    return gain <= 0 or gap / gain * (cap - fewer) > cap
+
+
+def _beyond_cap(below: Evaluation, at_cap: Evaluation, fewer: int, group: str,
+                group_index: int, interval: int, target: Target, cap: int, where: str) -> str:
+    """Why a cell that still improves at `cap` agents (or was started there) stops the
+    search: more agents might meet the target."""
+    now = float(at_cap.estimate()[group_index, interval])
+    fewer_said = (f", {float(below.estimate()[group_index, interval]):.4g} with {fewer}"
+                  if fewer < cap else "")
+    return (f"target {target} not met in the interval starting {where} for group {group} "
+            f"even with {cap} agents ({target.metric} {now:.4g} there{fewer_said}); the "
+            "target may be unreachable (use --max-agents to allow more)")
 
 
 def _set(schedule: dict[str, np.ndarray], group: str, interval: int, value: int
@@ -1324,6 +1429,11 @@ def write_outputs(result: StaffingResult, document: dict, source: Path, out_dir:
               f"--target \"{result.target}\"{named}`.\n"
               f"# The search ran on seed {result.seed}: check the staffing on other buyers with "
               f"`supportsim run staffed.yaml --seed N`, N another seed.\n")
+    unreachable = result.unreachable_cells()
+    if unreachable:
+        header += (f"# {_many(len(unreachable), 'counted interval')} cannot meet the target with "
+                   "more agents (the staff report names them); each keeps the search's "
+                   "starting count.\n")
     if dropped:
         header += f"# Variants dropped (they changed a replaced schedule): {', '.join(dropped)}\n"
     text = header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
