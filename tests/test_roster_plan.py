@@ -333,3 +333,40 @@ def test_plan_refuses_bad_arguments(desk):
     with pytest.raises(RosterError, match="max_rounds must be at least 1"):
         plan_roster(desk, parse_target(TARGET), rules_from_dict({"groups": FLEXIBLE}),
                     requirement=_requirement(desk), max_rounds=0)
+
+
+# --- cells no staffing brings to the target -------------------------------------------------
+
+
+def test_cells_more_agents_cannot_help_are_left_out_of_the_rounds_and_named():
+    # A second team whose replies take 40 s: none of its buyers is first answered within
+    # 30 s. The staffing search names its cells; the roster covers their requirement but
+    # does not raise it round after round, judges the other team alone, and says so.
+    doc = {**DESK, "variants": {},
+           "arrivals": {**DESK["arrivals"], "mix": {"presale": 0.6, "aftersale": 0.4}},
+           "topics": {**DESK["topics"], "aftersale": DESK["topics"]["presale"]},
+           "groups": {**DESK["groups"], "slow": {
+               **DESK["groups"]["team"], "skills": ["aftersale"],
+               "reply_time": {"dist": "deterministic", "value": "40s"}}}}
+    desk = scenario_from_dict(doc)
+    rules = rules_from_dict({"groups": {"team": FLEXIBLE["team"], "slow": FLEXIBLE["team"]}})
+    plan = plan_roster(desk, TARGET, rules, replications=3, check_one_fewer=False)
+    from sim.tools.roster_plan import target_met_text
+
+    slow = plan.groups.index("slow")
+    n = len(plan.edges_s) - 1
+    assert plan.beyond is not None
+    assert plan.beyond[slow].all() and not plan.beyond[1 - slow].any()
+    assert not plan.counted[slow].any() and plan.counted[1 - slow].all()
+    # The slow team's requirement is never raised: what the search staffed is what is covered.
+    for r in plan.rounds:
+        np.testing.assert_array_equal(r.required["slow"], plan.requirement.agents["slow"])
+    assert plan.met, plan.notes
+    assert target_met_text(plan).endswith(
+        f"met in every counted interval but the {n} that more agents cannot bring to it by the "
+        f"roster (round {len(plan.rounds)})")
+    assert any(note.startswith(f"{n} counted interval(s) cannot meet the target by adding "
+                               "agents") for note in plan.notes)
+    table = plan.table()
+    assert table[table["group"] == "slow"]["counted"].all()  # counted, and not met
+    assert not table[table["group"] == "slow"]["met"].any()

@@ -214,6 +214,12 @@ class RosterPlan:
     staffing_s: float = 0.0
     program_s: float = 0.0
     simulation_s: float = 0.0
+    #: (groups, intervals) bool: counted cells the staffing search found more agents cannot
+    #: bring to the target; left out of `counted`, so the rounds do not raise them in vain.
+    beyond: np.ndarray | None = None
+
+    def beyond_count(self) -> int:
+        return 0 if self.beyond is None else int(self.beyond.sum())
 
     @property
     def first(self) -> Roster:
@@ -269,7 +275,8 @@ class RosterPlan:
                     "group": group, "interval_start_s": self.edges_s[i],
                     "interval_end_s": self.edges_s[i + 1],
                     "clock": format_clock(self.edges_s[i], day0),
-                    "counted": bool(self.counted[k, i]),
+                    "counted": bool(self.counted[k, i]
+                                    or (self.beyond is not None and self.beyond[k, i])),
                     "required": int(self.requirement.agents[group][i]),
                     "required_final": int(final.required[group][i]),
                     "on_duty_first": int(self.first.groups[group].on_duty[i]),
@@ -362,6 +369,13 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
     else:
         requirement = _check_requirement(requirement, scenario, groups, edges)
     counted = np.tile(counted_intervals(scenario, target, edges, all_day), (len(groups), 1))
+    beyond = None
+    if staffing is not None and staffing.unreachable_cells():
+        # The search's groups are `groups`, in this order: its rows are this plan's.
+        beyond = np.zeros_like(counted)
+        for k, i in staffing.unreachable_cells():
+            beyond[k, i] = True
+        counted = counted & ~beyond
     shrinkage = {g: rules.groups[g].shrinkage for g in groups}
     program = RosterProgram(requirement, rules,
                             {g: scenario.groups[g].hourly_cost for g in groups}, source,
@@ -419,7 +433,7 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
         bar.refresh()
         plan = RosterPlan(scenario, target, rules, groups, edges, counted, requirement, rounds,
                           replications, seed, shrinkage, runs, staffing, notes=notes,
-                          staffing_s=staffing_s)
+                          staffing_s=staffing_s, beyond=beyond)
         if any(shrinkage.values()):
             plan.full_attendance = simulate(plan.final, attended=False)
         if plan.met and check_one_fewer and (cell := plan.tightest()) is not None:
@@ -438,6 +452,13 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
         more = f" and {len(cells) - 8} more" if len(cells) > 8 else ""
         notes.append(f"after {len(rounds)} round(s) the target still fails in {len(cells)} "
                      f"counted interval(s): {listed}{more}")
+    if beyond is not None:
+        listed = ", ".join(f"{groups[k]} {requirement.label(i)}"
+                           for k, i in staffing.unreachable_cells()[:8])
+        more = f" and {plan.beyond_count() - 8} more" if plan.beyond_count() > 8 else ""
+        notes.append(f"{plan.beyond_count()} counted interval(s) cannot meet the target by "
+                     f"adding agents (the staffing search's note says why): {listed}{more}; "
+                     "the roster covers their requirement and the counts above leave them out")
     plan.program_s, plan.simulation_s = program_s, simulation_s
     return plan
 
@@ -617,9 +638,12 @@ def write_plan_outputs(plan: RosterPlan, document: dict, source: Path, out_dir: 
 
 def target_met_text(plan: RosterPlan) -> str:
     """One line: whether the roster meets the target, the first line of every output."""
+    beyond = plan.beyond_count()
     if plan.met:
-        return (f"target {plan.target} met in every counted interval by the roster "
-                f"(round {len(plan.rounds)})")
+        where = (f"every counted interval but the {beyond} that more agents cannot bring to it"
+                 if beyond else "every counted interval")
+        return f"target {plan.target} met in {where} by the roster (round {len(plan.rounds)})"
+    also = f", besides {beyond} that more agents cannot bring to it" if beyond else ""
     return (f"target {plan.target} NOT met: {len(plan.misses())} counted interval(s) miss it "
-            f"after {len(plan.rounds)} round(s)")
+            f"after {len(plan.rounds)} round(s){also}")
 
