@@ -97,6 +97,10 @@ def test_a_target_no_staffing_reaches_is_reported_not_fatal(tmp_path, capsys):
     assert any("8 counted intervals cannot meet the target" in line for line in header)
     staffed = load_scenario(out / "staffed.yaml")
     assert staffed.groups["team"].schedule.headcount  # a runnable headcount table
+    import pandas as pd
+
+    table = pd.read_csv(out / "staffing.csv")
+    assert not table["reachable"].any()  # the file lists every such cell, not only 12
 
 
 @pytest.mark.parametrize("was, now, fewer, cap, op, value, stopped", [
@@ -661,6 +665,8 @@ def test_cells_no_staffing_reaches_keep_their_start_and_the_others_meet_the_targ
     # The other team is staffed to the target everywhere: nothing else is missing.
     assert result.missing_cells() == []
     assert result.counted[0].all() and result.evaluation.holds(result.target)[0].all()
+    table = result.table()
+    assert (table["reachable"] == (table["group"] == "team")).all()
     note = next(n for n in result.notes if "cannot meet the target" in n)
     assert f"{n} counted interval(s)" in note and "(team:" not in note
     # The claim itself, on runs of their own: with the cap in every interval the slow team

@@ -728,6 +728,9 @@ class StaffingResult:
         sipp, mol = self.sipp_evaluation.estimate(), self.mol_evaluation.estimate()
         day0 = self.scenario.horizon.day0
         share = registry.is_share(self.target.metric)
+        beyond = np.zeros_like(self.counted)
+        for k, i in self.unreachable_cells():
+            beyond[k, i] = True
         for k, group in enumerate(self.groups):
             for i, start in enumerate(self.edges_s[:-1]):
                 _, low, high = t_interval(values[:, k, i])
@@ -744,6 +747,8 @@ class StaffingResult:
                     "buyers_per_replication": self.evaluation.denominator[:, k, i].mean(),
                     "sipp_" + self.target.metric: sipp[k, i],
                     "mol_" + self.target.metric: mol[k, i],
+                    # False where more agents cannot bring the cell to the target.
+                    "reachable": not beyond[k, i],
                 })
         return pd.DataFrame(rows)
 
