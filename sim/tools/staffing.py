@@ -245,8 +245,9 @@ class _Context:
                    state: DeskState, next_at: int | None, stop_index: int
                    ) -> tuple[np.ndarray, np.ndarray, DeskState | None]:
         """A partial run: from `state` (the desk just before some interval starts) to the
-        start of interval `stop_index` (the end of the drain for the last), counting the buyers open at the state's time or
-        arriving before the stop; the desk is written down just before interval `next_at`."""
+        start of interval `stop_index` (the end of the drain for the last), counting the
+        buyers open at the state's time or arriving before the stop; the desk is written down
+        just before interval `next_at`."""
         candidate = self.candidate(headcounts)
         horizon = self.scenario.horizon
         # The last interval's window runs through the drain, as a full run does.
@@ -1245,9 +1246,10 @@ def _settle_together(evaluate, current: dict[str, np.ndarray], state: Evaluation
     """`_settle` for the cells of several separable groups in one interval: each missing
     cell is raised on its own, then every group still above zero loses one agent in the same
     candidate, each group keeping the loss only if its own cells allow it (`_still_fine` on
-    its row), until none may lose more; a cell found `unreachable` is left as it is. The groups share no buyers, so a group's row of a
-    candidate's evaluation depends on its own headcount only, and a row taken from a
-    candidate in which other groups changed too is the row of its own change."""
+    its row), until none may lose more; a cell found `unreachable` is left as it is. The
+    groups share no buyers, so a group's row of a candidate's evaluation depends on its own
+    headcount only, and a row taken from a candidate in which other groups changed too is the
+    row of its own change."""
     groups = list(current)
     changed = False
     for k in group_indices:
