@@ -73,34 +73,72 @@ def evaluator(result, seed: int, replications: int) -> Evaluator:
     return Evaluator(context, replications)
 
 
-def test_a_target_no_staffing_reaches_is_reported_not_fatal(tmp_path, capsys):
-    # Replies take 40 s, so no buyer is first answered within 30 s however many agents wait:
-    # every cell's metric stops improving. The command still writes a schedule (each cell
-    # keeps the search's starting count) and says which cells cannot meet the target and
-    # why; it does not suggest --max-agents, which cannot help there.
+@pytest.mark.parametrize("target, start", [(TARGET, "isa"),
+                                           ("first_response_mean_s<=20", "mol")])
+def test_a_target_no_staffing_reaches_is_reported_not_fatal(tmp_path, capsys, target, start):
+    # Replies take 40 s, so no buyer is first answered within 30 s (or 20 s on average)
+    # however many agents wait: every cell's metric stops improving. The command still
+    # writes a schedule (each cell keeps the search's starting count) and says which cells
+    # cannot meet the target and why; it does not suggest --max-agents, which cannot help.
     doc = {**SMALL, "groups": {"team": {**SMALL["groups"]["team"],
                                         "reply_time": {"dist": "deterministic", "value": "40s"}}}}
     path = tmp_path / "slow.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     out = tmp_path / "out"
-    code = main_entry(["staff", str(path), "--target", TARGET, "--replications", "2",
-                       "--workers", "1", "--out", str(out), "--quiet"])
+    code = main_entry(["staff", str(path), "--target", target, "--replications", "2",
+                       "--start", start, "--workers", "1", "--out", str(out), "--quiet"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     text = captured.out
+    assert text.startswith(f"staffing for {parse_target(target)} in every counted interval "
+                           "more agents can bring to it (8 cannot)"), text
     assert "8 counted interval(s) cannot meet the target by adding agents" in text
-    assert re.search(r"08:00 \(team: 0 with \d+ agents?, 0 with \d+\)", text), text
-    assert "keeps its count from the ISA start" in text and "--max-agents" not in text
+    found = re.search(r"08:00 \(team: ([\d.]+) with (\d+) agents, ([\d.]+) with (\d+); kept "
+                      r"at (\d+): ([\d.]+)\)", text)
+    assert found, text
+    at_cap, cap, at_probe, probe, kept, value = (float(x) for x in found.groups())
+    assert probe >= 2 * cap  # the ample count tried beyond the cap
+    assert not any(parse_target(target).met(x) for x in (at_cap, at_probe, value))
+    begun = "ISA start" if start == "isa" else "MOL estimate"
+    assert f"keeps its count from the {begun}" in text and "--max-agents" not in text
     assert "meets the target in every" not in text  # no other counted interval is left
+    assert text.count("(more agents cannot reach the target)") == 8  # marked in the table
     assert "Traceback" not in captured.err
     header = (out / "staffed.yaml").read_text().splitlines()[:4]
     assert any("8 counted intervals cannot meet the target" in line for line in header)
     staffed = load_scenario(out / "staffed.yaml")
-    assert staffed.groups["team"].schedule.headcount  # a runnable headcount table
+    assert "(8 cannot)" in staffed.description
     import pandas as pd
 
     table = pd.read_csv(out / "staffing.csv")
     assert not table["reachable"].any()  # the file lists every such cell, not only 12
+    # Each cell keeps the count the search started from.
+    result = find_staffing(load_scenario(path), target, replications=2, workers=1, start=start)
+    start_counts = result.initial["team"]
+    assert list(staffed.groups["team"].schedule.headcount.values()) == list(start_counts)
+    assert kept == start_counts[0]
+    from sim.tools.staffing import plot
+
+    figure = plot(result)  # the plot marks the cells too, and says so
+    assert "more agents cannot reach the target" in [
+        t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert "orange: counted, but more agents cannot reach" in " ".join(
+        ax.get_xlabel() for ax in figure.axes)
+
+
+def test_a_horizon_the_target_does_not_count_says_so(tmp_path, capsys):
+    # 01:00-05:00 lies outside the Pinduoduo counted hours: nothing is searched, and the
+    # report says why instead of claiming the target is met "in every counted interval".
+    doc = {**SMALL, "horizon": {"start": "01:00", "end": "05:00", "drain": "1h"}}
+    path = tmp_path / "night.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code = main_entry(["staff", str(path), "--target", "reply_rate_5min>=0.95",
+                       "--replications", "2", "--workers", "1", "--out", str(tmp_path / "out"),
+                       "--quiet"])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "note: no interval of the horizon is counted by reply_rate_5min" in text
+    assert "meets the target" not in text
 
 
 @pytest.mark.parametrize("was, now, fewer, cap, op, value, stopped", [
@@ -136,11 +174,34 @@ def test_a_cap_below_what_the_target_needs_suggests_more_agents(small_path, tmp_
                        "--quiet"])
     err = capsys.readouterr().err
     assert code == 2, err
-    found = re.search(r"even with 2 agents \(first_response_30s_rate ([\d.]+) there\); the "
-                      r"target may be unreachable \(use --max-agents to allow more\)", err)
+    found = re.search(r"even with 2 agents \(first_response_30s_rate ([\d.]+) there; with "
+                      r"(\d+) agents ([\d.]+), which meets the target\): more agents would "
+                      r"help, so allow them with --max-agents", err)
     assert found, err
-    assert float(found.group(1)) < 0.8
-    assert "do not reach" not in err
+    assert float(found.group(1)) < 0.8 <= float(found.group(3))
+    assert int(found.group(2)) >= 4
+    assert "cannot meet" not in err
+
+
+def test_a_cap_below_a_steep_rise_is_not_taken_for_a_plateau(tmp_path, capsys):
+    # A spike at 09:30 needs about 11 agents; with at most 7, the 30-s rate is still at the
+    # foot of its S-shaped curve (0.02 with 4 agents, 0.12 with 7), where a straight line
+    # through two counts below the load says the target is out of reach. Trying ample
+    # agents shows it is not: the command stops and asks for a higher cap.
+    doc = {**SMALL, "arrivals": {**SMALL["arrivals"],
+                                 "rates_per_hour": [160, 320, 320, 1920, 320, 320, 240, 160]}}
+    path = tmp_path / "spike.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code = main_entry(["staff", str(path), "--target", TARGET, "--replications", "2",
+                       "--start", "mol", "--max-agents", "7", "--workers", "1",
+                       "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    found = re.search(r"interval starting 09:30 for group team even with 7 agents "
+                      r"\(first_response_30s_rate ([\d.]+) there; with (\d+) agents ([\d.]+), "
+                      r"which meets the target\)", err)
+    assert found, err
+    assert float(found.group(1)) < 0.8 <= float(found.group(3))
 
 
 # --- targets ------------------------------------------------------------------------------------

@@ -47,7 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="search passes (default 1 with partial simulations, which end "
                              "with whole-horizon rounds, 4 with --method full)")
     parser.add_argument("--max-agents", type=positive_int, metavar="N",
-                        help="give up when an interval needs more agents than this")
+                        help="give up when an interval needs more agents than this "
+                             "(default 4 x the largest MOL estimate + 20, at least 50)")
     parser.add_argument("--start", choices=("isa", "mol"), default="isa",
                         help="starting schedule: the iterative staffing algorithm (default) or "
                              "the MOL Erlang C estimate")

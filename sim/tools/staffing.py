@@ -34,6 +34,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -573,19 +574,32 @@ class StaffingError(Exception):
     than --max-agents allows)."""
 
 
+class Plateau(NamedTuple):
+    """Why a counted cell is left at `kept` agents: it misses the target with `cap` agents
+    (`at_cap`) and with `probe` (`at_probe`), and gains too little between the two."""
+
+    kept: int
+    cap: int
+    at_cap: float
+    probe: int
+    at_probe: float
+
+
 @dataclass
 class Unreachable:
-    """Counted cells where more agents stopped helping before the target was met: the
-    cell's metric with `cap` agents is no better, or hardly better, than with fewer
-    (`_stopped_helping`; its buyers are lost or answered late whatever the staffing). Each
-    keeps the count it had when that was found (the starting schedule's: cells that miss are
-    not lowered before) and is left out of the search from then on; the report names them.
+    """Counted cells where more agents stopped helping before the target was met: the cell
+    misses it with the cap and with `probe` agents (ample: at least twice the cap and the
+    default cap), and its metric is no better, or hardly better, with `probe` than with the
+    cap (`_stopped_helping`; its buyers are lost or answered late whatever the staffing).
+    Each keeps the count it had when that was found (the starting schedule's unless a pass
+    had lowered it) and is left out of the search from then on; the report names them.
     Staffing it up to where the metric stops improving could take many times the agents for
     no gain against the target.
 
-    `cells` maps (group index, interval) to (agents kept, cap, the metric with cap)."""
+    `cells` maps (group index, interval) to its `Plateau`."""
 
-    cells: dict[tuple[int, int], tuple[int, int, float]] = field(default_factory=dict)
+    probe: int = 0
+    cells: dict[tuple[int, int], Plateau] = field(default_factory=dict)
 
     def __contains__(self, cell: tuple[int, int]) -> bool:
         return cell in self.cells
@@ -641,6 +655,13 @@ class StaffingResult:
         return sorted(((k, i) for k, i in self.unreachable.cells if fails[k, i]),
                       key=lambda cell: (cell[1], cell[0]))
 
+    def aim(self) -> str:
+        """Where the schedule is meant to meet the target, for titles: every counted
+        interval, but those more agents cannot bring to it."""
+        beyond = len(self.unreachable_cells())
+        return ("in every counted interval" if not beyond else
+                f"in every counted interval more agents can bring to it ({beyond} cannot)")
+
     def missing_cells(self) -> list[tuple[str, str]]:
         """(group, interval clock) of the counted cells where the target fails on the final
         simulation, but for those no staffing brings to it (`unreachable_cells`)."""
@@ -663,8 +684,13 @@ class StaffingResult:
                    f"; the search did not settle within {passes}, so the schedule "
                    "may not be locally minimal (raise --max-passes)")
         notes = self._unreachable_notes()
+        if not self.counted.any():
+            return [(f"no interval of the horizon is counted by {self.target.metric} (it "
+                     "counts the Pinduoduo counted hours only: metrics.pinduoduo.window; "
+                     "--all-day counts every interval), so every interval keeps the MOL "
+                     "estimate")]
         if not missing:
-            if len(self.unreachable_cells()) == int(self.counted.sum()):
+            if notes and len(self.unreachable_cells()) == int(self.counted.sum()):
                 return notes  # no counted interval is left to meet the target in
             every = "every other" if notes else "every"
             return notes + [(f"the full simulation of the schedule meets the target in {every} "
@@ -689,24 +715,29 @@ class StaffingResult:
             return []
         day0 = self.scenario.horizon.day0
         values = self.evaluation.estimate()
-        start = "ISA start" if self.start == "isa" else "MOL estimate"
         shown = []
         for k, i in cells[:12]:
-            _, cap, best = self.unreachable.cells[(k, i)]
+            plateau = self.unreachable.cells[(k, i)]
             staffed = int(self.headcount[self.groups[k]][i])
             shown.append(f"{clock_key(self.edges_s[i], day0)} ({self.groups[k]}: "
-                         f"{values[k, i]:.4g} with {_many(staffed, 'agent')}, {best:.4g} with "
-                         f"{cap})")
+                         f"{plateau.at_cap:.4g} with {plateau.cap} agents, {plateau.at_probe:.4g}"
+                         f" with {plateau.probe}; kept at {staffed}: {values[k, i]:.4g})")
         more = f" and {len(cells) - 12} more" if len(cells) > 12 else ""
+        start = "ISA start" if self.start == "isa" else "MOL estimate"
+        from_start = all(self.unreachable.cells[(k, i)].kept == self.initial[self.groups[k]][i]
+                         for k, i in cells)
+        kept = (f"its count from the {start}" if from_start else
+                f"the count it had when the search found this (the {start}'s where no pass "
+                "had lowered it)")
+        probes = sorted({self.unreachable.cells[cell].probe for cell in cells})
         return [(f"{len(cells)} counted interval(s) cannot meet the target by adding agents: "
                  f"{', '.join(shown)}{more}. More agents stop helping there before "
                  f"{self.target.metric} reaches the target, or help so little that at the "
-                 "rate seen up to the cap it would take more than twice the cap (its buyers "
-                 "are lost or answered late whatever the staffing: e.g. replies slower than "
-                 "the target, or buyers "
-                 f"leaving before anyone could answer), so each keeps its count from the "
-                 f"{start}; choose another target, or more --replications if an interval has "
-                 "few buyers")]
+                 f"rate seen from the cap to {'/'.join(map(str, probes))} agents it would take "
+                 "more than as many again (its buyers are lost or answered late whatever the "
+                 "staffing: e.g. replies slower than the target, or buyers leaving before "
+                 f"anyone could answer), so each keeps {kept}; choose another target, or more "
+                 "--replications if an interval's numbers rest on few buyers")]
 
     def agent_hours(self, schedule: dict[str, np.ndarray]) -> dict[str, float]:
         widths_h = np.diff(self.edges_s) / 3600.0
@@ -839,7 +870,10 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
     cells = [(i, k) for i in range(n_intervals(edges)) for k in range(len(groups))
              if counted[k, i]]
     converged, passes, isa_rounds, repaired, bulk_rounds = False, 0, 0, 0, 0
-    unreachable = Unreachable()
+    # A cell that misses with the cap is tried with ample agents before it is called
+    # unreachable (`_raise`): twice the cap, and at least the default cap.
+    ample = max(50, 4 * max(int(m.max()) for m in mol.values()) + 20)
+    unreachable = Unreachable(probe=max(2 * cap, ample))
     with Evaluator(context, replications, workers, dask) as evaluate:
         if start == "isa" and cells:
             with _rounds_bar(f"staff {scenario.name} ISA start", isa_iterations,
@@ -895,7 +929,7 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
                     if (k, i) not in unreachable and not evaluate(current).holds(target)[k, i]:
                         current, _ = _raise(evaluate, current, groups[k], i, k, target, cap,
                                             clock_key(edges[i], day0), unreachable)
-                        repaired += 1
+                        repaired += (k, i) not in unreachable
                 state = evaluate(current)
         start_state = evaluate(initial)
         mol_state = evaluate({g: mol[g] for g in groups})
@@ -1227,9 +1261,9 @@ def _settle(evaluate, current: dict[str, np.ndarray], state: Evaluation, group: 
     if not state.holds(target)[group_index, interval]:
         current, state = _raise(evaluate, current, group, interval, group_index, target, cap,
                                 where, unreachable)
+        if cell in unreachable:  # only recorded: the schedule is as it was
+            return current, state, False
         changed = True
-        if cell in unreachable:
-            return current, state, changed
     while current[group][interval] > 0:
         trial = _with(current, group, interval, -1)
         trial_state = evaluate(trial)
@@ -1256,7 +1290,7 @@ def _settle_together(evaluate, current: dict[str, np.ndarray], state: Evaluation
         if (k, interval) not in unreachable and not state.holds(target)[k, interval]:
             current, state = _raise(evaluate, current, groups[k], interval, k, target, cap,
                                     where, unreachable)
-            changed = True
+            changed = changed or (k, interval) not in unreachable
     active = [k for k in group_indices
               if current[groups[k]][interval] > 0 and (k, interval) not in unreachable]
     while active:
@@ -1295,11 +1329,11 @@ def _raise(evaluate, current: dict[str, np.ndarray], group: str, interval: int,
     of 1, 2, 4, ... until it holds, then bisection back (far misses cost few runs).
     `evaluate` gives a schedule's evaluation (full or partial).
 
-    A cell that misses even with `cap` agents, and does no better with them than with the
-    last count tried (or hardly: `_stopped_helping`), is one more agents stopped helping:
-    it keeps its current count (the
-    start's: only cells that hold are lowered before) and is recorded in `unreachable`. One
-    that still improves at `cap` is an error (more agents might help)."""
+    A cell that misses even with `cap` agents is tried with `unreachable.probe` (ample). If
+    it misses there too, and does no better, or hardly (`_stopped_helping`), more agents
+    stopped helping: it keeps its current count and is recorded in `unreachable`. One that
+    meets the target with the probe, or still gains towards it, is an error: more agents than
+    the cap would help."""
     start = low = int(current[group][interval])  # known to fail
     step, high = 1, None
     while high is None:
@@ -1308,13 +1342,17 @@ def _raise(evaluate, current: dict[str, np.ndarray], group: str, interval: int,
         if state.holds(target)[group_index, interval]:
             high = candidate
         elif candidate >= cap:
-            below = evaluate(_set(current, group, interval, low))  # the last count tried
-            if not _stopped_helping(below, state, low, cap, group_index, interval, target):
-                raise StaffingError(_beyond_cap(below, state, low, group, group_index,
-                                                interval, target, cap, where))
+            probe = max(unreachable.probe, 2 * cap)
+            ample = evaluate(_set(current, group, interval, probe))
+            if (ample.holds(target)[group_index, interval]
+                    or not _stopped_helping(state, ample, cap, probe, group_index, interval,
+                                            target)):
+                raise StaffingError(_beyond_cap(state, ample, group, group_index, interval,
+                                                target, cap, probe, where))
             # More agents stopped helping: the cell keeps its count, and is named.
-            unreachable.cells[(group_index, interval)] = (
-                start, cap, float(state.estimate()[group_index, interval]))
+            unreachable.cells[(group_index, interval)] = Plateau(
+                start, cap, float(state.estimate()[group_index, interval]), probe,
+                float(ample.estimate()[group_index, interval]))
             return current, evaluate(current)
         else:
             low, step = candidate, step * 2
@@ -1328,35 +1366,38 @@ def _raise(evaluate, current: dict[str, np.ndarray], group: str, interval: int,
     return best, evaluate(best)
 
 
-def _stopped_helping(below: Evaluation, at_cap: Evaluation, fewer: int, cap: int,
+def _stopped_helping(below: Evaluation, above: Evaluation, fewer: int, more: int,
                      group_index: int, interval: int, target: Target) -> bool:
-    """Whether more agents stopped helping in the cell: its metric is no better with `cap`
+    """Whether more agents stopped helping in the cell: its metric is no better with `more`
     agents than with `fewer`, or so little better that, at the rate it gained from `fewer`
-    to `cap`, the target would take more than another `cap` agents. A metric's gain per
-    agent shrinks as agents are added, so the straight line through the two counts reaches
-    the target no later than the metric does. When the search starts at the cap (`fewer`
-    is `cap`) nothing says more would not help."""
-    if fewer >= cap:
+    to `more`, the target would take more than another `more` agents. Once a cell has the
+    agents its load needs (`more` is ample), a metric's gain per agent only shrinks as
+    agents are added, so the straight line through the two counts reaches the target no
+    later than the metric does. Below the load the gain can grow (an S-shaped curve), which
+    is why `_raise` asks this of the cap and an ample probe, not of two counts below."""
+    if fewer >= more:
         return False
     was = float(below.estimate()[group_index, interval])
-    now = float(at_cap.estimate()[group_index, interval])
+    now = float(above.estimate()[group_index, interval])
     sign = -1.0 if target.op == "<=" else 1.0
     gain, gap = sign * (now - was), sign * (target.value - now)
     if not (math.isfinite(gain) and math.isfinite(gap)):
         return False
-    return gain <= 0 or gap / gain * (cap - fewer) > cap
+    return gain <= 0 or gap / gain * (more - fewer) > more
 
 
-def _beyond_cap(below: Evaluation, at_cap: Evaluation, fewer: int, group: str,
-                group_index: int, interval: int, target: Target, cap: int, where: str) -> str:
-    """Why a cell that still improves at `cap` agents (or was started there) stops the
-    search: more agents might meet the target."""
+def _beyond_cap(at_cap: Evaluation, ample: Evaluation, group: str, group_index: int,
+                interval: int, target: Target, cap: int, probe: int, where: str) -> str:
+    """Why a cell that misses with `cap` agents stops the search: with `probe` it meets the
+    target, or still gains towards it, so more agents than the cap would help."""
     now = float(at_cap.estimate()[group_index, interval])
-    fewer_said = (f", {float(below.estimate()[group_index, interval]):.4g} with {fewer}"
-                  if fewer < cap else "")
+    then = float(ample.estimate()[group_index, interval])
+    verdict = ("meets the target" if ample.holds(target)[group_index, interval]
+               else "still gains towards the target")
     return (f"target {target} not met in the interval starting {where} for group {group} "
-            f"even with {cap} agents ({target.metric} {now:.4g} there{fewer_said}); the "
-            "target may be unreachable (use --max-agents to allow more)")
+            f"even with {cap} agents ({target.metric} {now:.4g} there; with {probe} agents "
+            f"{then:.4g}, which {verdict}): more agents would help, so allow them with "
+            "--max-agents")
 
 
 def _set(schedule: dict[str, np.ndarray], group: str, interval: int, value: int
@@ -1408,7 +1449,7 @@ def staffed_document(document: dict, result: StaffingResult) -> tuple[dict, list
         del doc["variants"]
     doc["description"] = (
         f"{doc.get('description', '').strip()}\nStaffing of {', '.join(result.groups)} found by "
-        f"'supportsim staff' for {result.target} in every counted interval "
+        f"'supportsim staff' for {result.target} {result.aim()} "
         f"({result.replications} replications, seed {result.seed}).").strip()
     return doc, dropped
 
@@ -1439,8 +1480,8 @@ def write_outputs(result: StaffingResult, document: dict, source: Path, out_dir:
     unreachable = result.unreachable_cells()
     if unreachable:
         header += (f"# {_many(len(unreachable), 'counted interval')} cannot meet the target with "
-                   "more agents (the staff report names them); each keeps the search's "
-                   "starting count.\n")
+                   "more agents (the staff report names them, staffing.csv marks them "
+                   "reachable=False); the search does not raise them.\n")
     if dropped:
         header += f"# Variants dropped (they changed a replaced schedule): {', '.join(dropped)}\n"
     text = header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
@@ -1465,6 +1506,7 @@ def plot(result: StaffingResult):
     axes = figure.subplots(len(groups), 1, squeeze=False)[:, 0]
     edges_h = result.edges_s / 3600.0
     day0 = result.scenario.horizon.day0
+    beyond = result.unreachable_cells()
     for k, (ax, group) in enumerate(zip(axes, groups)):
         for name, schedule, style in (("simulation search", result.headcount, "-"),
                                       ("MOL (Erlang C)", result.mol, "--"),
@@ -1474,6 +1516,9 @@ def plot(result: StaffingResult):
                     label=name)
         for i in np.flatnonzero(~result.counted[k]):
             ax.axvspan(edges_h[i], edges_h[i + 1], color="grey", alpha=0.12, lw=0)
+        for n, i in enumerate(i for j, i in beyond if j == k):
+            ax.axvspan(edges_h[i], edges_h[i + 1], color="#fdae61", alpha=0.3, lw=0,
+                       label="more agents cannot reach the target" if n == 0 else None)
         rates = group_arrival_rates(result.scenario, group) * 3600.0
         twin = ax.twinx()
         twin.step(edges_h, np.append(rates, rates[-1]), where="post", color="grey", lw=1,
@@ -1486,10 +1531,17 @@ def plot(result: StaffingResult):
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda h, _p: format_clock(h * 3600.0, day0)))
         ax.grid(alpha=0.3)
-    axes[0].legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, fontsize=8,
-                   frameon=False)
-    axes[-1].set_xlabel("time (shaded: intervals the target does not count)")
-    figure.suptitle(f"Agents needed for {result.target} in every counted interval")
+    labelled = {}  # one legend for every panel's lines (a mark may show in a later one only)
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            labelled.setdefault(label, handle)
+    axes[0].legend(labelled.values(), labelled.keys(), loc="lower left",
+                   bbox_to_anchor=(0.0, 1.0), ncol=4, fontsize=8, frameon=False)
+    shaded = "grey: intervals the target does not count"
+    if beyond:
+        shaded += "; orange: counted, but more agents cannot reach the target"
+    axes[-1].set_xlabel(f"time ({shaded})")
+    figure.suptitle(f"Agents needed for {result.target} {result.aim()}")
     return figure
 
 
@@ -1506,7 +1558,7 @@ def format_report(result: StaffingResult) -> str:
              if result.start == "isa" else "MOL start")
     if result.bulk_rounds:
         start += f", {_many(result.bulk_rounds, 'bulk round')}"
-    lines = [(f"staffing for {result.target} in every counted interval "
+    lines = [(f"staffing for {result.target} {result.aim()} "
               f"({_many(result.replications, 'replication')}, seed {result.seed}, {start}, "
               f"{_many(result.passes, 'pass', 'passes')})"),
              (f"simulations: {result.full_runs} full (whole horizon) and "
@@ -1523,7 +1575,8 @@ def format_report(result: StaffingResult) -> str:
             value = row[metric]
             shown = "-" if not math.isfinite(value) else (
                 f"{value:.4f} [{row['ci_low']:.4f}, {row['ci_high']:.4f}]")
-            mark = "" if row["counted"] else "  (not counted)"
+            mark = ("  (not counted)" if not row["counted"] else
+                    "" if row["reachable"] else "  (more agents cannot reach the target)")
             lines.append(f"{row['clock']:<17} {row['arrivals_per_hour']:>7.1f} {row['mol']:>4d} "
                          f"{row['sipp']:>5d} {row['simulation']:>4d}  {shown}{mark}")
     cells = int(result.counted.sum())
