@@ -338,19 +338,27 @@ def test_plan_refuses_bad_arguments(desk):
 # --- cells no staffing brings to the target -------------------------------------------------
 
 
-def test_cells_more_agents_cannot_help_are_left_out_of_the_rounds_and_named():
-    # A second team whose replies take 40 s: none of its buyers is first answered within
-    # 30 s. The staffing search names its cells; the roster covers their requirement but
-    # does not raise it round after round, judges the other team alone, and says so.
-    doc = {**DESK, "variants": {},
-           "arrivals": {**DESK["arrivals"], "mix": {"presale": 0.6, "aftersale": 0.4}},
-           "topics": {**DESK["topics"], "aftersale": DESK["topics"]["presale"]},
-           "groups": {**DESK["groups"], "slow": {
-               **DESK["groups"]["team"], "skills": ["aftersale"],
-               "reply_time": {"dist": "deterministic", "value": "40s"}}}}
-    desk = scenario_from_dict(doc)
-    rules = rules_from_dict({"groups": {"team": FLEXIBLE["team"], "slow": FLEXIBLE["team"]}})
-    plan = plan_roster(desk, TARGET, rules, replications=3, check_one_fewer=False)
+#: The desk with a second team whose replies take 40 s: none of its buyers is first answered
+#: within 30 s, however many agents it has.
+TWO_TEAMS = {**DESK, "variants": {},
+             "arrivals": {**DESK["arrivals"], "mix": {"presale": 0.6, "aftersale": 0.4}},
+             "topics": {**DESK["topics"], "aftersale": DESK["topics"]["presale"]},
+             "groups": {**DESK["groups"], "slow": {
+                 **DESK["groups"]["team"], "skills": ["aftersale"],
+                 "reply_time": {"dist": "deterministic", "value": "40s"}}}}
+TWO_RULES = {"groups": {"team": FLEXIBLE["team"], "slow": FLEXIBLE["team"]}}
+
+
+@pytest.fixture(scope="module")
+def two_teams():
+    desk = scenario_from_dict(TWO_TEAMS)
+    return desk, plan_roster(desk, TARGET, rules_from_dict(TWO_RULES), replications=3,
+                             check_one_fewer=False)
+
+
+def _judged_apart(plan):
+    """The plan covers the slow team's cells without raising them, judges the other team
+    alone, and says so."""
     from sim.tools.roster_plan import target_met_text
 
     slow = plan.groups.index("slow")
@@ -368,5 +376,70 @@ def test_cells_more_agents_cannot_help_are_left_out_of_the_rounds_and_named():
     assert any(note.startswith(f"{n} counted interval(s) cannot meet the target by adding "
                                "agents") for note in plan.notes)
     table = plan.table()
-    assert table[table["group"] == "slow"]["counted"].all()  # counted, and not met
-    assert not table[table["group"] == "slow"]["met"].any()
+    slow_rows = table[table["group"] == "slow"]
+    assert slow_rows["counted"].all()  # counted, not met, and marked
+    assert not slow_rows["met"].any() and not slow_rows["reachable"].any()
+    assert table[table["group"] == "team"]["reachable"].all()
+
+
+def test_cells_more_agents_cannot_help_are_left_out_of_the_rounds_and_named(two_teams):
+    _judged_apart(two_teams[1])
+
+
+def test_a_staffing_csv_carries_the_cells_more_agents_cannot_help(two_teams, tmp_path):
+    # `roster --requirements staffing.csv` (the documented two-step use) reads the search's
+    # `reachable` column: the same cells are covered and left out of the rounds, which
+    # otherwise raise them in vain until --max-rounds.
+    desk, plan = two_teams
+    path = tmp_path / "staffing.csv"
+    plan.staffing.table().to_csv(path, index=False)
+    requirement = read_requirements(path)
+    assert not requirement.reachable["slow"].any() and requirement.reachable["team"].all()
+    again = plan_roster(desk, TARGET, rules_from_dict(TWO_RULES), requirement=requirement,
+                        replications=3, check_one_fewer=False)
+    _judged_apart(again)
+    np.testing.assert_array_equal(again.beyond, plan.beyond)
+    assert again.final.cost() == plan.final.cost()
+
+
+def test_the_roster_files_agree_on_the_cells_more_agents_cannot_help(two_teams, tmp_path):
+    plan = two_teams[1]
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump(TWO_TEAMS, sort_keys=False))
+    document, path = load_document(path)
+    write_plan_outputs(plan, document, path, tmp_path / "out")
+    n = len(plan.edges_s) - 1
+    page = (tmp_path / "out" / "roster.html").read_text()
+    assert (f"met in every counted interval but the {n} that more agents cannot bring to it"
+            in page)
+    assert "met</strong> in every counted interval" not in page
+    assert f"counted intervals missing (of the {n} more agents can bring to it)" in page
+    assert page.count("missed (more agents cannot reach it)") == n
+    assert page.count(">MISSED<") == 0
+    rostered = load_scenario(tmp_path / "out" / "rostered.yaml")
+    assert f"but the {n} that more agents cannot bring to it" in rostered.description
+    import pandas as pd
+
+    staffing = pd.read_csv(tmp_path / "out" / "staffing.csv")
+    assert not staffing[staffing["group"] == "slow"]["reachable"].any()
+    coverage = pd.read_csv(tmp_path / "out" / "coverage.csv")
+    assert list(coverage["reachable"]) == list(~plan.beyond.ravel())
+    from sim.output import roster_plots
+
+    figure = roster_plots.coverage(plan.final, plan)  # marked, not shaded as uncounted
+    assert "more agents cannot reach the target" in [
+        t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+
+
+def test_a_roster_where_no_counted_cell_can_meet_the_target_says_so():
+    doc = {**TWO_TEAMS, "arrivals": {**DESK["arrivals"], "mix": {"aftersale": 1}},
+           "topics": {"aftersale": DESK["topics"]["presale"]},
+           "groups": {"slow": TWO_TEAMS["groups"]["slow"]}}
+    plan = plan_roster(scenario_from_dict(doc), TARGET,
+                       rules_from_dict({"groups": {"slow": FLEXIBLE["team"]}}),
+                       replications=2, check_one_fewer=False)
+    n = len(plan.edges_s) - 1
+    assert plan.beyond_count() == n and not plan.counted.any()
+    assert plan.met_text().startswith(f"target {parse_target(TARGET)}: more agents cannot "
+                                      f"bring any of the {n} counted intervals to it")
+    assert "met in" not in plan.met_text()

@@ -107,8 +107,15 @@ def coverage(roster, plan=None) -> Figure:
                     first = plan.first.groups[group].on_duty
                     ax.step(edges, np.r_[first, first[-1]], where="post", color="#9ecae1",
                             lw=1.2, label="on duty, first roster")
-                for i in np.flatnonzero(~plan.counted[k]):
+                beyond = (np.zeros_like(plan.counted[k]) if plan.beyond is None
+                          else plan.beyond[k])
+                for i in np.flatnonzero(~plan.counted[k] & ~beyond):
                     ax.axvspan(edges[i], edges[i + 1], color="grey", alpha=0.12, lw=0)
+                for n, i in enumerate(np.flatnonzero(beyond)):
+                    # Counted, and missed whatever the staffing: marked, not shaded as
+                    # uncounted.
+                    ax.axvspan(edges[i], edges[i + 1], color="#fdae61", alpha=0.3, lw=0,
+                               label="more agents cannot reach the target" if n == 0 else None)
                 missed = np.flatnonzero(plan.rounds[-1].misses[k])
                 if len(missed):
                     middle = (edges[missed] + edges[missed + 1]) / 2
@@ -122,9 +129,17 @@ def coverage(roster, plan=None) -> Figure:
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel(f"agents ({group})")
             _time_axis(ax, edges, requirement.day0)
-        axes[0].legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=5)
-        axes[-1].set_xlabel("time (shaded: intervals the target does not count)"
-                            if plan is not None else "time")
+        # One legend for every panel's lines (a mark may show in a later panel only).
+        labelled = {}
+        for ax in axes:
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                labelled.setdefault(label, handle)
+        axes[0].legend(labelled.values(), labelled.keys(), loc="lower left",
+                       bbox_to_anchor=(0.0, 1.0), ncol=5)
+        shaded = "grey: intervals the target does not count"
+        if plan is not None and plan.beyond_count():
+            shaded += "; orange: counted, but more agents cannot reach the target"
+        axes[-1].set_xlabel(f"time ({shaded})" if plan is not None else "time")
     return figure
 
 

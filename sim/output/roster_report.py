@@ -45,11 +45,11 @@ def render_roster_html(roster, plan, images: dict[str, bytes]) -> str:
              f"<title>{esc(title)}: supportsim roster</title>",
              f"<style>{CSS}</style></head><body>", f"<h1>{esc(title)}: roster</h1>"]
     if plan is not None:
-        verdict = ("met" if plan.met else "NOT met")
-        parts.append(f'<p class="{"meta" if plan.met else "note"}"><strong>Target '
-                     f"{esc(str(plan.target))} {verdict}</strong> in every counted interval "
-                     f"when the roster is simulated ({plan.replications} replications, seed "
-                     f"{plan.seed}, the same buyers in every round).</p>")
+        verdict = plan.met_text()
+        parts.append(f'<p class="{"meta" if plan.met else "note"}"><strong>'
+                     f"{esc(verdict[0].upper() + verdict[1:])}</strong>, simulated on "
+                     f"{plan.replications} replications (seed {plan.seed}, the same buyers in "
+                     "every round).</p>")
         parts.append(_plan_section(plan))
     else:
         parts.append(f'<p class="meta">Cheapest shifts covering {esc(roster.requirement.source)}'
@@ -108,7 +108,7 @@ def _plan_section(plan) -> str:
               "roster on the same replications, and raises the requirement by one agent in "
               "every counted interval that misses the target.</p>"),
              _table(["round", "cost", "shifts", "hours on duty",
-                     f"counted intervals missing (of {int(plan.counted.sum())})"], rows)]
+                     f"counted intervals missing ({plan.counted_text()})"], rows)]
     first = plan.first.cost()
     facts = [f"headcount table (the requirement at each group's cheapest rate): {headcount:,.0f}",
              f"first roster: {first:,.0f}", f"final roster: {final:,.0f}"]
@@ -144,7 +144,8 @@ def _interval_table(plan) -> str:
         rows.append([r.group, r.clock, "yes" if r.counted else "no", str(r.required),
                      str(r.required_final), str(r.on_duty), shown,
                      "-" if not r.counted or not math.isfinite(value) else
-                     ("met" if r.met else "MISSED")])
+                     "met" if r.met else "MISSED" if r.reachable else
+                     "missed (more agents cannot reach it)"])
     return ("<details><summary>Requirement, agents on duty and the target metric per "
             "interval</summary>"
             + _table(["group", "interval", "counted", "required", "raised to", "on duty",

@@ -73,13 +73,22 @@ class Requirement:
     """Agents required on duty per interval, per group, on one grid of intervals.
 
     `counted` (optional) marks the intervals a target counts, as `supportsim staff` writes it;
-    the program covers every interval whatever it says."""
+    the program covers every interval whatever it says. `reachable` (optional, staffing.csv's
+    column) is False in the counted intervals more agents cannot bring to the target."""
 
     edges_s: np.ndarray
     day0: dt.date | None
     agents: dict[str, np.ndarray]
     source: str = "<requirement>"
     counted: dict[str, np.ndarray] | None = None
+    reachable: dict[str, np.ndarray] | None = None
+
+    def subset(self, groups: list[str]) -> Requirement:
+        """The same requirement for `groups` only (each must be in it)."""
+        def pick(rows):
+            return None if rows is None else {g: rows[g] for g in groups}
+        return replace(self, agents=pick(self.agents), counted=pick(self.counted),
+                       reachable=pick(self.reachable))
 
     @property
     def groups(self) -> list[str]:
@@ -118,7 +127,9 @@ class Requirement:
 
 def requirement_from_headcounts(headcounts: dict[str, np.ndarray], edges_s: np.ndarray,
                                 day0: dt.date | None, source: str = "<requirement>",
-                                counted: dict[str, np.ndarray] | None = None) -> Requirement:
+                                counted: dict[str, np.ndarray] | None = None,
+                                reachable: dict[str, np.ndarray] | None = None
+                                ) -> Requirement:
     """A requirement from per-interval headcounts (e.g. `StaffingResult.headcount`)."""
     edges = np.asarray(edges_s, dtype=float)
     widths = np.diff(edges)
@@ -128,9 +139,9 @@ def requirement_from_headcounts(headcounts: dict[str, np.ndarray], edges_s: np.n
     for group, values in agents.items():
         if len(values) != len(edges) - 1 or np.any(values < 0):
             raise RosterError(f"{source}: group {group}: one whole number >= 0 per interval")
-    return Requirement(edges, day0, agents, source,
-                       None if counted is None else {g: np.asarray(c, dtype=bool)
-                                                     for g, c in counted.items()})
+    def flags(rows):
+        return None if rows is None else {g: np.asarray(c, dtype=bool) for g, c in rows.items()}
+    return Requirement(edges, day0, agents, source, flags(counted), flags(reachable))
 
 
 def _whole(text: str) -> int:
@@ -153,7 +164,8 @@ def read_requirements(path: str | Path) -> Requirement:
     """Agents required per (group, interval) from a CSV file: `supportsim staff`'s
     staffing.csv (the `simulation` column) or any file with the columns `group, clock,
     required` (`clock` as '08:00' or '2026-11-11 08:00'; optional `interval_start_s`,
-    `interval_end_s` and `counted`). Every group must list the same evenly spaced intervals."""
+    `interval_end_s`, `counted` and `reachable`). Every group must list the same evenly spaced
+    intervals."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -183,7 +195,7 @@ def read_requirements(path: str | Path) -> Requirement:
                           "as 'required')")
     col = {name: header.index(name) for name in header}
     exact = "interval_start_s" in col and "interval_end_s" in col
-    entries = []  # (line, group, clock, start from file, width from file, agents, counted)
+    entries = []  # (line, group, clock, start, width, agents, counted, reachable)
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -209,13 +221,16 @@ def read_requirements(path: str | Path) -> Requirement:
             except ValueError:
                 raise RosterError(f"{path}: line {line}: interval_start_s/interval_end_s: "
                                   "not numbers") from None
-        counted = None
-        if "counted" in col:
-            try:
-                counted = _flag(row[col["counted"]])
-            except ValueError as exc:
-                raise RosterError(f"{path}: line {line}: counted: {exc}") from None
-        entries.append((line, group, clock, start, width, agents, counted))
+        counted = reachable = None
+        for name in ("counted", "reachable"):
+            if name in col:
+                try:
+                    flag = _flag(row[col[name]])
+                except ValueError as exc:
+                    raise RosterError(f"{path}: line {line}: {name}: {exc}") from None
+                counted, reachable = ((flag, reachable) if name == "counted"
+                                      else (counted, flag))
+        entries.append((line, group, clock, start, width, agents, counted, reachable))
     if not entries:
         raise RosterError(f"{path}: no rows after the header")
     dated = {clock.date is not None for _, _, clock, *_ in entries}
@@ -224,7 +239,7 @@ def read_requirements(path: str | Path) -> Requirement:
                           "('08:00'), not mixed")
     day0 = min(clock.date for _, _, clock, *_ in entries) if dated == {True} else None
     by_group: dict[str, dict[float, tuple]] = {}
-    for line, group, clock, start, width, agents, counted in entries:
+    for line, group, clock, start, width, agents, counted, reachable in entries:
         seconds = clock.seconds(day0)
         if start is not None and abs(start - seconds) > 1e-6:
             raise RosterError(f"{path}: line {line}: clock {clock} is {seconds:g} s but "
@@ -233,7 +248,7 @@ def read_requirements(path: str | Path) -> Requirement:
         if seconds in cells:
             raise RosterError(f"{path}: line {line}: group {group} lists {clock} twice "
                               f"(first on line {cells[seconds][0]})")
-        cells[seconds] = (line, agents, counted, width)
+        cells[seconds] = (line, agents, counted, width, reachable)
     groups = list(by_group)
     starts = np.array(sorted(by_group[groups[0]]))
     for group in groups[1:]:
@@ -265,10 +280,12 @@ def read_requirements(path: str | Path) -> Requirement:
         raise RosterError(f"{path}: daily clock times cover one day at most; date them "
                           "('2026-11-11 08:00') for longer horizons")
     agents = {g: np.array([by_group[g][s][1] for s in starts], dtype=np.int64) for g in groups}
-    counted = None
-    if "counted" in col:
-        counted = {g: np.array([by_group[g][s][2] for s in starts], dtype=bool) for g in groups}
-    return Requirement(edges, day0, agents, str(path), counted)
+    def flags(name: str, at: int) -> dict[str, np.ndarray] | None:
+        if name not in col:
+            return None
+        return {g: np.array([by_group[g][s][at] for s in starts], dtype=bool) for g in groups}
+    return Requirement(edges, day0, agents, str(path), flags("counted", 2),
+                       flags("reachable", 4))
 
 
 # --- shift patterns ---------------------------------------------------------------------------

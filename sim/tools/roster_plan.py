@@ -221,6 +221,36 @@ class RosterPlan:
     def beyond_count(self) -> int:
         return 0 if self.beyond is None else int(self.beyond.sum())
 
+    def aim(self) -> str:
+        """Where the roster is meant to meet the target, for titles."""
+        beyond = self.beyond_count()
+        return ("in every counted interval" if not beyond else
+                f"in every counted interval more agents can bring to it ({beyond} cannot)")
+
+    def counted_text(self) -> str:
+        """What the counts of cells missing are out of: "of 56", or "of 56 that more agents
+        can bring to the target" when some counted cells cannot be."""
+        cells = int(self.counted.sum())
+        return (f"of {cells}" if not self.beyond_count() else
+                f"of the {cells} more agents can bring to it")
+
+    def met_text(self) -> str:
+        """One line: whether the roster meets the target, the first line of every output."""
+        beyond = self.beyond_count()
+        cells = int(self.counted.sum())
+        if self.met and beyond and not cells:
+            return (f"target {self.target}: more agents cannot bring any of the {beyond} "
+                    f"counted intervals to it; the roster covers the requirement (round "
+                    f"{len(self.rounds)})")
+        if self.met:
+            where = (f"every counted interval but the {beyond} that more agents cannot bring "
+                     "to it" if beyond else "every counted interval")
+            return (f"target {self.target} met in {where} by the roster "
+                    f"(round {len(self.rounds)})")
+        also = f", besides {beyond} that more agents cannot bring to it" if beyond else ""
+        return (f"target {self.target} NOT met: {len(self.misses())} counted interval(s) miss "
+                f"it after {len(self.rounds)} round(s){also}")
+
     @property
     def first(self) -> Roster:
         return self.rounds[0].roster
@@ -284,6 +314,8 @@ class RosterPlan:
                     metric: estimate[k, i], "ci_low": low, "ci_high": high,
                     "buyers_per_replication": final.verification.denominator[:, k, i].mean(),
                     "met": bool(self.target.met(estimate[k, i])),
+                    # False where more agents cannot bring the cell to the target.
+                    "reachable": not (self.beyond is not None and self.beyond[k, i]),
                 })
         return pd.DataFrame(rows)
 
@@ -308,10 +340,7 @@ def _check_requirement(requirement: Requirement, scenario: Scenario, groups: lis
     missing = [g for g in groups if g not in requirement.agents]
     if missing:
         raise RosterError(f"{where}: no requirement for group(s) {', '.join(missing)}")
-    counted = None if requirement.counted is None else {g: requirement.counted[g]
-                                                        for g in groups}
-    return Requirement(requirement.edges_s, requirement.day0,
-                       {g: requirement.agents[g] for g in groups}, where, counted)
+    return requirement.subset(groups)
 
 
 def raise_requirement(required: np.ndarray, on_duty: np.ndarray, misses: np.ndarray,
@@ -362,20 +391,26 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
                                  max_passes=max_passes, max_agents=max_agents,
                                  progress=progress)
         staffing_s = time.perf_counter() - began
-        counted_rows = {g: staffing.counted[k] for k, g in enumerate(staffing.groups)}
+        # The search's groups are `groups`, in this order: its rows are this plan's.
+        unreachable = np.zeros_like(staffing.counted)
+        for k, i in staffing.unreachable_cells():
+            unreachable[k, i] = True
         requirement = requirement_from_headcounts(
             {g: staffing.headcount[g] for g in groups}, staffing.edges_s, day0,
-            source="the staffing search", counted={g: counted_rows[g] for g in groups})
+            source="the staffing search",
+            counted={g: staffing.counted[k] for k, g in enumerate(groups)},
+            reachable={g: ~unreachable[k] for k, g in enumerate(groups)})
     else:
         requirement = _check_requirement(requirement, scenario, groups, edges)
     counted = np.tile(counted_intervals(scenario, target, edges, all_day), (len(groups), 1))
     beyond = None
-    if staffing is not None and staffing.unreachable_cells():
-        # The search's groups are `groups`, in this order: its rows are this plan's.
-        beyond = np.zeros_like(counted)
-        for k, i in staffing.unreachable_cells():
-            beyond[k, i] = True
-        counted = counted & ~beyond
+    if requirement.reachable is not None:
+        # Cells the staffing search (run here, or its staffing.csv) found more agents cannot
+        # bring to the target: covered, but not raised round after round.
+        cannot = counted & ~np.array([requirement.reachable[g] for g in groups])
+        if cannot.any():
+            beyond = cannot
+            counted = counted & ~beyond
     shrinkage = {g: rules.groups[g].shrinkage for g in groups}
     program = RosterProgram(requirement, rules,
                             {g: scenario.groups[g].hourly_cost for g in groups}, source,
@@ -453,11 +488,11 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
         notes.append(f"after {len(rounds)} round(s) the target still fails in {len(cells)} "
                      f"counted interval(s): {listed}{more}")
     if beyond is not None:
-        listed = ", ".join(f"{groups[k]} {requirement.label(i)}"
-                           for k, i in staffing.unreachable_cells()[:8])
+        cells = sorted(zip(*np.nonzero(beyond)), key=lambda cell: (cell[1], cell[0]))
+        listed = ", ".join(f"{groups[k]} {requirement.label(i)}" for k, i in cells[:8])
         more = f" and {plan.beyond_count() - 8} more" if plan.beyond_count() > 8 else ""
         notes.append(f"{plan.beyond_count()} counted interval(s) cannot meet the target by "
-                     f"adding agents (the staffing search's note says why): {listed}{more}; "
+                     f"adding agents (as the staffing search found; its report says why): {listed}{more}; "
                      "the roster covers their requirement and the counts above leave them out")
     plan.program_s, plan.simulation_s = program_s, simulation_s
     return plan
@@ -470,12 +505,11 @@ def format_plan(plan: RosterPlan) -> str:
     """The rounds, costs, the one-fewer check and the final shifts, for the terminal."""
     target = plan.target
     shrink = ", ".join(f"{g} {100 * s:g}%" for g, s in plan.shrinkage.items() if s)
-    lines = [f"roster for {target} in every counted interval ({plan.replications} "
+    lines = [f"roster for {target} {plan.aim()} ({plan.replications} "
              f"replications, seed {plan.seed}"
              + (f", shrinkage {shrink}" if shrink else "") + f", {plan.runs} simulation runs)"]
-    cells = int(plan.counted.sum())
     lines.append(f"\n{'round':<6} {'cost':>10} {'shifts':>7} {'agent-hours':>12}  counted "
-                 f"intervals missing the target (of {cells})")
+                 f"intervals missing the target ({plan.counted_text()})")
     for r in plan.rounds:
         lines.append(f"{r.number:<6} {r.roster.cost():>10,.0f} {r.roster.shift_count():>7} "
                      f"{r.roster.duty_hours():>12.1f}  {int(r.misses.sum())}")
@@ -601,8 +635,8 @@ def write_plan_outputs(plan: RosterPlan, document: dict, source: Path, out_dir: 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     described = (f"Roster of {', '.join(plan.groups)} from 'supportsim roster' for "
-                 f"{plan.target} ({plan.replications} replications, seed {plan.seed}, "
-                 f"{len(plan.rounds)} round(s), {'met' if plan.met else 'NOT met'}).")
+                 f"{plan.target} ({plan.replications} replications, seed {plan.seed}): "
+                 f"{plan.met_text()}.")
     doc, dropped = rostered_document(document, plan.final, plan.groups, described)
     written = []
     counts = (doc.get("arrivals") or {}).get("counts_csv")
@@ -638,12 +672,5 @@ def write_plan_outputs(plan: RosterPlan, document: dict, source: Path, out_dir: 
 
 def target_met_text(plan: RosterPlan) -> str:
     """One line: whether the roster meets the target, the first line of every output."""
-    beyond = plan.beyond_count()
-    if plan.met:
-        where = (f"every counted interval but the {beyond} that more agents cannot bring to it"
-                 if beyond else "every counted interval")
-        return f"target {plan.target} met in {where} by the roster (round {len(plan.rounds)})"
-    also = f", besides {beyond} that more agents cannot bring to it" if beyond else ""
-    return (f"target {plan.target} NOT met: {len(plan.misses())} counted interval(s) miss it "
-            f"after {len(plan.rounds)} round(s){also}")
+    return plan.met_text()
 
