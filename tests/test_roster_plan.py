@@ -443,3 +443,48 @@ def test_a_roster_where_no_counted_cell_can_meet_the_target_says_so():
     assert plan.met_text().startswith(f"target {parse_target(TARGET)}: more agents cannot "
                                       f"bring any of the {n} counted intervals to it")
     assert "met in" not in plan.met_text()
+
+
+def test_a_staffing_csv_for_another_target_is_not_trusted_for_reachability(two_teams, tmp_path):
+    # The `reachable` column says which cells more agents cannot bring to the target the
+    # search ran for; for another target it says nothing, so every counted cell is judged.
+    desk, plan = two_teams
+    path = tmp_path / "staffing.csv"
+    plan.staffing.table().to_csv(path, index=False)
+    requirement = read_requirements(path)
+    assert requirement.target == parse_target(TARGET)
+    other = "first_response_30s_rate>=0.5"
+    again = plan_roster(desk, other, rules_from_dict(TWO_RULES), requirement=requirement,
+                        replications=3, check_one_fewer=False, max_rounds=1)
+    assert again.beyond is None and again.counted.all()
+    assert any("its reachable column was found for first_response_30s_rate>=0.8, not "
+               "first_response_30s_rate>=0.5, so it is not used" in n for n in again.notes)
+
+
+def test_a_requirement_file_names_one_target(tmp_path):
+    rows = ["group,clock,required,reachable,target", "team,08:00,2,True,reply_rate_5min>=0.95",
+            "team,08:30,3,False,reply_rate_5min>=0.9"]
+    path = tmp_path / "req.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(RosterError, match=r"req.csv: line 3: target: 'reply_rate_5min>=0.9', "
+                                          r"but line 2 says 'reply_rate_5min>=0.95'"):
+        read_requirements(path)
+    path.write_text("\n".join(rows[:2] + ["team,08:30,3,maybe,reply_rate_5min>=0.95"]) + "\n")
+    with pytest.raises(RosterError, match="line 3: reachable: 'maybe' is not true or false"):
+        read_requirements(path)
+    path.write_text("\n".join(rows[:1] + ["team,08:00,2,True,speed>=3"]) + "\n")
+    with pytest.raises(RosterError, match="line 2: target: "):
+        read_requirements(path)
+
+
+def test_a_horizon_with_no_counted_interval_says_so(tmp_path):
+    doc = {**DESK, "variants": {}, "horizon": {"start": "01:00", "end": "05:00", "drain": "1h"}}
+    plan = plan_roster(scenario_from_dict(doc), "reply_rate_5min>=0.95",
+                       rules_from_dict({"groups": {"team": {"shifts": [{
+                           **FLEXIBLE["team"]["shifts"][0],
+                           "starts": {"from": "01:00", "to": "04:30", "every": "30min"}}]}}}),
+                       replications=2, check_one_fewer=False)
+    assert not plan.counted.any()
+    assert plan.met_text().startswith("target reply_rate_5min>=0.95: no interval of the "
+                                      "horizon is counted")
+    assert plan.aim() == "in the counted intervals (none in this horizon)"

@@ -90,8 +90,8 @@ def test_a_target_no_staffing_reaches_is_reported_not_fatal(tmp_path, capsys, ta
     captured = capsys.readouterr()
     assert code == 0, captured.err
     text = captured.out
-    assert text.startswith(f"staffing for {parse_target(target)} in every counted interval "
-                           "more agents can bring to it (8 cannot)"), text
+    assert text.startswith(f"staffing for {parse_target(target)} in the counted intervals "
+                           "(more agents can bring none of the 8 to it)"), text
     assert "8 counted interval(s) cannot meet the target by adding agents" in text
     found = re.search(r"08:00 \(team: ([\d.]+) with (\d+) agents, ([\d.]+) with (\d+); kept "
                       r"at (\d+): ([\d.]+)\)", text)
@@ -107,7 +107,7 @@ def test_a_target_no_staffing_reaches_is_reported_not_fatal(tmp_path, capsys, ta
     header = (out / "staffed.yaml").read_text().splitlines()[:4]
     assert any("8 counted intervals cannot meet the target" in line for line in header)
     staffed = load_scenario(out / "staffed.yaml")
-    assert "(8 cannot)" in staffed.description
+    assert "(more agents can bring none of the 8 to it)" in staffed.description
     import pandas as pd
 
     table = pd.read_csv(out / "staffing.csv")
@@ -139,6 +139,8 @@ def test_a_horizon_the_target_does_not_count_says_so(tmp_path, capsys):
     assert code == 0
     assert "note: no interval of the horizon is counted by reply_rate_5min" in text
     assert "meets the target" not in text
+    assert text.startswith("staffing for reply_rate_5min>=0.95 in the counted intervals (none "
+                           "in this horizon) (2 replications, seed 7, MOL start, 1 pass)"), text
 
 
 @pytest.mark.parametrize("was, now, fewer, cap, op, value, stopped", [
@@ -184,17 +186,22 @@ def test_a_cap_below_what_the_target_needs_suggests_more_agents(small_path, tmp_
 
 
 def test_a_cap_below_a_steep_rise_is_not_taken_for_a_plateau(tmp_path, capsys):
-    # A spike at 09:30 needs about 11 agents; with at most 7, the 30-s rate is still at the
-    # foot of its S-shaped curve (0.02 with 4 agents, 0.12 with 7), where a straight line
-    # through two counts below the load says the target is out of reach. Trying ample
-    # agents shows it is not: the command stops and asks for a higher cap.
+    # A spike at 09:30 on a pooled desk: the team's MOL start there (4) is below the cap
+    # (7), which is below what the spike needs (about 11). The 30-s rate is still at the
+    # foot of its S-shaped curve from 4 to 7 agents, where a straight line through two
+    # counts below the load says the target is out of reach. Trying ample agents shows it
+    # is not: the command stops and asks for a higher cap.
+    backup = {**SMALL["groups"]["team"], "schedule": {"headcount": {"08:00": 0}}}
     doc = {**SMALL, "arrivals": {**SMALL["arrivals"],
-                                 "rates_per_hour": [160, 320, 320, 1920, 320, 320, 240, 160]}}
+                                 "rates_per_hour": [160, 320, 320, 1920, 320, 320, 240, 160]},
+           "groups": {**SMALL["groups"], "backup1": backup, "backup2": backup},
+           "routing": {"mode": "pooled"},
+           "warnings": {"ignore": ["unstaffed_group"]}}
     path = tmp_path / "spike.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    code = main_entry(["staff", str(path), "--target", TARGET, "--replications", "2",
-                       "--start", "mol", "--max-agents", "7", "--workers", "1",
-                       "--out", str(tmp_path / "out"), "--quiet"])
+    code = main_entry(["staff", str(path), "--target", TARGET, "--group", "team",
+                       "--replications", "2", "--start", "mol", "--max-agents", "7",
+                       "--workers", "1", "--out", str(tmp_path / "out"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2, err
     found = re.search(r"interval starting 09:30 for group team even with 7 agents "
@@ -202,6 +209,52 @@ def test_a_cap_below_a_steep_rise_is_not_taken_for_a_plateau(tmp_path, capsys):
                       r"which meets the target\)", err)
     assert found, err
     assert float(found.group(1)) < 0.8 <= float(found.group(3))
+
+
+def _raise_on(curve, cap: int, start: int, target: str = TARGET):
+    """`_raise` on one cell whose metric with n agents is curve(n) (a stand-in for the
+    simulation): the schedule it returns and the cells it found out of reach."""
+    from sim.tools.staffing import Evaluation, Unreachable, _raise
+
+    def evaluate(schedule):
+        n = int(schedule["team"][0])
+        return Evaluation(np.array([[[curve(n) * 1e6]]]), np.array([[[1e6]]]))
+
+    unreachable = Unreachable(probe=max(2 * cap, 50))
+    schedule, _ = _raise(evaluate, {"team": np.array([start])}, "team", 0, 0,
+                         parse_target(target), cap, "08:00", unreachable)
+    return int(schedule["team"][0]), unreachable
+
+
+def test_raise_finds_the_fewest_agents_that_meet_the_target():
+    count, unreachable = _raise_on(lambda n: min(1.0, 0.1 * n), cap=50, start=2)
+    assert count == 8 and not unreachable.cells
+
+
+def test_a_plateau_below_the_target_keeps_the_count_and_is_recorded():
+    count, unreachable = _raise_on(lambda n: min(0.55, 0.1 * n), cap=20, start=3)
+    assert count == 3  # the cell keeps what it had
+    plateau = unreachable.cells[(0, 0)]
+    assert (plateau.kept, plateau.cap, plateau.probe) == (3, 20, 50)
+    assert plateau.at_cap == pytest.approx(0.55) and plateau.at_probe == pytest.approx(0.55)
+
+
+def test_a_metric_still_rising_past_the_cap_asks_for_more_agents():
+    from sim.tools.staffing import StaffingError
+
+    def s_curve(n):  # the foot of an S: slow, then steep around 30 agents
+        return 0.9 / (1 + math.exp(-(n - 30) / 3))
+
+    with pytest.raises(StaffingError, match=r"even with 10 agents \(first_response_30s_rate "
+                                            r"[\d.]+ there; with 50 agents [\d.]+, which meets "
+                                            r"the target\): more agents would help"):
+        _raise_on(s_curve, cap=10, start=4)
+
+    def slow(n):  # 0.5 at 20, 0.7 at 50: 0.1 to go at 0.2 per 30 agents, within reach
+        return 0.5 + 0.2 * min(n - 20, 30) / 30 if n >= 20 else 0.025 * n
+
+    with pytest.raises(StaffingError, match="0.7, which still gains towards the target"):
+        _raise_on(slow, cap=20, start=4)
 
 
 # --- targets ------------------------------------------------------------------------------------

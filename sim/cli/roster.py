@@ -68,7 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-passes", type=positive_int, default=4, metavar="N",
                         help="staffing search passes (default 4)")
     parser.add_argument("--max-agents", type=positive_int, metavar="N",
-                        help="staffing search: give up beyond this many agents in an interval")
+                        help="staffing search: give up beyond this many agents in an interval "
+                             "(default 4 x the largest MOL estimate + 20, at least 50)")
     parser.add_argument("--time-limit", type=positive_float, default=60.0, metavar="SECONDS",
                         help="time limit of one integer program (default 60)")
     add_executor_arguments(parser)

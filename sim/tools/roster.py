@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from sim.analysis.targets import Target, TargetError, parse_target
 from sim.scenario import Schedule, Shift
 from sim.scenario.model import Break
 from sim.tools.roster_rules import GroupRules, RosterError, RosterRules, ShiftKind
@@ -74,7 +75,8 @@ class Requirement:
 
     `counted` (optional) marks the intervals a target counts, as `supportsim staff` writes it;
     the program covers every interval whatever it says. `reachable` (optional, staffing.csv's
-    column) is False in the counted intervals more agents cannot bring to the target."""
+    column) is False in the counted intervals more agents cannot bring to `target` (the
+    target the search ran for, when the file names it)."""
 
     edges_s: np.ndarray
     day0: dt.date | None
@@ -82,6 +84,7 @@ class Requirement:
     source: str = "<requirement>"
     counted: dict[str, np.ndarray] | None = None
     reachable: dict[str, np.ndarray] | None = None
+    target: Target | None = None
 
     def subset(self, groups: list[str]) -> Requirement:
         """The same requirement for `groups` only (each must be in it)."""
@@ -164,8 +167,8 @@ def read_requirements(path: str | Path) -> Requirement:
     """Agents required per (group, interval) from a CSV file: `supportsim staff`'s
     staffing.csv (the `simulation` column) or any file with the columns `group, clock,
     required` (`clock` as '08:00' or '2026-11-11 08:00'; optional `interval_start_s`,
-    `interval_end_s`, `counted` and `reachable`). Every group must list the same evenly spaced
-    intervals."""
+    `interval_end_s`, `counted`, and `reachable` with the `target` it was found for). Every
+    group must list the same evenly spaced intervals."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -196,6 +199,7 @@ def read_requirements(path: str | Path) -> Requirement:
     col = {name: header.index(name) for name in header}
     exact = "interval_start_s" in col and "interval_end_s" in col
     entries = []  # (line, group, clock, start, width, agents, counted, reachable)
+    target, target_line = None, None  # staffing.csv names the target on every row
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -230,6 +234,16 @@ def read_requirements(path: str | Path) -> Requirement:
                     raise RosterError(f"{path}: line {line}: {name}: {exc}") from None
                 counted, reachable = ((flag, reachable) if name == "counted"
                                       else (counted, flag))
+        if "target" in col:
+            text = row[col["target"]].strip()
+            if target is None:
+                try:
+                    target, target_line = parse_target(text), line
+                except TargetError as exc:
+                    raise RosterError(f"{path}: line {line}: target: {exc}") from None
+            elif text != str(target):
+                raise RosterError(f"{path}: line {line}: target: {text!r}, but line "
+                                  f"{target_line} says {str(target)!r} (one target per file)")
         entries.append((line, group, clock, start, width, agents, counted, reachable))
     if not entries:
         raise RosterError(f"{path}: no rows after the header")
@@ -285,7 +299,7 @@ def read_requirements(path: str | Path) -> Requirement:
             return None
         return {g: np.array([by_group[g][s][at] for s in starts], dtype=bool) for g in groups}
     return Requirement(edges, day0, agents, str(path), flags("counted", 2),
-                       flags("reachable", 4))
+                       flags("reachable", 4), target)
 
 
 # --- shift patterns ---------------------------------------------------------------------------

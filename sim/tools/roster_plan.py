@@ -223,7 +223,11 @@ class RosterPlan:
 
     def aim(self) -> str:
         """Where the roster is meant to meet the target, for titles."""
-        beyond = self.beyond_count()
+        beyond, cells = self.beyond_count(), int(self.counted.sum())
+        if not cells and not beyond:
+            return "in the counted intervals (none in this horizon)"
+        if not cells:
+            return f"in the counted intervals (more agents can bring none of the {beyond} to it)"
         return ("in every counted interval" if not beyond else
                 f"in every counted interval more agents can bring to it ({beyond} cannot)")
 
@@ -242,6 +246,9 @@ class RosterPlan:
             return (f"target {self.target}: more agents cannot bring any of the {beyond} "
                     f"counted intervals to it; the roster covers the requirement (round "
                     f"{len(self.rounds)})")
+        if not cells:
+            return (f"target {self.target}: no interval of the horizon is counted; the roster "
+                    f"covers the requirement (round {len(self.rounds)})")
         if self.met:
             where = (f"every counted interval but the {beyond} that more agents cannot bring "
                      "to it" if beyond else "every counted interval")
@@ -404,7 +411,13 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
         requirement = _check_requirement(requirement, scenario, groups, edges)
     counted = np.tile(counted_intervals(scenario, target, edges, all_day), (len(groups), 1))
     beyond = None
-    if requirement.reachable is not None:
+    notes: list[str] = []
+    if (requirement.reachable is not None and requirement.target is not None
+            and requirement.target != target):
+        notes.append(f"{requirement.source}: its reachable column was found for "
+                     f"{requirement.target}, not {target}, so it is not used: every counted "
+                     "interval is judged")
+    elif requirement.reachable is not None:
         # Cells the staffing search (run here, or its staffing.csv) found more agents cannot
         # bring to the target: covered, but not raised round after round.
         cannot = counted & ~np.array([requirement.reachable[g] for g in groups])
@@ -420,7 +433,6 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
     streak = np.zeros(counted.shape, dtype=np.int64)  # consecutive rounds each cell missed
     held_with = np.full(counted.shape, np.iinfo(np.int64).max)  # fewest on duty that held
     rounds: list[Round] = []
-    notes: list[str] = []
     program_s = simulation_s = 0.0
     runs = 0
     with make_executor(workers, dask, shared=context, tasks=replications) as executor, \
@@ -466,6 +478,12 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
             required = {g: raised[k] for k, g in enumerate(groups)}
         bar.total = bar.n
         bar.refresh()
+        if beyond is not None:
+            # A cell found out of reach that the final roster meets anyway is judged (and
+            # met), as the staffing search's report does.
+            met_anyway = beyond & rounds[-1].verification.holds(target)
+            counted, beyond = counted | met_anyway, beyond & ~met_anyway
+            beyond = beyond if beyond.any() else None
         plan = RosterPlan(scenario, target, rules, groups, edges, counted, requirement, rounds,
                           replications, seed, shrinkage, runs, staffing, notes=notes,
                           staffing_s=staffing_s, beyond=beyond)

@@ -658,7 +658,11 @@ class StaffingResult:
     def aim(self) -> str:
         """Where the schedule is meant to meet the target, for titles: every counted
         interval, but those more agents cannot bring to it."""
-        beyond = len(self.unreachable_cells())
+        beyond, cells = len(self.unreachable_cells()), int(self.counted.sum())
+        if not cells:
+            return "in the counted intervals (none in this horizon)"
+        if beyond == cells:
+            return f"in the counted intervals (more agents can bring none of the {cells} to it)"
         return ("in every counted interval" if not beyond else
                 f"in every counted interval more agents can bring to it ({beyond} cannot)")
 
@@ -727,8 +731,8 @@ class StaffingResult:
         from_start = all(self.unreachable.cells[(k, i)].kept == self.initial[self.groups[k]][i]
                          for k, i in cells)
         kept = (f"its count from the {start}" if from_start else
-                f"the count it had when the search found this (the {start}'s where no pass "
-                "had lowered it)")
+                f"the count it had when the search found this (the {start}'s, unless the "
+                "search had lowered it before)")
         probes = sorted({self.unreachable.cells[cell].probe for cell in cells})
         return [(f"{len(cells)} counted interval(s) cannot meet the target by adding agents: "
                  f"{', '.join(shown)}{more}. More agents stop helping there before "
@@ -779,8 +783,9 @@ class StaffingResult:
                     "buyers_per_replication": self.evaluation.denominator[:, k, i].mean(),
                     "sipp_" + self.target.metric: sipp[k, i],
                     "mol_" + self.target.metric: mol[k, i],
-                    # False where more agents cannot bring the cell to the target.
-                    "reachable": not beyond[k, i],
+                    # False where more agents cannot bring the cell to the target (for
+                    # this target: `supportsim roster --requirements` reads both).
+                    "reachable": not beyond[k, i], "target": str(self.target),
                 })
         return pd.DataFrame(rows)
 
@@ -864,7 +869,9 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
             notes.append(f"group {g}: its shifts are replaced by a headcount table")
     mol = {g: analytic_staffing(scenario, g, target, "mol") for g in groups}
     sipp = {g: analytic_staffing(scenario, g, target, "sipp") for g in groups}
-    cap = max_agents or max(50, 4 * max(int(m.max()) for m in mol.values()) + 20)
+    # The default cap: ample agents for any interval of the day (the ISA starts there).
+    ample = max(50, 4 * max(int(m.max()) for m in mol.values()) + 20)
+    cap = max_agents or ample
     context = _Context(scenario, target, groups, {g: group_topics(scenario, g) for g in groups},
                        edges, seed)
     cells = [(i, k) for i in range(n_intervals(edges)) for k in range(len(groups))
@@ -872,7 +879,6 @@ def find_staffing(scenario: Scenario, target: Target | str, groups: list[str] | 
     converged, passes, isa_rounds, repaired, bulk_rounds = False, 0, 0, 0, 0
     # A cell that misses with the cap is tried with ample agents before it is called
     # unreachable (`_raise`): twice the cap, and at least the default cap.
-    ample = max(50, 4 * max(int(m.max()) for m in mol.values()) + 20)
     unreachable = Unreachable(probe=max(2 * cap, ample))
     with Evaluator(context, replications, workers, dask) as evaluate:
         if start == "isa" and cells:
@@ -1537,10 +1543,11 @@ def plot(result: StaffingResult):
             labelled.setdefault(label, handle)
     axes[0].legend(labelled.values(), labelled.keys(), loc="lower left",
                    bbox_to_anchor=(0.0, 1.0), ncol=4, fontsize=8, frameon=False)
-    shaded = "grey: intervals the target does not count"
+    shaded = (["grey: intervals the target does not count"] if not result.counted.all()
+              else [])
     if beyond:
-        shaded += "; orange: counted, but more agents cannot reach the target"
-    axes[-1].set_xlabel(f"time ({shaded})")
+        shaded.append("orange: counted, but more agents cannot reach the target")
+    axes[-1].set_xlabel(f"time ({'; '.join(shaded)})" if shaded else "time")
     figure.suptitle(f"Agents needed for {result.target} {result.aim()}")
     return figure
 
@@ -1555,7 +1562,7 @@ def format_report(result: StaffingResult) -> str:
     table = result.table()
     metric = result.target.metric
     start = (f"ISA start ({_many(result.isa_rounds, 'simulation round')})"
-             if result.start == "isa" else "MOL start")
+             if result.start == "isa" and result.counted.any() else "MOL start")
     if result.bulk_rounds:
         start += f", {_many(result.bulk_rounds, 'bulk round')}"
     lines = [(f"staffing for {result.target} {result.aim()} "
