@@ -136,9 +136,10 @@ def coverage(roster, plan=None) -> Figure:
                 labelled.setdefault(label, handle)
         axes[0].legend(labelled.values(), labelled.keys(), loc="lower left",
                        bbox_to_anchor=(0.0, 1.0), ncol=5)
-        shaded = "grey: intervals the target does not count"
+        shaded = "shaded: intervals the target does not count"
         if plan is not None and plan.beyond_count():
-            shaded += "; orange: counted, but more agents cannot reach the target"
+            shaded = ("grey: intervals the target does not count; orange: counted, but more "
+                      "agents cannot reach the target")
         axes[-1].set_xlabel(f"time ({shaded})" if plan is not None else "time")
     return figure
 

@@ -1543,11 +1543,13 @@ def plot(result: StaffingResult):
             labelled.setdefault(label, handle)
     axes[0].legend(labelled.values(), labelled.keys(), loc="lower left",
                    bbox_to_anchor=(0.0, 1.0), ncol=4, fontsize=8, frameon=False)
-    shaded = (["grey: intervals the target does not count"] if not result.counted.all()
-              else [])
+    uncounted = "intervals the target does not count" if not result.counted.all() else ""
     if beyond:
-        shaded.append("orange: counted, but more agents cannot reach the target")
-    axes[-1].set_xlabel(f"time ({'; '.join(shaded)})" if shaded else "time")
+        shaded = "; ".join(([f"grey: {uncounted}"] if uncounted else [])
+                           + ["orange: counted, but more agents cannot reach the target"])
+    else:
+        shaded = f"shaded: {uncounted}" if uncounted else ""
+    axes[-1].set_xlabel(f"time ({shaded})" if shaded else "time")
     figure.suptitle(f"Agents needed for {result.target} {result.aim()}")
     return figure
 
