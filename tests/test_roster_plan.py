@@ -197,6 +197,8 @@ def test_a_round_limit_reports_the_misses(desk):
     assert not plan.met and len(plan.rounds) == 1 and plan.one_fewer is None
     assert plan.misses() and "still fails in" in plan.notes[-1]
     assert plan.notes[-1].count("team ") == len(plan.misses())
+    # A hand-written requirement says nothing of reachability: the note says where to get it.
+    assert "the staffing.csv of `supportsim staff` for this target marks them" in plan.notes[-1]
 
 
 # --- the written scenario -----------------------------------------------------------------

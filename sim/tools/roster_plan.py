@@ -503,8 +503,11 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
         cells = plan.misses()
         listed = ", ".join(f"{g} {requirement.label(i)}" for g, i in cells[:8])
         more = f" and {len(cells) - 8} more" if len(cells) > 8 else ""
+        hint = ("; if more agents cannot bring some of them to the target, the staffing.csv "
+                "of `supportsim staff` for this target marks them (its reachable column) and "
+                "the rounds leave them out" if requirement.reachable is None else "")
         notes.append(f"after {len(rounds)} round(s) the target still fails in {len(cells)} "
-                     f"counted interval(s): {listed}{more}")
+                     f"counted interval(s): {listed}{more}{hint}")
     if beyond is not None:
         cells = sorted(zip(*np.nonzero(beyond)), key=lambda cell: (cell[1], cell[0]))
         listed = ", ".join(f"{groups[k]} {requirement.label(i)}" for k, i in cells[:8])
