@@ -477,6 +477,9 @@ def test_a_requirement_file_names_one_target(tmp_path):
     path.write_text("\n".join(rows[:1] + ["team,08:00,2,True,speed>=3"]) + "\n")
     with pytest.raises(RosterError, match="line 2: target: "):
         read_requirements(path)
+    # The same target written two ways is one target.
+    path.write_text("\n".join(rows[:2] + ["team,08:30,3,False,reply_rate_5min>=95%"]) + "\n")
+    assert read_requirements(path).target == parse_target("reply_rate_5min>=0.95")
 
 
 def test_a_horizon_with_no_counted_interval_says_so(tmp_path):

@@ -199,7 +199,7 @@ def read_requirements(path: str | Path) -> Requirement:
     col = {name: header.index(name) for name in header}
     exact = "interval_start_s" in col and "interval_end_s" in col
     entries = []  # (line, group, clock, start, width, agents, counted, reachable)
-    target, target_line = None, None  # staffing.csv names the target on every row
+    target, target_text, target_line = None, "", 0  # staffing.csv names it on every row
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -225,26 +225,28 @@ def read_requirements(path: str | Path) -> Requirement:
             except ValueError:
                 raise RosterError(f"{path}: line {line}: interval_start_s/interval_end_s: "
                                   "not numbers") from None
-        counted = reachable = None
+        flags = {}
         for name in ("counted", "reachable"):
             if name in col:
                 try:
-                    flag = _flag(row[col[name]])
+                    flags[name] = _flag(row[col[name]])
                 except ValueError as exc:
                     raise RosterError(f"{path}: line {line}: {name}: {exc}") from None
-                counted, reachable = ((flag, reachable) if name == "counted"
-                                      else (counted, flag))
         if "target" in col:
             text = row[col["target"]].strip()
-            if target is None:
+            if target is None or text != target_text:
                 try:
-                    target, target_line = parse_target(text), line
+                    given = parse_target(text)
                 except TargetError as exc:
                     raise RosterError(f"{path}: line {line}: target: {exc}") from None
-            elif text != str(target):
-                raise RosterError(f"{path}: line {line}: target: {text!r}, but line "
-                                  f"{target_line} says {str(target)!r} (one target per file)")
-        entries.append((line, group, clock, start, width, agents, counted, reachable))
+                if target is None:
+                    target, target_text, target_line = given, text, line
+                elif given != target:
+                    raise RosterError(f"{path}: line {line}: target: {text!r}, but line "
+                                      f"{target_line} says {target_text!r} (one target per "
+                                      "file)")
+        entries.append((line, group, clock, start, width, agents, flags.get("counted"),
+                        flags.get("reachable")))
     if not entries:
         raise RosterError(f"{path}: no rows after the header")
     dated = {clock.date is not None for _, _, clock, *_ in entries}
