@@ -513,8 +513,9 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
         listed = ", ".join(f"{groups[k]} {requirement.label(i)}" for k, i in cells[:8])
         more = f" and {plan.beyond_count() - 8} more" if plan.beyond_count() > 8 else ""
         notes.append(f"{plan.beyond_count()} counted interval(s) cannot meet the target by "
-                     f"adding agents (as the staffing search found; its report says why): {listed}{more}; "
-                     "the roster covers their requirement and the counts above leave them out")
+                     "adding agents (as the staffing search found; its report says why): "
+                     f"{listed}{more}; the roster covers their requirement and the counts "
+                     "above leave them out")
     plan.program_s, plan.simulation_s = program_s, simulation_s
     return plan
 
