@@ -415,7 +415,7 @@ def test_the_roster_files_agree_on_the_cells_more_agents_cannot_help(two_teams, 
     assert (f"met in every counted interval but the {n} that more agents cannot bring to it"
             in page)
     assert "met</strong> in every counted interval" not in page
-    assert f"counted intervals missing (of the {n} more agents can bring to it)" in page
+    assert f"counted intervals missing (of the {n} that more agents can bring to it)" in page
     assert page.count("missed (more agents cannot reach it)") == n
     assert page.count(">MISSED<") == 0
     rostered = load_scenario(tmp_path / "out" / "rostered.yaml")
@@ -431,6 +431,9 @@ def test_the_roster_files_agree_on_the_cells_more_agents_cannot_help(two_teams, 
     figure = roster_plots.coverage(plan.final, plan)  # marked, not shaded as uncounted
     assert "more agents cannot reach the target" in [
         t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    # Every interval is counted on this desk: the label names the orange marks only.
+    assert figure.axes[-1].get_xlabel() == ("time (orange: counted, but more agents cannot "
+                                            "reach the target)")
 
 
 def test_a_roster_where_no_counted_cell_can_meet_the_target_says_so():
@@ -477,9 +480,62 @@ def test_a_requirement_file_names_one_target(tmp_path):
     path.write_text("\n".join(rows[:1] + ["team,08:00,2,True,speed>=3"]) + "\n")
     with pytest.raises(RosterError, match="line 2: target: "):
         read_requirements(path)
-    # The same target written two ways is one target.
-    path.write_text("\n".join(rows[:2] + ["team,08:30,3,False,reply_rate_5min>=95%"]) + "\n")
-    assert read_requirements(path).target == parse_target("reply_rate_5min>=0.95")
+    # The same target written two ways is one target, even where `str` rounds it.
+    for first, second in (("reply_rate_5min>=0.95", "reply_rate_5min>=95%"),
+                          ("reply_rate_5min>=80.1%", "reply_rate_5min>=0.801")):
+        path.write_text(f"group,clock,required,reachable,target\nteam,08:00,2,True,{first}\n"
+                        f"team,08:30,3,False,{second}\n")
+        assert read_requirements(path).target.same_as(parse_target(first))
+    # Without a reachable column the target is not used, and may be blank.
+    path.write_text("group,clock,required,target\nteam,08:00,2,\nteam,08:30,3,x\n")
+    assert read_requirements(path).target is None
+
+
+def test_a_target_written_rounded_in_staffing_csv_still_matches(two_teams, tmp_path):
+    # staffing.csv writes the target as str() does, to six digits: 80.1% reads back as
+    # 0.801, which is not the float 80.1 / 100. It is the same target.
+    import dataclasses
+
+    desk, plan = two_teams
+    path = tmp_path / "staffing.csv"
+    table = plan.staffing.table()
+    target = parse_target("first_response_30s_rate>=80.1%")
+    assert str(target) == "first_response_30s_rate>=0.801" and target.value != 0.801
+    table["target"] = str(target)
+    table.to_csv(path, index=False)
+    again = plan_roster(desk, target, rules_from_dict(TWO_RULES),
+                        requirement=read_requirements(path), replications=3,
+                        check_one_fewer=False)
+    assert again.beyond is not None and again.beyond_count() == plan.beyond_count()
+    assert not any("not used" in note for note in again.notes)
+    assert dataclasses.replace(target, value=0.8).same_as(target) is False
+
+
+def test_cells_marked_out_of_reach_that_the_roster_meets_are_named_and_not_judged(two_teams,
+                                                                                  tmp_path):
+    # A requirement file that marks a cell of the fast team unreachable: the rounds leave it
+    # out (as the file says), the tables show it met, and the note says so.
+    desk, plan = two_teams
+    table = plan.staffing.table()
+    fast = (table["group"] == "team") & (table["clock"] == "09:00")
+    table.loc[fast, "reachable"] = False
+    path = tmp_path / "marked.csv"
+    table.to_csv(path, index=False)
+    again = plan_roster(desk, TARGET, rules_from_dict(TWO_RULES),
+                        requirement=read_requirements(path), replications=3,
+                        check_one_fewer=False)
+    team, i = again.groups.index("team"), 2
+    assert again.beyond[team, i] and not again.counted[team, i]
+    rows = again.table()
+    row = rows[(rows["group"] == "team") & (rows["clock"] == "09:00")].iloc[0]
+    assert row["met"] and not row["reachable"]
+    n = again.beyond_count()
+    note = next(note for note in again.notes if note.startswith(f"{n} counted interval(s)"))
+    assert f"({path} marks them reachable false)" in note
+    assert note.endswith("this roster meets the target in 1 of them anyway")
+    # The rounds count the same cells as the header: no round counts a marked cell.
+    for r in again.rounds:
+        assert not (r.misses & again.beyond).any()
 
 
 def test_a_horizon_with_no_counted_interval_says_so(tmp_path):

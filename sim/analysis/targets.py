@@ -76,6 +76,12 @@ class Target:
     def __str__(self) -> str:
         return f"{self.metric}{self.op}{self.value:g}"
 
+    def same_as(self, other: Target) -> bool:
+        """The same bound, however written: '80.1%' and '0.801' (which `str` rounds to six
+        digits) are one target."""
+        return (self.metric == other.metric and self.op == other.op
+                and math.isclose(self.value, other.value, rel_tol=1e-6, abs_tol=1e-12))
+
 
 def _problem(metric: str, op: str, value: float, text: str | None = None) -> str | None:
     """Why (metric, op, value) is not a usable target, or None."""

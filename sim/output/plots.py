@@ -92,6 +92,22 @@ def figure_style():
         yield
 
 
+#: Counted intervals more agents cannot bring to the target, in staffing and roster plots.
+BEYOND_COLOUR = "#fdae61"
+BEYOND_LABEL = "more agents cannot reach the target"
+
+
+def shading_label(uncounted: bool, beyond: bool) -> str:
+    """The x-axis label of a plot that shades uncounted intervals grey and marks intervals
+    more agents cannot help in orange: it names only the shading that is there."""
+    where = "intervals the target does not count"
+    if beyond:
+        orange = f"orange: counted, but {BEYOND_LABEL}"
+        parts = [f"grey: {where}", orange] if uncounted else [orange]
+        return f"time ({'; '.join(parts)})"
+    return f"time (shaded: {where})" if uncounted else "time"
+
+
 def warm_up() -> None:
     """Load what drawing the first figure loads (matplotlib, its Agg canvas, the fonts,
     with the CJK fallback looked up), without drawing anything kept: a worker does it while

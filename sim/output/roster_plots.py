@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
-from sim.output.plots import figure_style
+from sim.output.plots import BEYOND_COLOUR, BEYOND_LABEL, figure_style, shading_label
 from sim.units import DAY_S
 
 #: Height of one shift row in the Gantt chart, inches.
@@ -114,8 +114,8 @@ def coverage(roster, plan=None) -> Figure:
                 for n, i in enumerate(np.flatnonzero(beyond)):
                     # Counted, and missed whatever the staffing: marked, not shaded as
                     # uncounted.
-                    ax.axvspan(edges[i], edges[i + 1], color="#fdae61", alpha=0.3, lw=0,
-                               label="more agents cannot reach the target" if n == 0 else None)
+                    ax.axvspan(edges[i], edges[i + 1], color=BEYOND_COLOUR, alpha=0.3, lw=0,
+                               label=BEYOND_LABEL if n == 0 else None)
                 missed = np.flatnonzero(plan.rounds[-1].misses[k])
                 if len(missed):
                     middle = (edges[missed] + edges[missed + 1]) / 2
@@ -136,11 +136,11 @@ def coverage(roster, plan=None) -> Figure:
                 labelled.setdefault(label, handle)
         axes[0].legend(labelled.values(), labelled.keys(), loc="lower left",
                        bbox_to_anchor=(0.0, 1.0), ncol=5)
-        shaded = "shaded: intervals the target does not count"
-        if plan is not None and plan.beyond_count():
-            shaded = ("grey: intervals the target does not count; orange: counted, but more "
-                      "agents cannot reach the target")
-        axes[-1].set_xlabel(f"time ({shaded})" if plan is not None else "time")
+        label = "time"
+        if plan is not None:
+            judged = plan.counted if plan.beyond is None else plan.counted | plan.beyond
+            label = shading_label(not judged.all(), plan.beyond_count() > 0)
+        axes[-1].set_xlabel(label)
     return figure
 
 

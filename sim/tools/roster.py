@@ -232,16 +232,16 @@ def read_requirements(path: str | Path) -> Requirement:
                     flags[name] = _flag(row[col[name]])
                 except ValueError as exc:
                     raise RosterError(f"{path}: line {line}: {name}: {exc}") from None
-        if "target" in col:
+        if "target" in col and "reachable" in col:  # the target `reachable` was found for
             text = row[col["target"]].strip()
-            if target is None or text != target_text:
+            if text and (target is None or text != target_text):
                 try:
                     given = parse_target(text)
                 except TargetError as exc:
                     raise RosterError(f"{path}: line {line}: target: {exc}") from None
                 if target is None:
                     target, target_text, target_line = given, text, line
-                elif given != target:
+                elif not given.same_as(target):
                     raise RosterError(f"{path}: line {line}: target: {text!r}, but line "
                                       f"{target_line} says {target_text!r} (one target per "
                                       "file)")

@@ -67,6 +67,7 @@ from sim.tools.staffing import (
     group_topics,
     interval_counts,
     parse_target,
+    scope_text,
 )
 from sim.units import format_clock
 
@@ -223,29 +224,24 @@ class RosterPlan:
 
     def aim(self) -> str:
         """Where the roster is meant to meet the target, for titles."""
-        beyond, cells = self.beyond_count(), int(self.counted.sum())
-        if not cells and not beyond:
-            return "in the counted intervals (none in this horizon)"
-        if not cells:
-            return f"in the counted intervals (more agents can bring none of the {beyond} to it)"
-        return ("in every counted interval" if not beyond else
-                f"in every counted interval more agents can bring to it ({beyond} cannot)")
+        return scope_text(int(self.counted.sum()), self.beyond_count())
 
     def counted_text(self) -> str:
         """What the counts of cells missing are out of: "of 56", or "of 56 that more agents
         can bring to the target" when some counted cells cannot be."""
         cells = int(self.counted.sum())
-        return (f"of {cells}" if not self.beyond_count() else
-                f"of the {cells} more agents can bring to it")
+        return (f"of {cells}" if not self.beyond_count() or not cells else
+                f"of the {cells} that more agents can bring to it")
 
     def met_text(self) -> str:
         """One line: whether the roster meets the target, the first line of every output."""
         beyond = self.beyond_count()
         cells = int(self.counted.sum())
         if self.met and beyond and not cells:
-            return (f"target {self.target}: more agents cannot bring any of the {beyond} "
-                    f"counted intervals to it; the roster covers the requirement (round "
-                    f"{len(self.rounds)})")
+            which = ("the one counted interval" if beyond == 1 else
+                     f"any of the {beyond} counted intervals")
+            return (f"target {self.target}: more agents cannot bring {which} to it; the "
+                    f"roster covers the requirement (round {len(self.rounds)})")
         if not cells:
             return (f"target {self.target}: no interval of the horizon is counted; the roster "
                     f"covers the requirement (round {len(self.rounds)})")
@@ -412,15 +408,18 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
     counted = np.tile(counted_intervals(scenario, target, edges, all_day), (len(groups), 1))
     beyond = None
     notes: list[str] = []
-    if (requirement.reachable is not None and requirement.target is not None
-            and requirement.target != target):
-        notes.append(f"{requirement.source}: its reachable column was found for "
-                     f"{requirement.target}, not {target}, so it is not used: every counted "
-                     "interval is judged")
-    elif requirement.reachable is not None:
+    reachable = requirement.reachable
+    if (reachable is not None and requirement.target is not None
+            and not requirement.target.same_as(target)):
+        reachable = None
+        if not all(reachable_row.all() for reachable_row in requirement.reachable.values()):
+            notes.append(f"{requirement.source}: its reachable column was found for "
+                         f"{requirement.target}, not {target}, so it is not used: every "
+                         "counted interval is judged")
+    if reachable is not None:
         # Cells the staffing search (run here, or its staffing.csv) found more agents cannot
         # bring to the target: covered, but not raised round after round.
-        cannot = counted & ~np.array([requirement.reachable[g] for g in groups])
+        cannot = counted & ~np.array([reachable[g] for g in groups])
         if cannot.any():
             beyond = cannot
             counted = counted & ~beyond
@@ -478,12 +477,6 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
             required = {g: raised[k] for k, g in enumerate(groups)}
         bar.total = bar.n
         bar.refresh()
-        if beyond is not None:
-            # A cell found out of reach that the final roster meets anyway is judged (and
-            # met), as the staffing search's report does.
-            met_anyway = beyond & rounds[-1].verification.holds(target)
-            counted, beyond = counted | met_anyway, beyond & ~met_anyway
-            beyond = beyond if beyond.any() else None
         plan = RosterPlan(scenario, target, rules, groups, edges, counted, requirement, rounds,
                           replications, seed, shrinkage, runs, staffing, notes=notes,
                           staffing_s=staffing_s, beyond=beyond)
@@ -505,17 +498,22 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
         more = f" and {len(cells) - 8} more" if len(cells) > 8 else ""
         hint = ("; if more agents cannot bring some of them to the target, the staffing.csv "
                 "of `supportsim staff` for this target marks them (its reachable column) and "
-                "the rounds leave them out" if requirement.reachable is None else "")
+                "the rounds leave them out" if reachable is None else "")
         notes.append(f"after {len(rounds)} round(s) the target still fails in {len(cells)} "
                      f"counted interval(s): {listed}{more}{hint}")
     if beyond is not None:
         cells = sorted(zip(*np.nonzero(beyond)), key=lambda cell: (cell[1], cell[0]))
         listed = ", ".join(f"{groups[k]} {requirement.label(i)}" for k, i in cells[:8])
         more = f" and {plan.beyond_count() - 8} more" if plan.beyond_count() > 8 else ""
+        found = ("as the staffing search found; its report says why"
+                 if requirement.source == "the staffing search" else
+                 f"{requirement.source} marks them reachable false")
+        anyway = int(np.sum(beyond & plan.rounds[-1].verification.holds(target)))
+        anyway = (f"; this roster meets the target in {anyway} of them anyway" if anyway
+                  else "")
         notes.append(f"{plan.beyond_count()} counted interval(s) cannot meet the target by "
-                     "adding agents (as the staffing search found; its report says why): "
-                     f"{listed}{more}; the roster covers their requirement and the counts "
-                     "above leave them out")
+                     f"adding agents ({found}): {listed}{more}; the roster covers their "
+                     f"requirement and the counts above leave them out{anyway}")
     plan.program_s, plan.simulation_s = program_s, simulation_s
     return plan
 

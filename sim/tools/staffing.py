@@ -49,6 +49,7 @@ from sim.arrivals import Customers, sample_customers, streams
 from sim.engine import DeskRun
 from sim.engine.snapshot import DeskState, capture, prepare
 from sim.output.files import atomic_write_bytes, atomic_write_text, write_csv
+from sim.output.plots import BEYOND_COLOUR, BEYOND_LABEL, shading_label
 from sim.parallel import SHARED, make_executor
 from sim.scenario import (
     Scenario,
@@ -569,6 +570,19 @@ def analytic_staffing(scenario: Scenario, group: str, target: Target, method: st
 # --- the search ---------------------------------------------------------------------------------
 
 
+def scope_text(reachable: int, beyond: int) -> str:
+    """Where a schedule or roster is meant to meet the target, for titles, given the counted
+    intervals more agents can bring to it (`reachable`) and those they cannot (`beyond`)."""
+    if not reachable and not beyond:
+        return "in the counted intervals (none in this horizon)"
+    if not reachable:
+        return ("in the counted intervals (more agents cannot bring the one to it)"
+                if beyond == 1 else
+                f"in the counted intervals (more agents can bring none of the {beyond} to it)")
+    return ("in every counted interval" if not beyond else
+            f"in every counted interval more agents can bring to it ({beyond} cannot)")
+
+
 class StaffingError(Exception):
     """The search cannot go on (e.g. a cell that might meet the target with more agents
     than --max-agents allows)."""
@@ -658,13 +672,8 @@ class StaffingResult:
     def aim(self) -> str:
         """Where the schedule is meant to meet the target, for titles: every counted
         interval, but those more agents cannot bring to it."""
-        beyond, cells = len(self.unreachable_cells()), int(self.counted.sum())
-        if not cells:
-            return "in the counted intervals (none in this horizon)"
-        if beyond == cells:
-            return f"in the counted intervals (more agents can bring none of the {cells} to it)"
-        return ("in every counted interval" if not beyond else
-                f"in every counted interval more agents can bring to it ({beyond} cannot)")
+        beyond = len(self.unreachable_cells())
+        return scope_text(int(self.counted.sum()) - beyond, beyond)
 
     def missing_cells(self) -> list[tuple[str, str]]:
         """(group, interval clock) of the counted cells where the target fails on the final
@@ -1523,8 +1532,8 @@ def plot(result: StaffingResult):
         for i in np.flatnonzero(~result.counted[k]):
             ax.axvspan(edges_h[i], edges_h[i + 1], color="grey", alpha=0.12, lw=0)
         for n, i in enumerate(i for j, i in beyond if j == k):
-            ax.axvspan(edges_h[i], edges_h[i + 1], color="#fdae61", alpha=0.3, lw=0,
-                       label="more agents cannot reach the target" if n == 0 else None)
+            ax.axvspan(edges_h[i], edges_h[i + 1], color=BEYOND_COLOUR, alpha=0.3, lw=0,
+                       label=BEYOND_LABEL if n == 0 else None)
         rates = group_arrival_rates(result.scenario, group) * 3600.0
         twin = ax.twinx()
         twin.step(edges_h, np.append(rates, rates[-1]), where="post", color="grey", lw=1,
@@ -1543,13 +1552,7 @@ def plot(result: StaffingResult):
             labelled.setdefault(label, handle)
     axes[0].legend(labelled.values(), labelled.keys(), loc="lower left",
                    bbox_to_anchor=(0.0, 1.0), ncol=4, fontsize=8, frameon=False)
-    uncounted = "intervals the target does not count" if not result.counted.all() else ""
-    if beyond:
-        shaded = "; ".join(([f"grey: {uncounted}"] if uncounted else [])
-                           + ["orange: counted, but more agents cannot reach the target"])
-    else:
-        shaded = f"shaded: {uncounted}" if uncounted else ""
-    axes[-1].set_xlabel(f"time ({shaded})" if shaded else "time")
+    axes[-1].set_xlabel(shading_label(not result.counted.all(), bool(beyond)))
     figure.suptitle(f"Agents needed for {result.target} {result.aim()}")
     return figure
 
@@ -1592,7 +1595,8 @@ def format_report(result: StaffingResult) -> str:
     lines.append(f"\n{'method':<22} {'agent-hours':>12} {'cost':>12}  counted intervals missing "
                  f"the target (of {cells}, simulated)")
     methods = [("simulation search", result.headcount, result.evaluation)]
-    if result.start == "isa" and result.initial_evaluation is not None:
+    if (result.start == "isa" and result.initial_evaluation is not None
+            and result.counted.any()):
         methods.append(("ISA start", result.initial, result.initial_evaluation))
     methods += [("MOL (Erlang C)", result.mol, result.mol_evaluation),
                 ("SIPP (Erlang C)", result.sipp, result.sipp_evaluation)]
