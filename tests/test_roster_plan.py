@@ -361,8 +361,6 @@ def two_teams():
 def _judged_apart(plan):
     """The plan covers the slow team's cells without raising them, judges the other team
     alone, and says so."""
-    from sim.tools.roster_plan import target_met_text
-
     slow = plan.groups.index("slow")
     n = len(plan.edges_s) - 1
     assert plan.beyond is not None
@@ -372,7 +370,7 @@ def _judged_apart(plan):
     for r in plan.rounds:
         np.testing.assert_array_equal(r.required["slow"], plan.requirement.agents["slow"])
     assert plan.met, plan.notes
-    assert target_met_text(plan).endswith(
+    assert plan.met_text().endswith(
         f"met in every counted interval but the {n} that more agents cannot bring to it by the "
         f"roster (round {len(plan.rounds)})")
     assert any(note.startswith(f"{n} counted interval(s) cannot meet the target by adding "

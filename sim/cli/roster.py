@@ -34,7 +34,6 @@ from sim.tools.roster_plan import (
     format_plan,
     format_roster,
     plan_roster,
-    target_met_text,
     write_plan_outputs,
     write_roster_files,
 )
@@ -135,7 +134,7 @@ def _checked(args: argparse.Namespace) -> int:
         written = write_plan_outputs(plan, document, path, out_dir)
     except ScenarioError as exc:
         raise UsageError(f"cannot write a runnable rostered scenario: {exc}") from None
-    print(target_met_text(plan))
+    print(plan.met_text())
     print(format_plan(plan))
     print(f"\nwrote {', '.join(p.name for p in written)} to {out_dir}/")
     return EXIT_OK if plan.met else EXIT_CHECK_FAILED

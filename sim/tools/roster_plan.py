@@ -68,6 +68,7 @@ from sim.tools.staffing import (
     interval_counts,
     parse_target,
     scope_text,
+    time_ordered,
 )
 from sim.units import format_clock
 
@@ -395,9 +396,7 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
                                  progress=progress)
         staffing_s = time.perf_counter() - began
         # The search's groups are `groups`, in this order: its rows are this plan's.
-        unreachable = np.zeros_like(staffing.counted)
-        for k, i in staffing.unreachable_cells():
-            unreachable[k, i] = True
+        unreachable = staffing.unreachable_mask()
         requirement = requirement_from_headcounts(
             {g: staffing.headcount[g] for g in groups}, staffing.edges_s, day0,
             source="the staffing search",
@@ -502,8 +501,8 @@ def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
         notes.append(f"after {len(rounds)} round(s) the target still fails in {len(cells)} "
                      f"counted interval(s): {listed}{more}{hint}")
     if beyond is not None:
-        cells = sorted(zip(*np.nonzero(beyond)), key=lambda cell: (cell[1], cell[0]))
-        listed = ", ".join(f"{groups[k]} {requirement.label(i)}" for k, i in cells[:8])
+        listed = ", ".join(f"{groups[k]} {requirement.label(i)}"
+                           for k, i in time_ordered(beyond)[:8])
         more = f" and {plan.beyond_count() - 8} more" if plan.beyond_count() > 8 else ""
         found = ("as the staffing search found; its report says why"
                  if requirement.source == "the staffing search" else
@@ -688,9 +687,4 @@ def write_plan_outputs(plan: RosterPlan, document: dict, source: Path, out_dir: 
         write_csv(path, plan.staffing.table())
         written.append(path)
     return write_roster_files(plan.final, out_dir, header, plan) + written
-
-
-def target_met_text(plan: RosterPlan) -> str:
-    """One line: whether the roster meets the target, the first line of every output."""
-    return plan.met_text()
 

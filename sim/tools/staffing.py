@@ -570,6 +570,13 @@ def analytic_staffing(scenario: Scenario, group: str, target: Target, method: st
 # --- the search ---------------------------------------------------------------------------------
 
 
+def time_ordered(mask: np.ndarray) -> list[tuple[int, int]]:
+    """The True cells of a (groups, intervals) mask as (group index, interval), in time
+    order (groups in order within an interval)."""
+    return sorted(((int(k), int(i)) for k, i in zip(*np.nonzero(mask))),
+                  key=lambda cell: (cell[1], cell[0]))
+
+
 def scope_text(reachable: int, beyond: int) -> str:
     """Where a schedule or roster is meant to meet the target, for titles, given the counted
     intervals more agents can bring to it (`reachable`) and those they cannot (`beyond`)."""
@@ -662,12 +669,15 @@ class StaffingResult:
     isa_alpha: float = 0.0
     unreachable: Unreachable = field(default_factory=Unreachable)
 
-    def unreachable_cells(self) -> list[tuple[int, int]]:
-        """(group index, interval) of the counted cells that no staffing brings to the
-        target (`Unreachable`) and that miss it on the final simulation, in time order."""
+    def unreachable_mask(self) -> np.ndarray:
+        """(groups, intervals) bool: the counted cells that no staffing brings to the target
+        (`Unreachable`) and that miss it on the final simulation."""
         fails = self.counted & ~self.evaluation.holds(self.target)
-        return sorted(((k, i) for k, i in self.unreachable.cells if fails[k, i]),
-                      key=lambda cell: (cell[1], cell[0]))
+        return fails & self.unreachable.mask(fails.shape)
+
+    def unreachable_cells(self) -> list[tuple[int, int]]:
+        """`unreachable_mask`'s cells as (group index, interval), in time order."""
+        return time_ordered(self.unreachable_mask())
 
     def aim(self) -> str:
         """Where the schedule is meant to meet the target, for titles: every counted
@@ -678,8 +688,7 @@ class StaffingResult:
     def missing_cells(self) -> list[tuple[str, str]]:
         """(group, interval clock) of the counted cells where the target fails on the final
         simulation, but for those no staffing brings to it (`unreachable_cells`)."""
-        fails = self.counted & ~self.evaluation.holds(self.target)
-        fails &= ~self.unreachable.mask(fails.shape)
+        fails = self.counted & ~self.evaluation.holds(self.target) & ~self.unreachable_mask()
         day0 = self.scenario.horizon.day0
         return [(self.groups[k], clock_key(self.edges_s[i], day0))
                 for k, i in zip(*np.nonzero(fails))]
@@ -773,9 +782,7 @@ class StaffingResult:
         sipp, mol = self.sipp_evaluation.estimate(), self.mol_evaluation.estimate()
         day0 = self.scenario.horizon.day0
         share = registry.is_share(self.target.metric)
-        beyond = np.zeros_like(self.counted)
-        for k, i in self.unreachable_cells():
-            beyond[k, i] = True
+        beyond = self.unreachable_mask()
         for k, group in enumerate(self.groups):
             for i, start in enumerate(self.edges_s[:-1]):
                 _, low, high = t_interval(values[:, k, i])
@@ -1521,7 +1528,7 @@ def plot(result: StaffingResult):
     axes = figure.subplots(len(groups), 1, squeeze=False)[:, 0]
     edges_h = result.edges_s / 3600.0
     day0 = result.scenario.horizon.day0
-    beyond = result.unreachable_cells()
+    beyond = result.unreachable_mask()
     for k, (ax, group) in enumerate(zip(axes, groups)):
         for name, schedule, style in (("simulation search", result.headcount, "-"),
                                       ("MOL (Erlang C)", result.mol, "--"),
@@ -1531,7 +1538,7 @@ def plot(result: StaffingResult):
                     label=name)
         for i in np.flatnonzero(~result.counted[k]):
             ax.axvspan(edges_h[i], edges_h[i + 1], color="grey", alpha=0.12, lw=0)
-        for n, i in enumerate(i for j, i in beyond if j == k):
+        for n, i in enumerate(np.flatnonzero(beyond[k])):
             ax.axvspan(edges_h[i], edges_h[i + 1], color=BEYOND_COLOUR, alpha=0.3, lw=0,
                        label=BEYOND_LABEL if n == 0 else None)
         rates = group_arrival_rates(result.scenario, group) * 3600.0
@@ -1552,7 +1559,7 @@ def plot(result: StaffingResult):
             labelled.setdefault(label, handle)
     axes[0].legend(labelled.values(), labelled.keys(), loc="lower left",
                    bbox_to_anchor=(0.0, 1.0), ncol=4, fontsize=8, frameon=False)
-    axes[-1].set_xlabel(shading_label(not result.counted.all(), bool(beyond)))
+    axes[-1].set_xlabel(shading_label(not result.counted.all(), bool(beyond.any())))
     figure.suptitle(f"Agents needed for {result.target} {result.aim()}")
     return figure
 
