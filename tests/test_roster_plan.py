@@ -8,6 +8,7 @@ statistical; the one statistical test states its tolerance.
 
 import itertools
 import math
+import shlex
 
 import numpy as np
 import pytest
@@ -301,6 +302,29 @@ def test_cli_staff_feeds_roster_and_the_rostered_scenario_runs(folder, tmp_path,
     code = main_entry(["run", str(out / "rostered.yaml"), "--replications", "2", "--out",
                        str(tmp_path / "run"), "--quiet", "--no-report"])
     assert code == 0
+
+
+def test_the_command_the_headers_name_finds_the_same_roster(folder, tmp_path, monkeypatch):
+    code = main_entry(["roster", str(folder / "desk.yaml"), "--target", TARGET,
+                       "--requirements", str(folder / "req.csv"), "--rules",
+                       str(folder / "strict.yaml"), "--out", str(tmp_path / "first"),
+                       "--max-rounds", "1", "--seed", "7", "--quiet"])
+    assert code == 3
+    first = tmp_path / "first"
+    named = {(first / name).read_text().splitlines()[0]
+             for name in ("roster.yaml", "rostered.yaml")}
+    assert len(named) == 1
+    command = shlex.split(named.pop().split("`")[1])
+    assert command[:2] == ["supportsim", "roster"]
+    for flag, value in (("--rules", "strict.yaml"), ("--requirements", "req.csv"),
+                        ("--max-rounds", "1"), ("--seed", "7")):
+        assert command[command.index(flag) + 1] == value
+    # Run from the scenario's folder, the command gives the same files.
+    monkeypatch.chdir(folder)
+    again = tmp_path / "again"
+    assert main_entry([*command[1:], "--out", str(again), "--quiet"]) == code
+    for name in ("roster.yaml", "rostered.yaml", "coverage.csv"):
+        assert (again / name).read_bytes() == (first / name).read_bytes()
 
 
 @pytest.mark.parametrize("args, words", [

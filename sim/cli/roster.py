@@ -30,6 +30,7 @@ from sim.cli.common import (
 from sim.scenario import ScenarioError, load_document, scenario_from_dict
 from sim.tools.roster import read_requirements, solve_roster
 from sim.tools.roster_plan import (
+    MAX_PASSES,
     MAX_ROUNDS,
     format_plan,
     format_roster,
@@ -64,8 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="count every interval, not only the metric's counted hours")
     parser.add_argument("--max-rounds", type=positive_int, default=MAX_ROUNDS, metavar="N",
                         help=f"most rounds of program + simulation (default {MAX_ROUNDS})")
-    parser.add_argument("--max-passes", type=positive_int, default=4, metavar="N",
-                        help="staffing search passes (default 4)")
+    parser.add_argument("--max-passes", type=positive_int, default=MAX_PASSES, metavar="N",
+                        help=f"staffing search passes (default {MAX_PASSES})")
     parser.add_argument("--max-agents", type=positive_int, metavar="N",
                         help="staffing search: give up beyond this many agents in an interval "
                              "(default 4 x the largest MOL estimate + 20, at least 50)")
@@ -114,6 +115,26 @@ def _requirements_only(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _command(args: argparse.Namespace) -> str:
+    """The command line that finds this roster again (files by name, as the headers of
+    `supportsim staff` give them; options that change the result when they were given)."""
+    words = ["supportsim roster", args.scenario.name, f'--target "{args.target}"',
+             f"--rules {args.rules.name}"]
+    if args.requirements is not None:
+        words.append(f"--requirements {args.requirements.name}")
+    for flag, value, default in (("--replications", args.replications, None),
+                                 ("--seed", args.seed, None),
+                                 ("--max-rounds", args.max_rounds, MAX_ROUNDS),
+                                 ("--max-passes", args.max_passes, MAX_PASSES),
+                                 ("--max-agents", args.max_agents, None),
+                                 ("--time-limit", args.time_limit, 60.0)):
+        if value is not None and value != default:
+            words.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+    if args.all_day:
+        words.append("--all-day")
+    return " ".join(words)
+
+
 def _checked(args: argparse.Namespace) -> int:
     target = parse_target(args.target)
     rules = read_rules(args.rules)
@@ -131,7 +152,7 @@ def _checked(args: argparse.Namespace) -> int:
         raise UsageError(f"{path}: {exc}") from None
     out_dir = args.out or Path("out") / scenario.name / "roster"
     try:
-        written = write_plan_outputs(plan, document, path, out_dir)
+        written = write_plan_outputs(plan, document, path, out_dir, command=_command(args))
     except ScenarioError as exc:
         raise UsageError(f"cannot write a runnable rostered scenario: {exc}") from None
     print(plan.met_text())

@@ -77,6 +77,8 @@ from sim.units import format_clock
 SHRINKAGE_STREAM = 0x524F5354
 #: Default most rounds of program + simulation.
 MAX_ROUNDS = 30
+#: Default most passes of the staffing search that finds the requirement.
+MAX_PASSES = 4
 
 
 def present_agents(agents: int, shrinkage: float, seed: int, replication: int, group: str,
@@ -366,7 +368,7 @@ def raise_requirement(required: np.ndarray, on_duty: np.ndarray, misses: np.ndar
 def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
                 requirement: Requirement | None = None, replications: int | None = None,
                 seed: int | None = None, all_day: bool = False, workers: int | None = 1,
-                dask: str | None = None, max_rounds: int = MAX_ROUNDS, max_passes: int = 4,
+                dask: str | None = None, max_rounds: int = MAX_ROUNDS, max_passes: int = MAX_PASSES,
                 max_agents: int | None = None, time_limit_s: float = TIME_LIMIT_S,
                 check_one_fewer: bool = True, source: str = "<rules>",
                 progress: bool = False) -> RosterPlan:
@@ -647,10 +649,11 @@ def write_roster_files(roster: Roster, out_dir: Path, header: str,
     return written
 
 
-def write_plan_outputs(plan: RosterPlan, document: dict, source: Path, out_dir: Path
-                       ) -> list[Path]:
+def write_plan_outputs(plan: RosterPlan, document: dict, source: Path, out_dir: Path,
+                       command: str | None = None) -> list[Path]:
     """Everything `supportsim roster SCENARIO` writes: the roster files, rostered.yaml (the
-    scenario with the roster, runnable) and the staffing search's requirement."""
+    scenario with the roster, runnable) and the staffing search's requirement. `command` is
+    the command line the headers name (the CLI's own; by default the scenario and target)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     described = (f"Roster of {', '.join(plan.groups)} from 'supportsim roster' for "
@@ -666,7 +669,8 @@ def write_plan_outputs(plan: RosterPlan, document: dict, source: Path, out_dir: 
             shutil.copyfile(origin, copy_path)
         counts["path"] = copy_path.name
         written.append(copy_path)
-    command = f"supportsim roster {source.name} --target \"{plan.target}\""
+    if command is None:
+        command = f"supportsim roster {source.name} --target \"{plan.target}\""
     header = f"# Shifts found by `{command}`.\n"
     shrink = {g: s for g, s in plan.shrinkage.items() if s}
     if shrink:
