@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from shlex import quote
 
 from sim.analysis.targets import TargetError
 from sim.cli.common import (
@@ -101,8 +102,9 @@ def _requirements_only(args: argparse.Namespace) -> int:
     roster = solve_roster(requirement, rules, source=str(args.rules),
                           time_limit_s=args.time_limit)
     out_dir = args.out or Path("out") / "roster"
-    header = (f"# Shifts found by `supportsim roster --requirements {args.requirements.name} "
-              f"--rules {args.rules.name}` (not simulated).\n"
+    header = (f"# Shifts found by `supportsim roster --requirements "
+              f"{quote(str(args.requirements))} --rules {quote(str(args.rules))}` "
+              "(not simulated).\n"
               "# Paste each group's `schedule:` into a scenario.\n")
     written = write_roster_files(roster, out_dir, header)
     print(format_roster(roster))
@@ -116,12 +118,13 @@ def _requirements_only(args: argparse.Namespace) -> int:
 
 
 def _command(args: argparse.Namespace) -> str:
-    """The command line that finds this roster again (files by name, as the headers of
-    `supportsim staff` give them; options that change the result when they were given)."""
-    words = ["supportsim roster", args.scenario.name, f'--target "{args.target}"',
-             f"--rules {args.rules.name}"]
+    """The command line that finds this roster again: files as they were given (the scenario
+    and the rules may be in different folders), and the options that change the result when
+    they were given."""
+    words = ["supportsim roster", quote(str(args.scenario)), f'--target "{args.target}"',
+             f"--rules {quote(str(args.rules))}"]
     if args.requirements is not None:
-        words.append(f"--requirements {args.requirements.name}")
+        words.append(f"--requirements {quote(str(args.requirements))}")
     for flag, value, default in (("--replications", args.replications, None),
                                  ("--seed", args.seed, None),
                                  ("--max-rounds", args.max_rounds, MAX_ROUNDS),
