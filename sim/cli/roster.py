@@ -29,7 +29,7 @@ from sim.cli.common import (
     positive_int,
 )
 from sim.scenario import ScenarioError, load_document, scenario_from_dict
-from sim.tools.roster import read_requirements, solve_roster
+from sim.tools.roster import TIME_LIMIT_S, read_requirements, solve_roster
 from sim.tools.roster_plan import (
     MAX_PASSES,
     MAX_ROUNDS,
@@ -71,8 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-agents", type=positive_int, metavar="N",
                         help="staffing search: give up beyond this many agents in an interval "
                              "(default 4 x the largest MOL estimate + 20, at least 50)")
-    parser.add_argument("--time-limit", type=positive_float, default=60.0, metavar="SECONDS",
-                        help="time limit of one integer program (default 60)")
+    parser.add_argument("--time-limit", type=positive_float, default=TIME_LIMIT_S,
+                        metavar="SECONDS",
+                        help=f"time limit of one integer program (default {TIME_LIMIT_S:g})")
     add_executor_arguments(parser)
     add_quiet(parser)
 
@@ -130,7 +131,7 @@ def _command(args: argparse.Namespace) -> str:
                                  ("--max-rounds", args.max_rounds, MAX_ROUNDS),
                                  ("--max-passes", args.max_passes, MAX_PASSES),
                                  ("--max-agents", args.max_agents, None),
-                                 ("--time-limit", args.time_limit, 60.0)):
+                                 ("--time-limit", args.time_limit, TIME_LIMIT_S)):
         if value is not None and value != default:
             words.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
     if args.all_day:
