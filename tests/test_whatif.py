@@ -133,6 +133,24 @@ def test_replication_zero_of_a_snapshot_continues_the_day(shop):
     assert np.array_equal(resumed.end_at_s, full.end_at_s[rows], equal_nan=True)
 
 
+def test_occupancy_counts_typing_from_now(shop):
+    # Replication 0 from a snapshot is the simulated day itself, so the window's occupancy is
+    # the day's typing over its duty inside the window: the replies that end in it, typed from
+    # now on (the buyers open now bring replies typed before, and one being typed now began
+    # before), over the agents' time on duty from now on.
+    now, until = 10 * HOUR + 600, 11 * HOUR + 600
+    result = whatif(shop, at=now, for_s="1h", replications=1, variants=[])
+    full = sim.simulate(shop)
+    ended = (full.msg_agent >= 0) & (full.reply_s > now) & (full.reply_s < until)
+    assert (full.reply_s[ended] - full.work_s[ended] < now).any()  # a reply spans now
+    typing = np.minimum(full.work_s[ended], full.reply_s[ended] - now).sum()
+    duty = np.clip(np.minimum(full.duty_end_s, until) - np.maximum(full.duty_start_s, now),
+                   0, None).sum()
+    row = result.results.per_replication.set_index("variant").loc["baseline"]
+    assert row["occupancy"] == pytest.approx(typing / duty, rel=1e-9)
+    assert (result.results.intervals["occupancy"] <= 1).all()
+
+
 def test_every_executor_gives_the_same_what_if(shop):
     one = whatif(shop, at="10:00", for_s="30min", replications=2, workers=1)
     two = whatif(shop, at="10:00", for_s="30min", replications=2, workers=2)

@@ -214,9 +214,11 @@ def _replicate(shared, name: str, replication: int, seed: int, until_s: float):
     records = resume(scenario, states[name], replication=replication, seed=seed, source=source,
                      until_s=until_s)
     # Hours (and their cost) count from the state's time: what was spent before is the same
-    # whatever is done now.
-    records = dataclasses.replace(records, duty_start_s=np.maximum(records.duty_start_s,
-                                                                   time_s))
+    # whatever is done now. So does typing, the occupancy's numerator: the buyers open now
+    # bring the replies they had before, and a reply being typed now began before.
+    records = dataclasses.replace(
+        records, duty_start_s=np.maximum(records.duty_start_s, time_s),
+        work_s=np.clip(records.reply_s - time_s, 0.0, records.work_s))
     values, series, tables = replication_metrics(scenario, records)
     shares = wait_distributions(tables, scenario)
     rates = reply_rates(tables, scenario, time_s, until_s)
