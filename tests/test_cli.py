@@ -17,6 +17,8 @@ import pytest
 import yaml
 from conftest import BAD, DATA, MINIMAL, REPO, supportsim
 
+import sim.engine
+import sim.experiment
 from sim.cli import COMMANDS
 from sim.cli import main as main_entry
 
@@ -263,3 +265,55 @@ def test_staff_refuses_a_zero_lookahead(tmp_path, capsys):
                     "0", "--quiet"])
     err = capsys.readouterr().err
     assert stopped.value.code == 2 and "--lookahead" in err and "Traceback" not in err
+
+
+# --- where the files go ---------------------------------------------------------------------
+
+LOG = REPO / "data" / "sample_log.csv"
+#: Every command (each writes files), with what it needs besides its output, and whether its
+#: `--out` names a folder or a file (export-log's takes either).
+WRITERS = {
+    "run": ([str(MINIMAL)], "folder"),
+    "compare": ([str(MINIMAL)], "folder"),
+    "staff": ([str(MINIMAL), "--target", "reply_rate_5min>=0.9"], "folder"),
+    "whatif": ([str(MINIMAL), "--at", "10:00"], "folder"),
+    "roster": ([str(MINIMAL), "--target", "reply_rate_5min>=0.9", "--rules", str(MINIMAL)],
+               "folder"),
+    "validate": (["--quick"], "folder"),
+    "sweep": ([str(REPO / "sweeps" / "double11_staffing.yaml")], "folder"),
+    "metrics": ([str(LOG)], "folder"),
+    "backtest": ([str(LOG), str(MINIMAL)], "folder"),
+    "fit": ([str(LOG)], "file"),
+    "snapshot": ([str(MINIMAL), "--at", "10:00"], "file"),
+    "export-log": ([str(MINIMAL)], "either"),
+}
+
+
+def test_every_command_is_listed_with_where_it_writes():
+    assert set(WRITERS) == set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(WRITERS))
+def test_an_output_that_cannot_be_made_is_refused_before_any_work(command, tmp_path, capsys,
+                                                                  monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("worked although the output cannot be written")
+
+    monkeypatch.setattr(sim.engine, "simulate", refuse)
+    monkeypatch.setattr(sim.experiment, "simulate", refuse)
+    args, kind = WRITERS[command]
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder\n")
+    cases = [(blocker / "below" / "x.csv", f"{blocker} is a file, not a folder")]
+    if kind == "folder":
+        cases.append((blocker, f"{blocker} is a file; give a folder"))
+    if kind == "file":
+        cases.append((tmp_path, f"{tmp_path} is a folder; give a file name"))
+    for out, words in cases:
+        with pytest.raises(SystemExit) as stopped:
+            main_entry([command, *args, "--out", str(out)])
+        err = capsys.readouterr().err
+        assert stopped.value.code == 2, err
+        assert "argument --out" in err or "argument -o/--out" in err
+        assert words in err and "Traceback" not in err
+    assert blocker.read_text() == "not a folder\n"

@@ -16,6 +16,7 @@ from sim.cli.common import (
     add_quiet,
     at_least_two,
     non_negative_int,
+    output_folder,
 )
 from sim.cli.log_options import add_log_arguments, load_log
 from sim.output.tables import text_table
@@ -33,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=non_negative_int, help="override the scenario's seed")
     parser.add_argument("--scenario-duty", action="store_true",
                         help="keep the scenario's own schedules instead of the log's duty")
-    parser.add_argument("--out", type=Path,
+    parser.add_argument("--out", type=output_folder,
                         help="output folder (default out/<scenario name>/backtest/)")
     add_executor_arguments(parser)
     add_quiet(parser)

@@ -4,7 +4,9 @@ mapping from library errors to exit codes."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 #: Exit codes of every command (listed in the README).
 EXIT_OK = 0
@@ -55,6 +57,50 @@ def positive_int(text: str) -> int:
 def at_least_two(text: str) -> int:
     """argparse type: a replication count a confidence interval can be built from."""
     return _whole_number(text, 2, " (a CI needs two replications)")
+
+
+def _writable_place(path: Path) -> None:
+    """Refuse `path` when it cannot be made: under something that is not a folder, or in a
+    folder this user may not write to (the nearest part of it that exists decides)."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise argparse.ArgumentTypeError(f"{path}: {parent} is a file, not a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise argparse.ArgumentTypeError(f"{path}: cannot write in {parent} "
+                                                 "(permission denied)")
+            return
+
+
+def output_folder(text: str) -> Path:
+    """argparse type: a folder to write into, existing or not, refused before any work is
+    done when it cannot be (a file of that name, or a place this user cannot write)."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a file; give a folder to write into")
+    if not path.exists():
+        _writable_place(path)
+    elif not os.access(path, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write in {path} (permission denied)")
+    return path
+
+
+def output_file(text: str) -> Path:
+    """argparse type: a file to write (replaced if it exists), refused before any work is done
+    when it cannot be (a folder of that name, or a place this user cannot write)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a folder; give a file name")
+    _writable_place(path)
+    return path
+
+
+def output_path(text: str) -> Path:
+    """argparse type: a file or a folder to write (the command decides which by the name)."""
+    path = Path(text)
+    if not path.is_dir():
+        _writable_place(path)
+    return path
 
 
 def positive_float(text: str) -> float:

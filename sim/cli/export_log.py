@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from sim.cli.common import EXIT_OK, UsageError, add_quiet, non_negative_int
+from sim.cli.common import EXIT_OK, UsageError, add_quiet, non_negative_int, output_path
 from sim.output.log_file import LogWriteError
 from sim.scenario import load_scenario
 from sim.tools.export_log import export_logs
@@ -23,7 +23,7 @@ def _date(text: str) -> dt.date:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", type=Path, help="scenario YAML file")
-    parser.add_argument("--out", type=Path,
+    parser.add_argument("--out", type=output_path,
                         help="the log file (.csv or .parquet) when one run is exported, else a "
                              "folder of <variant>-r<replication>.csv (default out/<name>/log/)")
     parser.add_argument("--variant", action="append", dest="variants", metavar="NAME",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.common import EXIT_OK, UsageError, add_quiet
+from sim.cli.common import EXIT_OK, UsageError, add_quiet, output_file
 from sim.cli.log_options import add_log_arguments, interval_seconds, load_log
 from sim.output.tables import text_table
 from sim.scenario import load_scenario
@@ -19,7 +19,7 @@ PRINTED = (".mean", ".cv", "concurrency", "deflection", "daily_volume", "handove
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_log_arguments(parser)
-    parser.add_argument("--out", type=Path, required=True, metavar="SCENARIO.yaml",
+    parser.add_argument("--out", type=output_file, required=True, metavar="SCENARIO.yaml",
                         help="the fitted scenario; its counts CSV, fit_parameters.csv and "
                              "fit_report.html go beside it")
     parser.add_argument("--settings", type=Path, metavar="SCENARIO",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sim.analysis.registry import format_value
 from sim.chatlog.measure import LOG_METRICS_SHOWN, log_metrics
-from sim.cli.common import EXIT_OK, add_quiet
+from sim.cli.common import EXIT_OK, add_quiet, output_folder
 from sim.cli.log_options import add_log_arguments, interval_seconds, load_log
 from sim.output.files import write_csv
 from sim.output.tables import text_table
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "scenario file (default: the platforms' standard rules)")
     parser.add_argument("--interval", type=interval_seconds, default=1800.0, metavar="LEN",
                         help="length of the per-interval series: 15min, 30min (default), 1h")
-    parser.add_argument("--out", type=Path,
+    parser.add_argument("--out", type=output_folder,
                         help="output folder for metrics.csv and intervals.csv "
                              "(default out/<log name>/)")
     add_quiet(parser)

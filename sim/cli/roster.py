@@ -25,6 +25,7 @@ from sim.cli.common import (
     add_quiet,
     non_negative_int,
     only_with,
+    output_folder,
     positive_float,
     positive_int,
 )
@@ -55,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "`supportsim staff`, or columns group,clock,required)")
     parser.add_argument("--target", metavar="EXPR",
                         help="with SCENARIO: e.g. 'reply_rate_5min>=0.95'")
-    parser.add_argument("--out", type=Path,
+    parser.add_argument("--out", type=output_folder,
                         help="output folder (default out/<scenario name>/roster/, or "
                              "out/roster/ without a scenario)")
     parser.add_argument("--replications", type=positive_int, metavar="R",

@@ -24,6 +24,7 @@ from sim.cli.common import (
     at_least_two,
     non_negative_int,
     only_with,
+    output_folder,
     print_scenario_warnings,
     relative_precision,
     replications_or_auto,
@@ -41,7 +42,8 @@ HELP = "run one scenario: every variant x replication, summary and CIs"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", type=Path, help="scenario YAML file")
-    parser.add_argument("--out", type=Path, help="output folder (default out/<scenario name>/)")
+    parser.add_argument("--out", type=output_folder,
+                        help="output folder (default out/<scenario name>/)")
     parser.add_argument("--replications", type=replications_or_auto, metavar="N|auto",
                         help="override replications; 'auto' adds replications until the CI of "
                              "--precision-metric is narrow enough (see --precision)")

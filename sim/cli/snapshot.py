@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.common import EXIT_OK, add_allow_large, non_negative_int
+from sim.cli.common import EXIT_OK, add_allow_large, non_negative_int, output_file
 from sim.engine import limits
 from sim.output.files import atomic_write_text
 from sim.output.tables import text_table
@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--at", required=True, metavar="TIME",
                         help="the moment, e.g. '2026-11-11 00:10' (or seconds since day-0 "
                              "midnight)")
-    parser.add_argument("-o", "--out", type=Path, default=Path("state.yaml"),
+    parser.add_argument("-o", "--out", type=output_file, default=Path("state.yaml"),
                         help="state file to write (default state.yaml; a .json name writes "
                              "JSON)")
     parser.add_argument("--replication", type=non_negative_int, default=0,

@@ -14,6 +14,7 @@ from sim.cli.common import (
     add_quiet,
     non_negative_int,
     only_with,
+    output_folder,
     positive_int,
     print_scenario_warnings,
 )
@@ -36,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "'abandon_rate<=0.05', 'first_response_mean_s<=20'")
     parser.add_argument("--group", action="append", dest="groups", metavar="G",
                         help="staff this group (repeatable; default: every scheduled group)")
-    parser.add_argument("--out", type=Path,
+    parser.add_argument("--out", type=output_folder,
                         help="output folder (default out/<scenario name>/staffing/)")
     parser.add_argument("--replications", type=positive_int, metavar="R",
                         help="replications per candidate (default: the scenario's)")

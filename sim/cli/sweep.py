@@ -14,6 +14,7 @@ from sim.cli.common import (
     add_executor_arguments,
     add_no_warnings,
     add_quiet,
+    output_folder,
     positive_int,
     print_scenario_warnings,
 )
@@ -32,7 +33,7 @@ HELP = "run a grid of scenario parameters, in parallel or on Dask"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", type=Path, help="sweep spec YAML file (see docs/sweeps.md)")
-    parser.add_argument("--out", type=Path,
+    parser.add_argument("--out", type=output_folder,
                         help="output folder (default out/<spec name>/); rerun to resume")
     parser.add_argument("--replications", type=positive_int,
                         help="override the spec's replications")

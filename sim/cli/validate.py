@@ -12,6 +12,7 @@ from sim.cli.common import (
     add_quiet,
     at_least_two,
     non_negative_int,
+    output_folder,
     positive_float,
 )
 from sim.tools.validation import DEFAULT_SEED, format_table, run_grid, write_outputs
@@ -22,7 +23,7 @@ HELP = "check the engine against Erlang C / Erlang A"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="a handful of cases (seconds) instead of the full grid (minutes)")
-    parser.add_argument("--out", type=Path, default=Path("out") / "validation",
+    parser.add_argument("--out", type=output_folder, default=Path("out") / "validation",
                         help="output folder (default out/validation/)")
     parser.add_argument("--replications", type=at_least_two, metavar="R",
                         help="replications per case (default: per case)")

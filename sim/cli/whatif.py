@@ -18,6 +18,7 @@ from sim.cli.common import (
     add_executor_arguments,
     add_quiet,
     non_negative_int,
+    output_folder,
     positive_int,
 )
 from sim.engine import limits
@@ -59,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queue-below", type=positive_int, default=QUEUE_BELOW, metavar="N",
                         help="the queue counts as cleared when fewer than N buyers wait for "
                              f"5 minutes (default {QUEUE_BELOW})")
-    parser.add_argument("--out", type=Path,
+    parser.add_argument("--out", type=output_folder,
                         help="output folder (default out/<scenario name>-whatif/)")
     parser.add_argument("--no-report", action="store_true",
                         help="skip whatif_report.html (CSV files only)")
