@@ -302,6 +302,43 @@ def test_cli_staff_feeds_roster_and_the_rostered_scenario_runs(folder, tmp_path,
     code = main_entry(["run", str(out / "rostered.yaml"), "--replications", "2", "--out",
                        str(tmp_path / "run"), "--quiet", "--no-report"])
     assert code == 0
+    # The search is the one `supportsim staff` runs with the same options, to the byte.
+    code = main_entry(["staff", str(folder / "desk.yaml"), "--target", TARGET,
+                       "--replications", "3", "--out", str(tmp_path / "staff"), "--quiet"])
+    assert code == 0
+    assert (tmp_path / "staff" / "staffing.csv").read_bytes() == (
+        out / "staffing.csv").read_bytes()
+
+
+def test_roster_searches_with_the_options_staff_searches_with(folder, tmp_path, monkeypatch):
+    # This desk settles in one pass either way, so the options themselves are compared: a
+    # roster whose search defaulted to other passes gave another requirement than `staff` on
+    # Double 11 (658.2 agent-hours against 668.2, with --replications 3).
+    import sim.cli.staff as staff_cli
+    import sim.tools.roster_plan as roster_plan
+
+    asked = {}
+
+    def recording(name, search):
+        def find(*args, **kwargs):
+            asked[name] = kwargs
+            return search(*args, **kwargs)
+        return find
+
+    monkeypatch.setattr(staff_cli, "find_staffing", recording("staff", staff_cli.find_staffing))
+    monkeypatch.setattr(roster_plan, "find_staffing",
+                        recording("roster", roster_plan.find_staffing))
+    common = [str(folder / "desk.yaml"), "--target", TARGET, "--replications", "2", "--quiet"]
+    assert main_entry(["staff", *common, "--out", str(tmp_path / "s")]) == 0
+    assert main_entry(["roster", *common, "--rules", str(folder / "flexible.yaml"), "--out",
+                       str(tmp_path / "r")]) == 0
+    desk = load_scenario(folder / "desk.yaml")
+    scenario_default = {"replications": desk.replications, "seed": desk.seed}
+    for option in ("replications", "seed", "all_day", "max_passes", "max_agents"):
+        mine, theirs = (asked[name][option] for name in ("roster", "staff"))
+        if option in scenario_default:  # None is the scenario's own
+            mine, theirs = (scenario_default[option] if v is None else v for v in (mine, theirs))
+        assert mine == theirs, option
 
 
 def test_the_command_the_headers_name_finds_the_same_roster(folder, tmp_path):

@@ -32,7 +32,6 @@ from sim.cli.common import (
 from sim.scenario import ScenarioError, load_document, scenario_from_dict
 from sim.tools.roster import TIME_LIMIT_S, read_requirements, solve_roster
 from sim.tools.roster_plan import (
-    MAX_PASSES,
     MAX_ROUNDS,
     format_plan,
     format_roster,
@@ -41,7 +40,7 @@ from sim.tools.roster_plan import (
     write_roster_files,
 )
 from sim.tools.roster_rules import read_rules
-from sim.tools.staffing import StaffingError, parse_target
+from sim.tools.staffing import PARTIAL_PASSES, StaffingError, parse_target
 
 HELP = "turn a headcount per interval into shifts with breaks, checked by simulation"
 
@@ -67,8 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="count every interval, not only the metric's counted hours")
     parser.add_argument("--max-rounds", type=positive_int, default=MAX_ROUNDS, metavar="N",
                         help=f"most rounds of program + simulation (default {MAX_ROUNDS})")
-    parser.add_argument("--max-passes", type=positive_int, default=MAX_PASSES, metavar="N",
-                        help=f"staffing search passes (default {MAX_PASSES})")
+    parser.add_argument("--max-passes", type=positive_int, metavar="N",
+                        help="staffing search passes (default as for `supportsim staff`: "
+                             f"{PARTIAL_PASSES})")
     parser.add_argument("--max-agents", type=positive_int, metavar="N",
                         help="staffing search: give up beyond this many agents in an interval "
                              "(default 4 x the largest MOL estimate + 20, at least 50)")
@@ -130,7 +130,7 @@ def _command(args: argparse.Namespace) -> str:
     for flag, value, default in (("--replications", args.replications, None),
                                  ("--seed", args.seed, None),
                                  ("--max-rounds", args.max_rounds, MAX_ROUNDS),
-                                 ("--max-passes", args.max_passes, MAX_PASSES),
+                                 ("--max-passes", args.max_passes, None),
                                  ("--max-agents", args.max_agents, None),
                                  ("--time-limit", args.time_limit, TIME_LIMIT_S)):
         if value is not None and value != default:

@@ -77,8 +77,6 @@ from sim.units import format_clock
 SHRINKAGE_STREAM = 0x524F5354
 #: Default most rounds of program + simulation.
 MAX_ROUNDS = 30
-#: Default most passes of the staffing search that finds the requirement.
-MAX_PASSES = 4
 
 
 def present_agents(agents: int, shrinkage: float, seed: int, replication: int, group: str,
@@ -368,13 +366,15 @@ def raise_requirement(required: np.ndarray, on_duty: np.ndarray, misses: np.ndar
 def plan_roster(scenario: Scenario, target: Target | str, rules: RosterRules, *,
                 requirement: Requirement | None = None, replications: int | None = None,
                 seed: int | None = None, all_day: bool = False, workers: int | None = 1,
-                dask: str | None = None, max_rounds: int = MAX_ROUNDS, max_passes: int = MAX_PASSES,
-                max_agents: int | None = None, time_limit_s: float = TIME_LIMIT_S,
+                dask: str | None = None, max_rounds: int = MAX_ROUNDS,
+                max_passes: int | None = None, max_agents: int | None = None,
+                time_limit_s: float = TIME_LIMIT_S,
                 check_one_fewer: bool = True, source: str = "<rules>",
                 progress: bool = False) -> RosterPlan:
     """The cheapest roster under `rules` that meets `target` in every counted interval when
     simulated (see the module docstring). Without `requirement` the staffing search finds one
-    (with `replications`, `seed`, `all_day`, `max_passes`, `max_agents`); the roster is
+    (with `replications`, `seed`, `all_day`, `max_passes`, `max_agents`, whose defaults are
+    `find_staffing`'s, so the search is the one `supportsim staff` runs); the roster is
     simulated on the same replications. Simulations run on
     `sim.parallel.make_executor(workers, dask)`; the plan is the same on every executor."""
     target = parse_target(target) if isinstance(target, str) else target
