@@ -14,10 +14,12 @@ import numpy as np
 import pytest
 import yaml
 
+import sim.cli.staff as staff_cli
 from sim.analysis import metrics
 from sim.cli import main as main_entry
 from sim.engine import simulate
 from sim.scenario import load_document, load_scenario, rate_table, scenario_from_dict
+from sim.tools import roster_plan
 from sim.tools.roster import read_requirements, requirement_from_headcounts
 from sim.tools.roster_plan import (
     SHRINKAGE_STREAM,
@@ -314,9 +316,6 @@ def test_roster_searches_with_the_options_staff_searches_with(folder, tmp_path, 
     # This desk settles in one pass either way, so the options themselves are compared: a
     # roster whose search defaulted to other passes gave another requirement than `staff` on
     # Double 11 (658.2 agent-hours against 668.2, with --replications 3).
-    import sim.cli.staff as staff_cli
-    import sim.tools.roster_plan as roster_plan
-
     asked = {}
 
     def recording(name, search):

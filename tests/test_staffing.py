@@ -8,6 +8,7 @@ import datetime as dt
 import math
 import os
 import re
+import shlex
 
 import numpy as np
 import pytest
@@ -187,6 +188,24 @@ def test_a_cap_below_what_the_target_needs_suggests_more_agents(small_path, tmp_
                        "--max-agents", "2", "--workers", "1", "--out", str(tmp_path / "out"),
                        "--quiet"])
     _asks_for_more_agents(code, capsys.readouterr().err, 2)
+
+
+def test_the_command_the_header_names_finds_the_same_staffing(small_path, tmp_path):
+    first = tmp_path / "first"
+    code = main_entry(["staff", str(small_path), "--target", TARGET, "--group", "team",
+                       "--replications", "2", "--seed", "7", "--start", "mol", "--workers",
+                       "1", "--out", str(first), "--quiet"])
+    assert code == 0
+    command = shlex.split((first / "staffed.yaml").read_text().splitlines()[0].split("`")[1])
+    assert command[:3] == ["supportsim", "staff", str(small_path)]
+    for flag, value in (("--target", TARGET), ("--group", "team"), ("--replications", "2"),
+                        ("--seed", "7"), ("--start", "mol")):
+        assert command[command.index(flag) + 1] == value
+    assert "--workers" not in command and "--out" not in command  # they change nothing
+    again = tmp_path / "again"
+    assert main_entry([*command[1:], "--out", str(again), "--quiet"]) == 0
+    for name in ("staffed.yaml", "staffing.csv"):
+        assert (again / name).read_bytes() == (first / name).read_bytes()
 
 
 def test_a_cap_below_a_steep_rise_is_not_taken_for_a_plateau(tmp_path, capsys):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from shlex import quote
 
 #: Exit codes of every command (listed in the README).
 EXIT_OK = 0
@@ -30,6 +32,32 @@ def only_with(flags: list[str], what: str) -> str:
     """The message for options given without the one they belong to."""
     verb = "applies" if len(flags) == 1 else "apply"
     return f"{', '.join(flags)} only {verb} with {what}"
+
+
+def command_line(command: str, words: Iterable[str | Path],
+                 options: Iterable[tuple[str, object, object]]) -> str:
+    """A command line that does again what this one did, for the headers of its files:
+    `supportsim COMMAND`, then `words` (paths as they were given, quoted for a shell where
+    needed), then each `(flag, value, default)` whose value was given and is not the default:
+    a flag alone for True, once per item for a list (a repeatable option), numbers as typed."""
+    parts = [f"supportsim {command}"]
+    parts += [quote(str(word)) if isinstance(word, Path) else word for word in words]
+    for flag, value, default in options:
+        if value is None or value is False or value == default:
+            continue
+        values = value if isinstance(value, list | tuple) else [value]
+        for item in values:
+            if item is True:
+                parts.append(flag)
+            elif isinstance(item, Path):
+                parts.append(f"{flag} {quote(str(item))}")
+            elif isinstance(item, float):
+                parts.append(f"{flag} {item:g}")
+            elif isinstance(item, str) and not item.isidentifier():
+                parts.append(f'{flag} "{item}"')
+            else:
+                parts.append(f"{flag} {item}")
+    return " ".join(parts)
 
 
 def _whole_number(text: str, least: int, why: str = "") -> int:

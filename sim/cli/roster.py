@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from shlex import quote
 
 from sim.analysis.targets import TargetError
 from sim.cli.common import (
@@ -23,6 +22,7 @@ from sim.cli.common import (
     UsageError,
     add_executor_arguments,
     add_quiet,
+    command_line,
     non_negative_int,
     only_with,
     output_folder,
@@ -104,9 +104,10 @@ def _requirements_only(args: argparse.Namespace) -> int:
     roster = solve_roster(requirement, rules, source=str(args.rules),
                           time_limit_s=args.time_limit)
     out_dir = args.out or Path("out") / "roster"
-    header = (f"# Shifts found by `supportsim roster --requirements "
-              f"{quote(str(args.requirements))} --rules {quote(str(args.rules))}` "
-              "(not simulated).\n"
+    command = command_line("roster", [], [("--requirements", args.requirements, None),
+                                          ("--rules", args.rules, None),
+                                          ("--time-limit", args.time_limit, TIME_LIMIT_S)])
+    header = (f"# Shifts found by `{command}` (not simulated).\n"
               "# Paste each group's `schedule:` into a scenario.\n")
     written = write_roster_files(roster, out_dir, header)
     print(format_roster(roster))
@@ -123,21 +124,12 @@ def _command(args: argparse.Namespace) -> str:
     """The command line that finds this roster again: files as they were given (the scenario
     and the rules may be in different folders), and the options that change the result when
     they were given."""
-    words = ["supportsim roster", quote(str(args.scenario)), f'--target "{args.target}"',
-             f"--rules {quote(str(args.rules))}"]
-    if args.requirements is not None:
-        words.append(f"--requirements {quote(str(args.requirements))}")
-    for flag, value, default in (("--replications", args.replications, None),
-                                 ("--seed", args.seed, None),
-                                 ("--max-rounds", args.max_rounds, MAX_ROUNDS),
-                                 ("--max-passes", args.max_passes, None),
-                                 ("--max-agents", args.max_agents, None),
-                                 ("--time-limit", args.time_limit, TIME_LIMIT_S)):
-        if value is not None and value != default:
-            words.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
-    if args.all_day:
-        words.append("--all-day")
-    return " ".join(words)
+    return command_line("roster", [args.scenario], [
+        ("--target", args.target, None), ("--rules", args.rules, None),
+        ("--requirements", args.requirements, None), ("--replications", args.replications, None),
+        ("--seed", args.seed, None), ("--all-day", args.all_day, False),
+        ("--max-rounds", args.max_rounds, MAX_ROUNDS), ("--max-passes", args.max_passes, None),
+        ("--max-agents", args.max_agents, None), ("--time-limit", args.time_limit, TIME_LIMIT_S)])
 
 
 def _checked(args: argparse.Namespace) -> int:

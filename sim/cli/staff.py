@@ -12,6 +12,7 @@ from sim.cli.common import (
     add_executor_arguments,
     add_no_warnings,
     add_quiet,
+    command_line,
     non_negative_int,
     only_with,
     output_folder,
@@ -65,6 +66,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_quiet(parser)
 
 
+def _command(args: argparse.Namespace) -> str:
+    """The command line that finds this staffing again: the scenario as it was given, and the
+    options that change the result when they were given."""
+    return command_line("staff", [args.scenario], [
+        ("--target", args.target, None), ("--group", args.groups, None),
+        ("--replications", args.replications, None), ("--seed", args.seed, None),
+        ("--all-day", args.all_day, False), ("--max-passes", args.max_passes, None),
+        ("--max-agents", args.max_agents, None), ("--start", args.start, "isa"),
+        ("--method", args.method, "partial"), ("--lookahead", args.lookahead, None)])
+
+
 def main(args: argparse.Namespace) -> int:
     if args.lookahead is not None and args.method == "full":
         raise UsageError(only_with(["--lookahead"], "--method partial (the default): "
@@ -85,7 +97,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"{path}: {exc}") from None
     out_dir = args.out or Path("out") / scenario.name / "staffing"
     try:
-        written = write_outputs(result, document, path, out_dir)
+        written = write_outputs(result, document, path, out_dir, command=_command(args))
     except ScenarioError as exc:  # the written scenario must load; say so plainly if not
         raise UsageError(f"cannot write a runnable staffed scenario: {exc}") from None
     print(format_report(result))

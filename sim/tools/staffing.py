@@ -1476,9 +1476,11 @@ def staffed_document(document: dict, result: StaffingResult) -> tuple[dict, list
     return doc, dropped
 
 
-def write_outputs(result: StaffingResult, document: dict, source: Path, out_dir: Path
-                  ) -> list[Path]:
-    """staffed.yaml (a runnable scenario), staffing.csv and staffing.png in `out_dir`."""
+def write_outputs(result: StaffingResult, document: dict, source: Path, out_dir: Path,
+                  command: str | None = None) -> list[Path]:
+    """staffed.yaml (a runnable scenario), staffing.csv and staffing.png in `out_dir`.
+    `command` is the command line its header names (the CLI's own; by default the scenario,
+    the target and the groups)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     doc, dropped = staffed_document(document, result)
@@ -1493,10 +1495,11 @@ def write_outputs(result: StaffingResult, document: dict, source: Path, out_dir:
         counts["path"] = copy_path.name
         written.append(copy_path)
     yaml_path = out_dir / "staffed.yaml"
-    named = ("" if set(result.groups) == set(result.scenario.groups)
-             else "".join(f" --group {g}" for g in result.groups))
-    header = (f"# Staffing found by `supportsim staff {source.name} "
-              f"--target \"{result.target}\"{named}`.\n"
+    if command is None:
+        named = ("" if set(result.groups) == set(result.scenario.groups)
+                 else "".join(f" --group {g}" for g in result.groups))
+        command = f"supportsim staff {source.name} --target \"{result.target}\"{named}"
+    header = (f"# Staffing found by `{command}`.\n"
               f"# The search ran on seed {result.seed}: check the staffing on other buyers with "
               f"`supportsim run staffed.yaml --seed N`, N another seed.\n")
     unreachable = result.unreachable_cells()
