@@ -24,7 +24,6 @@ from sim.engine import limits, simulate
 from sim.output.files import FileJob, parquet_bytes, write_csv, write_files
 from sim.parallel import SHARED, Executor, make_executor
 from sim.scenario import BASELINE, Scenario, resolve_variants
-from sim.units import format_clock
 
 SUMMARY_COLUMNS = ["variant", "metric", "mean", "ci_low", "ci_high", "replications"]
 
@@ -372,22 +371,12 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
         .mean()
         .reset_index()
     )
-    intervals.insert(1, "interval_start", interval_start(intervals["interval_start_s"],
+    intervals.insert(1, "interval_start", metrics.interval_start(intervals["interval_start_s"],
                                                          scenario.horizon.day0))
     wait_cdfs = {key: np.vstack(runs) for key, runs in cdfs.items()}
     return Results(scenario, resolved, per_replication, summarize_replications(per_replication),
                    intervals, interval_runs, kept, wait_cdfs, stopped_by, stopping,
                    common_random_numbers, seed, judged)
-
-
-def interval_start(seconds: pd.Series, day0) -> pd.Series:
-    """Local start times of intervals given in seconds from midnight of the horizon's first
-    day: datetimes when the horizon has a date (72000 on a horizon from 2026-11-10 is
-    2026-11-10 20:00), clock times ('20:00', 'day1 08:00') when it has none."""
-    if day0 is not None:
-        return pd.Timestamp(day0) + pd.to_timedelta(seconds.to_numpy(dtype=float), unit="s")
-    return pd.Series([format_clock(value) for value in seconds], index=seconds.index,
-                     dtype=object)
 
 
 def _next_target(per_replication: pd.DataFrame, metric: str, precision: float, done: int,

@@ -10,6 +10,7 @@ bot replies counting; JD 30 s per session, sessions started 23:00-09:00 and offl
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from conftest import supportsim
 
@@ -143,6 +144,10 @@ def test_the_interval_series_counts_arrivals_where_they_arrived(measured):
     assert series.loc[12 * 3600.0, "arrivals"] == 2          # c4a and c4b, 12:00-12:30
     assert series.loc[7.5 * 3600.0, "arrivals"] == 1         # c3 at 07:59
     assert series["occupancy"].isna().all()
+    # Each row starts with its local start time, as every intervals.csv does.
+    assert list(measured.intervals.columns[:2]) == ["interval_start", "interval_start_s"]
+    assert series.loc[12 * 3600.0, "interval_start"] == pd.Timestamp(
+        measured.scenario.horizon.day0) + pd.Timedelta(hours=12)
 
 
 def test_the_command_prints_and_writes_the_same_rates(files, tmp_path):
@@ -153,7 +158,8 @@ def test_the_command_prints_and_writes_the_same_rates(files, tmp_path):
     assert "50.00%" in result.stdout                     # reply_rate_5min
     table = (out / "metrics.csv").read_text(encoding="utf-8")
     assert "all,jd_answer_rate_30s,0.6\n" in table
-    assert (out / "intervals.csv").exists()
+    header = (out / "intervals.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("interval_start,interval_start_s,interval_end_s,arrivals,")
 
 
 def test_without_a_duty_file_duty_is_inferred_and_said(files):

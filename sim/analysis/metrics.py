@@ -25,7 +25,7 @@ import pandas as pd
 from sim.analysis import columns as cols
 from sim.analysis.columns import ABANDONED, DEFLECTED, OPEN, SERVED, Columns
 from sim.scenario import Scenario, Window, interval_grid
-from sim.units import DAY_S
+from sim.units import DAY_S, format_clock
 
 
 class Tables:
@@ -777,6 +777,16 @@ def _interval_reply_counts(c: Columns, msgs: Counted, edges_s: np.ndarray, thres
     replied = np.bincount(bins[mask], weights=buyer_ok[mask], minlength=n)[:n]
     counted = np.bincount(bins[mask], minlength=n)[:n].astype(float)
     return replied, counted
+
+
+def interval_start(seconds: pd.Series, day0) -> pd.Series:
+    """Local start times of intervals given in seconds from midnight of the horizon's first
+    day: datetimes when the horizon has a date (72000 on a horizon from 2026-11-10 is
+    2026-11-10 20:00), clock times ('20:00', 'day1 08:00') when it has none."""
+    if day0 is not None:
+        return pd.Timestamp(day0) + pd.to_timedelta(seconds.to_numpy(dtype=float), unit="s")
+    return pd.Series([format_clock(value) for value in seconds], index=seconds.index,
+                     dtype=object)
 
 
 def interval_series(tables: Tables, scenario: Scenario) -> pd.DataFrame:

@@ -144,4 +144,6 @@ def log_metrics(log: ChatLog, settings: Scenario | None = None, interval_s: floa
     values.index.name = "metric"
     intervals = metrics.interval_series(log.tables, scenario)
     intervals["occupancy"] = np.nan
+    intervals.insert(0, "interval_start", metrics.interval_start(intervals["interval_start_s"],
+                                                                 scenario.horizon.day0))
     return LogMetrics(values, intervals, scenario)

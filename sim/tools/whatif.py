@@ -42,7 +42,6 @@ from sim.engine.snapshot import resume, snapshots
 from sim.engine.state import DeskState, Group, StateError, load, resolve
 from sim.experiment import (
     Results,
-    interval_start,
     replication_metrics,
     summarize_replications,
     wait_distributions,
@@ -427,7 +426,7 @@ def _collect(scenario, state, chosen, tasks, outcomes, time_s, until_s, baseline
     intervals = (interval_runs.drop(columns="replication")
                  .groupby(["variant", "interval_start_s", "interval_end_s"], sort=False)
                  .mean().reset_index())
-    intervals.insert(1, "interval_start", interval_start(intervals["interval_start_s"],
+    intervals.insert(1, "interval_start", metrics.interval_start(intervals["interval_start_s"],
                                                          scenario.horizon.day0))
     judged = scenario_targets(scenario, source)
     results = Results(scenario, chosen, per_replication, summarize_replications(per_replication),
@@ -444,7 +443,7 @@ def _collect(scenario, state, chosen, tasks, outcomes, time_s, until_s, baseline
             reply_rows.append((name, edges[k], edges[k + 1], mean, low, high,
                                int(np.isfinite(runs[:, k]).sum())))
     reply = pd.DataFrame(reply_rows, columns=[c for c in REPLY_COLUMNS if c != "interval_start"])
-    reply.insert(3, "interval_start", interval_start(reply["interval_start_s"],
+    reply.insert(3, "interval_start", metrics.interval_start(reply["interval_start_s"],
                                                      scenario.horizon.day0))
     window = until_s - time_s
     clear_rows = []
