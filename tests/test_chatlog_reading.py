@@ -193,7 +193,9 @@ def test_a_bad_format_file_names_its_field(tmp_path):
     with pytest.raises(ChatLogError, match="map.yaml: values.sender.x"):
         read_log(write(tmp_path, GOOD), mapping)
     mapping.write_text("colums: {}\n")
-    with pytest.raises(ChatLogError, match="colums: unknown key"):
+    # The keys of a format file are listed on the chat-log page, not the scenario reference.
+    with pytest.raises(ChatLogError, match=r"colums: unknown key \(check the spelling; see "
+                                           r"docs/chat-log.md\)"):
         read_log(write(tmp_path, GOOD), mapping)
 
 

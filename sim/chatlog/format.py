@@ -122,7 +122,8 @@ class LogFormat(_Strict):
         try:
             return LogFormat.model_validate({**self.model_dump(), **update})
         except ValidationError as exc:
-            raise ChatLogError(format_errors("the command line", exc).replace(
+            raise ChatLogError(format_errors("the command line", exc,
+                                             reference="docs/chat-log.md").replace(
                 "the command line: ", "--")) from None
 
 
@@ -137,4 +138,4 @@ def load_format(path: str | Path | None) -> LogFormat:
     except ScenarioError as exc:
         raise ChatLogError(str(exc)) from None
     except ValidationError as exc:
-        raise ChatLogError(format_errors(str(path), exc)) from None
+        raise ChatLogError(format_errors(str(path), exc, reference="docs/chat-log.md")) from None

@@ -232,9 +232,7 @@ def parse(document: Any, source: str = "<state>") -> DeskState:
     try:
         return DeskState.model_validate(document)
     except ValidationError as exc:
-        text = format_errors(source, exc).replace("docs/scenario-reference.md",
-                                                   "docs/snapshots.md")
-        raise StateError(text) from None
+        raise StateError(format_errors(source, exc, reference="docs/snapshots.md")) from None
 
 
 def load(path: str | Path) -> DeskState:

@@ -27,8 +27,10 @@ def _printable(part: object) -> str:
     return text
 
 
-def format_errors(source: str, exc: ValidationError, prefix: str = "") -> str:
-    """One line per problem: `file: field.path: what is wrong`."""
+def format_errors(source: str, exc: ValidationError, prefix: str = "",
+                  reference: str = "docs/scenario-reference.md") -> str:
+    """One line per problem: `file: field.path: what is wrong`; an unknown key points to
+    `reference`, the page listing the file's keys."""
     lines = []
     models = _model_names()  # once per report: it walks every loaded model
     for error in _relevant(exc.errors(), models):
@@ -40,7 +42,7 @@ def format_errors(source: str, exc: ValidationError, prefix: str = "") -> str:
             parts.append(head)
             message = rest
         if error["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling; see docs/scenario-reference.md)"
+            message = f"unknown key (check the spelling; see {reference})"
         elif error["type"] == "missing":
             message = "required field is missing"
         elif error["type"] == "model_type":

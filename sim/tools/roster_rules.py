@@ -205,8 +205,7 @@ def rules_from_dict(document: object, source: str = "<rules>") -> RosterRules:
     try:
         return RosterRules.model_validate(document)
     except ValidationError as exc:
-        raise RosterError(format_errors(source, exc).replace(
-            "docs/scenario-reference.md", "docs/roster.md")) from None
+        raise RosterError(format_errors(source, exc, reference="docs/roster.md")) from None
 
 
 def read_rules(path: str | Path) -> RosterRules:
