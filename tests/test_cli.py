@@ -7,10 +7,12 @@ the interpreter start-up); a couple run the real command in a fresh interpreter.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -317,3 +319,57 @@ def test_an_output_that_cannot_be_made_is_refused_before_any_work(command, tmp_p
         assert "argument --out" in err or "argument -o/--out" in err
         assert words in err and "Traceback" not in err
     assert blocker.read_text() == "not a folder\n"
+
+
+def test_default_outputs_that_cannot_be_made_are_refused_before_any_work(tmp_path, capsys,
+                                                                          monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("worked although the output cannot be written")
+
+    monkeypatch.setattr(sim.engine, "simulate", refuse)
+    monkeypatch.setattr(sim.experiment, "simulate", refuse)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").write_text("not a folder\n")
+    code = main_entry(["run", str(MINIMAL), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("error: cannot write the default output folder out/")
+    assert "out is a file, not a folder (give --out)" in err
+    # Defaults written in the options are checked as given ones are.
+    for argv, words in ((["validate", "--quick"], "out/validation: out is a file"),
+                        (["snapshot", str(MINIMAL), "--at", "10:00"], None)):
+        if words is None:
+            (tmp_path / "state.yaml").mkdir()
+            words = "state.yaml is a folder; give a file name"
+        with pytest.raises(SystemExit) as stopped:
+            main_entry(argv)
+        err = capsys.readouterr().err
+        assert stopped.value.code == 2 and words in err, err
+
+
+def test_a_link_to_nothing_is_refused_as_an_output(tmp_path, capsys):
+    link = tmp_path / "gone"
+    link.symlink_to(tmp_path / "nowhere")
+    for out in (link, link / "below"):
+        with pytest.raises(SystemExit) as stopped:
+            main_entry(["run", str(MINIMAL), "--out", str(out)])
+        err = capsys.readouterr().err
+        assert stopped.value.code == 2
+        assert f"{link} is a symbolic link to nothing" in err
+
+
+def test_the_command_a_header_names_reads_back_as_given():
+    from sim.cli.common import command_line
+
+    scenario = Path("my shop") / "day's plan.yaml"
+    text = command_line("staff", [scenario], [
+        ("--target", "reply_rate_5min>=0.95", None), ("--group", ["pre sale", "team$HOME"], None),
+        ("--time-limit", 0.1234567, 60.0), ("--max-agents", 1234567, None),
+        ("--seed", 0, None), ("--all-day", True, False), ("--start", "isa", "isa"),
+        ("--replications", None, None), ("--quiet", False, False)])
+    assert shlex.split(text) == [
+        "supportsim", "staff", str(scenario), "--target", "reply_rate_5min>=0.95",
+        "--group", "pre sale", "--group", "team$HOME", "--time-limit", "0.1234567",
+        "--max-agents", "1234567", "--seed", "0", "--all-day"]
+    # Single quotes where a shell would expand or split: a shell reads the words shlex does.
+    assert "--group 'team$HOME'" in text and "--group 'pre sale'" in text

@@ -137,7 +137,8 @@ def test_occupancy_counts_typing_from_now(shop):
     # Replication 0 from a snapshot is the simulated day itself, so the window's occupancy is
     # the day's typing over its duty inside the window: the replies that end in it, typed from
     # now on (the buyers open now bring replies typed before, and one being typed now began
-    # before), over the agents' time on duty from now on.
+    # before), over the agents' time on duty from now on. A reply still being typed when the
+    # window ends is not counted, as at the end of any run (docs/whatif.md).
     now, until = 10 * HOUR + 600, 11 * HOUR + 600
     result = whatif(shop, at=now, for_s="1h", replications=1, variants=[])
     full = sim.simulate(shop)

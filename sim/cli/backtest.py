@@ -17,6 +17,7 @@ from sim.cli.common import (
     at_least_two,
     non_negative_int,
     output_folder,
+    output_folder_or,
 )
 from sim.cli.log_options import add_log_arguments, load_log
 from sim.output.tables import text_table
@@ -57,13 +58,13 @@ def format_backtest(result, period: str = "all") -> str:
 def main(args: argparse.Namespace) -> int:
     log = load_log(args)
     scenario = load_scenario(args.scenario)
+    out = output_folder_or(args.out, Path("out") / scenario.name / "backtest")
     try:
         result = backtest(log, scenario, replications=args.replications, seed=args.seed,
                           duty="scenario" if args.scenario_duty else "log",
                           workers=args.workers, dask=args.dask, progress=not args.quiet)
     except BacktestError as exc:
         raise UsageError(f"{args.scenario}: {exc}") from None
-    out = args.out or Path("out") / scenario.name / "backtest"
     written = result.write(out)
     print(f"backtest of {args.scenario} against {log.source} "
           f"({result.replications} replications)")

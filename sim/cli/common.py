@@ -39,24 +39,22 @@ def command_line(command: str, words: Iterable[str | Path],
     """A command line that does again what this one did, for the headers of its files:
     `supportsim COMMAND`, then `words` (paths as they were given, quoted for a shell where
     needed), then each `(flag, value, default)` whose value was given and is not the default:
-    a flag alone for True, once per item for a list (a repeatable option), numbers as typed."""
+    a flag alone for True, once per item for a list (a repeatable option), every value quoted
+    like the words, a float to its last digit."""
     parts = [f"supportsim {command}"]
-    parts += [quote(str(word)) if isinstance(word, Path) else word for word in words]
+    parts += [quote(str(word)) for word in words]
     for flag, value, default in options:
         if value is None or value is False or value == default:
             continue
         values = value if isinstance(value, list | tuple) else [value]
         for item in values:
+            # A float as Python writes it back (the shortest text that reads as the same
+            # number); anything else as text, quoted where a shell would read it otherwise.
             if item is True:
                 parts.append(flag)
-            elif isinstance(item, Path):
-                parts.append(f"{flag} {quote(str(item))}")
-            elif isinstance(item, float):
-                parts.append(f"{flag} {item:g}")
-            elif isinstance(item, str) and not item.isidentifier():
-                parts.append(f'{flag} "{item}"')
             else:
-                parts.append(f"{flag} {item}")
+                text = repr(item) if isinstance(item, float) else str(item)
+                parts.append(f"{flag} {quote(text)}")
     return " ".join(parts)
 
 
@@ -87,6 +85,14 @@ def at_least_two(text: str) -> int:
     return _whole_number(text, 2, " (a CI needs two replications)")
 
 
+def _not_dangling(path: Path) -> None:
+    """Refuse a path that is, or lies under, a symbolic link pointing nowhere (it exists for
+    nothing that would write through it, yet cannot be created either)."""
+    for part in (path, *path.parents):
+        if os.path.lexists(part) and not part.exists():
+            raise argparse.ArgumentTypeError(f"{path}: {part} is a symbolic link to nothing")
+
+
 def _writable_place(path: Path) -> None:
     """Refuse `path` when it cannot be made: under something that is not a folder, or in a
     folder this user may not write to (the nearest part of it that exists decides)."""
@@ -104,6 +110,7 @@ def output_folder(text: str) -> Path:
     """argparse type: a folder to write into, existing or not, refused before any work is
     done when it cannot be (a file of that name, or a place this user cannot write)."""
     path = Path(text)
+    _not_dangling(path)
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{path} is a file; give a folder to write into")
     if not path.exists():
@@ -113,10 +120,24 @@ def output_folder(text: str) -> Path:
     return path
 
 
+def output_folder_or(given: Path | None, default: Path) -> Path:
+    """The output folder: `--out` when given (checked as the options were read), else
+    `default`, checked now, before any work (a bad input, exit 2, if it cannot be made)."""
+    if given is not None:
+        return given
+    try:
+        return output_folder(str(default))
+    except argparse.ArgumentTypeError as exc:
+        why = str(exc).removeprefix(f"{default}: ")
+        raise UsageError(f"cannot write the default output folder {default}: {why} (give "
+                         "--out)") from None
+
+
 def output_file(text: str) -> Path:
     """argparse type: a file to write (replaced if it exists), refused before any work is done
     when it cannot be (a folder of that name, or a place this user cannot write)."""
     path = Path(text)
+    _not_dangling(path)
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{path} is a folder; give a file name")
     _writable_place(path)
@@ -126,6 +147,7 @@ def output_file(text: str) -> Path:
 def output_path(text: str) -> Path:
     """argparse type: a file or a folder to write (the command decides which by the name)."""
     path = Path(text)
+    _not_dangling(path)
     if not path.is_dir():
         _writable_place(path)
     return path

@@ -6,7 +6,14 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from sim.cli.common import EXIT_OK, UsageError, add_quiet, non_negative_int, output_path
+from sim.cli.common import (
+    EXIT_OK,
+    UsageError,
+    add_quiet,
+    non_negative_int,
+    output_folder_or,
+    output_path,
+)
 from sim.output.log_file import LogWriteError
 from sim.scenario import load_scenario
 from sim.tools.export_log import export_logs
@@ -45,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
-    out = args.out or Path("out") / scenario.name / "log"
+    out = output_folder_or(args.out, Path("out") / scenario.name / "log")
     try:
         exported = export_logs(scenario, out, variants=args.variants,
                                replications=args.replications, seed=args.seed, date=args.date,

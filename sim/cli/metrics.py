@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sim.analysis.registry import format_value
 from sim.chatlog.measure import LOG_METRICS_SHOWN, log_metrics
-from sim.cli.common import EXIT_OK, add_quiet, output_folder
+from sim.cli.common import EXIT_OK, add_quiet, output_folder, output_folder_or
 from sim.cli.log_options import add_log_arguments, interval_seconds, load_log
 from sim.output.files import write_csv
 from sim.output.tables import text_table
@@ -48,9 +48,9 @@ def format_log_metrics(values, names: list[str], days: int = PRINTED_DAYS) -> st
 
 def main(args: argparse.Namespace) -> int:
     log = load_log(args)
+    out = output_folder_or(args.out, Path("out") / args.log.stem)
     settings = load_scenario(args.settings) if args.settings else None
     measured = log_metrics(log, settings, args.interval)
-    out = args.out or Path("out") / args.log.stem
     write_csv(out / "metrics.csv", measured.long())
     write_csv(out / "intervals.csv", measured.intervals)
     conversations = len(log.conversations)

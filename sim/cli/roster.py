@@ -26,6 +26,7 @@ from sim.cli.common import (
     non_negative_int,
     only_with,
     output_folder,
+    output_folder_or,
     positive_float,
     positive_int,
 )
@@ -103,7 +104,7 @@ def _requirements_only(args: argparse.Namespace) -> int:
     rules = read_rules(args.rules)
     roster = solve_roster(requirement, rules, source=str(args.rules),
                           time_limit_s=args.time_limit)
-    out_dir = args.out or Path("out") / "roster"
+    out_dir = output_folder_or(args.out, Path("out") / "roster")
     command = command_line("roster", [], [("--requirements", args.requirements, None),
                                           ("--rules", args.rules, None),
                                           ("--time-limit", args.time_limit, TIME_LIMIT_S)])
@@ -138,6 +139,7 @@ def _checked(args: argparse.Namespace) -> int:
     document, path = load_document(args.scenario)
     scenario = scenario_from_dict(document, source=str(path), base_dir=path.parent)
     requirement = read_requirements(args.requirements) if args.requirements else None
+    out_dir = output_folder_or(args.out, Path("out") / scenario.name / "roster")
     try:
         plan = plan_roster(scenario, target, rules, requirement=requirement,
                            replications=args.replications, seed=args.seed,
@@ -147,7 +149,6 @@ def _checked(args: argparse.Namespace) -> int:
                            source=str(args.rules), progress=not args.quiet)
     except (TargetError, StaffingError) as exc:
         raise UsageError(f"{path}: {exc}") from None
-    out_dir = args.out or Path("out") / scenario.name / "roster"
     try:
         written = write_plan_outputs(plan, document, path, out_dir, command=_command(args))
     except ScenarioError as exc:

@@ -25,6 +25,7 @@ from sim.cli.common import (
     non_negative_int,
     only_with,
     output_folder,
+    output_folder_or,
     print_scenario_warnings,
     relative_precision,
     replications_or_auto,
@@ -116,7 +117,7 @@ def execute(args: argparse.Namespace, need_variants: bool = False) -> RunOutput:
     if need_variants and len(names) < 2:
         raise UsageError(f"{args.scenario}: nothing to compare: only {names[0]!r} would run; "
                          "add variants under `variants:` or name more with --variant")
-    out_dir = args.out or Path("out") / scenario.name
+    out_dir = output_folder_or(args.out, Path("out") / scenario.name)
     options = {}
     if auto:
         options = {"precision": 0.01 if args.precision is None else args.precision,

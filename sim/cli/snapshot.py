@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--at", required=True, metavar="TIME",
                         help="the moment, e.g. '2026-11-11 00:10' (or seconds since day-0 "
                              "midnight)")
-    parser.add_argument("-o", "--out", type=output_file, default=Path("state.yaml"),
+    parser.add_argument("-o", "--out", type=output_file, default="state.yaml",
                         help="state file to write (default state.yaml; a .json name writes "
                              "JSON)")
     parser.add_argument("--replication", type=non_negative_int, default=0,

@@ -16,6 +16,7 @@ from sim.cli.common import (
     non_negative_int,
     only_with,
     output_folder,
+    output_folder_or,
     positive_int,
     print_scenario_warnings,
 )
@@ -86,6 +87,7 @@ def main(args: argparse.Namespace) -> int:
     scenario = scenario_from_dict(document, source=str(path), base_dir=path.parent)
     scenario_targets(scenario, str(path))  # a broken file is refused even if staff ignores them
     print_scenario_warnings(scenario, str(path), args)
+    out_dir = output_folder_or(args.out, Path("out") / scenario.name / "staffing")
     try:
         result = find_staffing(scenario, target, args.groups, replications=args.replications,
                                seed=args.seed, all_day=args.all_day,
@@ -95,7 +97,6 @@ def main(args: argparse.Namespace) -> int:
                                lookahead=args.lookahead)
     except (TargetError, StaffingError) as exc:
         raise UsageError(f"{path}: {exc}") from None
-    out_dir = args.out or Path("out") / scenario.name / "staffing"
     try:
         written = write_outputs(result, document, path, out_dir, command=_command(args))
     except ScenarioError as exc:  # the written scenario must load; say so plainly if not

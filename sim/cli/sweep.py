@@ -15,6 +15,7 @@ from sim.cli.common import (
     add_no_warnings,
     add_quiet,
     output_folder,
+    output_folder_or,
     positive_int,
     print_scenario_warnings,
 )
@@ -50,7 +51,7 @@ def main(args: argparse.Namespace) -> int:
                               base_dir=plan.base_path.parent)
     scenario_targets(base, str(plan.base_path))
     print_scenario_warnings(base, str(plan.base_path), args)
-    out_dir = args.out or Path("out") / args.spec.stem
+    out_dir = output_folder_or(args.out, Path("out") / args.spec.stem)
     outcome = run_sweep(plan, out_dir, workers=args.workers, dask=args.dask,
                         progress=not args.quiet)
     print(format_table(plan, outcome.summary))

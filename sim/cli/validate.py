@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from sim.cli.common import (
     EXIT_CHECK_FAILED,
@@ -23,7 +22,7 @@ HELP = "check the engine against Erlang C / Erlang A"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="a handful of cases (seconds) instead of the full grid (minutes)")
-    parser.add_argument("--out", type=output_folder, default=Path("out") / "validation",
+    parser.add_argument("--out", type=output_folder, default="out/validation",
                         help="output folder (default out/validation/)")
     parser.add_argument("--replications", type=at_least_two, metavar="R",
                         help="replications per case (default: per case)")

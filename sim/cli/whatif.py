@@ -19,6 +19,7 @@ from sim.cli.common import (
     add_quiet,
     non_negative_int,
     output_folder,
+    output_folder_or,
     positive_int,
 )
 from sim.engine import limits
@@ -110,12 +111,12 @@ def main(args: argparse.Namespace) -> int:
             at = float(at)
         except ValueError:
             pass
+    out_dir = output_folder_or(args.out, Path("out") / f"{scenario.name}-whatif")
     result = whatif(scenario, args.state, at=at, for_s=args.for_,
                     replications=args.replications, seed=args.seed, variants=args.variants,
                     actions=actions, queue_below=args.queue_below,
                     snapshot_replication=args.snapshot_replication, workers=args.workers,
                     dask=args.dask, progress=not args.quiet, source=str(args.scenario))
-    out_dir = args.out or Path("out") / f"{scenario.name}-whatif"
     written = result.write(out_dir)
     if not args.no_report:
         from sim.output.whatif_report import write_whatif_report
