@@ -108,11 +108,13 @@ class RoutingPolicy:
 
     def agent_for(self, conv: Conversation, now: float) -> Agent | None:
         """The agent that takes `conv` now, or None to leave it waiting."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not define agent_for(conv, now) "
+                                  "(docs/extending.md)")
 
     def next_for(self, agent: Agent, queues: TopicQueues, now: float) -> Conversation | None:
         """The waiting conversation `agent` (which has a free slot) takes next, or None."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not define next_for(agent, "
+                                  "queues, now) (docs/extending.md)")
 
     def groups_for(self, topic: int) -> Sequence[GroupState]:
         """Groups that may ever answer `topic` (default: every group)."""
@@ -129,6 +131,89 @@ class RoutingPolicy:
     def recheck_at(self, conv: Conversation) -> float | None:
         """When to offer `conv`, waiting in the queue, to `agent_for` again (default: never)."""
         return None
+
+
+class PolicyError(ValueError):
+    """A routing policy answered outside the protocol (e.g. an agent with no free slot)."""
+
+
+class Checked:
+    """A user's policy with its answers checked against the protocol as the engine asks.
+
+    The engine trusts what a policy returns (it assigns at once), so an answer that breaks the
+    rules, an agent with no free slot or a conversation that is not waiting, would run on as a
+    desk that cannot exist. This wrapper stops the run there with what was wrong. Everything
+    else is the policy's own; the built-in `Router` is not wrapped (its answers are right by
+    construction, and they are asked once per conversation).
+    """
+
+    def __init__(self, policy):
+        self.policy = policy
+        self.name = type(policy).__name__
+
+    def __getattr__(self, name: str):
+        return getattr(self.policy, name)
+
+    def setup(self, scenario, groups, topics) -> None:
+        self.policy.setup(scenario, groups, topics)
+        self.groups_run = list(groups)
+
+    def agent_for(self, conv, now: float):
+        agent = self.policy.agent_for(conv, now)
+        if agent is None:
+            return None
+        if not isinstance(agent, Agent) or agent.group not in self.groups_run:
+            raise PolicyError(f"{self.name}.agent_for returned {agent!r}, not an agent of this "
+                              "run's groups (nor None)")
+        if not agent.can_take(conv.phone):
+            raise PolicyError(
+                f"{self.name}.agent_for gave {conv!r} to agent {agent.id} of {agent.group.name}, "
+                f"which cannot take it now (open {agent.open} of {agent.group.concurrency}, on "
+                f"duty {agent.on_duty and not agent.leaving}, on a call {agent.phone}): return "
+                "an agent with agent.can_take(conv.phone), or None to leave it waiting")
+        if agent.group not in self.policy.groups_for(conv.topic):
+            raise PolicyError(
+                f"{self.name}.agent_for gave {conv!r} to group {agent.group.name}, which its "
+                f"groups_for({conv.topic}) does not list (its reply lengths are not drawn)")
+        return agent
+
+    def next_for(self, agent, queues, now: float):
+        conv = self.policy.next_for(agent, queues, now)
+        if conv is None:
+            return None
+        if not getattr(conv, "queued", False) or getattr(conv, "done", True):
+            raise PolicyError(f"{self.name}.next_for returned {conv!r}, which is not waiting in "
+                              "the queues (return one of queues.waiting(topic), or None)")
+        if not agent.can_take(conv.phone):
+            raise PolicyError(
+                f"{self.name}.next_for gave {conv!r} to agent {agent.id} of {agent.group.name}, "
+                "which cannot take it (a call needs an agent with no open chat)")
+        if agent.group not in self.policy.groups_for(conv.topic):
+            raise PolicyError(
+                f"{self.name}.next_for gave {conv!r} to group {agent.group.name}, which its "
+                f"groups_for({conv.topic}) does not list (its reply lengths are not drawn)")
+        return conv
+
+    def recheck_at(self, conv):
+        due = self.policy.recheck_at(conv)
+        if due is not None and not due >= conv.queued_s:
+            raise PolicyError(f"{self.name}.recheck_at returned {due!r} for {conv!r}, before it "
+                              f"started waiting ({conv.queued_s!r}): return a later time or None")
+        return due
+
+
+def checked(policy):
+    """`policy` as the engine runs it: the built-in `Router` as it is, any other wrapped in
+    `Checked` (accepting anything that has the protocol's two questions)."""
+    if type(policy) is Router:
+        return policy
+    missing = [m for m in ("setup", "agent_for", "next_for") if not callable(getattr(
+        policy, m, None))]
+    if missing:
+        raise PolicyError(f"routing={policy!r} is not a routing policy: it has no "
+                          f"{', '.join(missing)} (subclass sim.policies.RoutingPolicy; "
+                          "docs/extending.md)")
+    return Checked(policy)
 
 
 # --- the built-in rules -------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from test_docs import blocks
 import sim
 from sim.agents import Agent, GroupState
 from sim.engine import DEFLECTED, DeskRun
-from sim.policies import ASSIGNMENTS, DISCIPLINES, MODES, Router, RoutingPolicy
+from sim.policies import ASSIGNMENTS, DISCIPLINES, MODES, PolicyError, Router, RoutingPolicy
 from sim.scenario import Routing, ScenarioError
 
 PAGE = REPO / "docs" / "extending.md"
@@ -104,6 +104,79 @@ def test_a_router_given_other_settings_runs_those_rules():
     by_yaml = sim.simulate(scenario.model_copy(update={"routing": pooled}))
     assert np.array_equal(by_policy.agent, by_yaml.agent)
     assert not np.array_equal(by_policy.agent, sim.simulate(scenario).agent)
+
+
+# --- answers outside the protocol stop the run with what was wrong --------------------------
+
+
+class _FirstAgentAlways(RoutingPolicy):
+    """Every buyer to the first agent of the first group, free slot or not."""
+
+    def agent_for(self, conv, now):
+        return self.groups[0].agents[0] if self.groups[0].agents else None
+
+    def next_for(self, agent, queues, now):
+        return None
+
+
+class _NotAnAgent(_FirstAgentAlways):
+    def agent_for(self, conv, now):
+        return 3
+
+
+class _RecheckInThePast(RoutingPolicy):
+    def agent_for(self, conv, now):
+        return None
+
+    def next_for(self, agent, queues, now):
+        return None
+
+    def recheck_at(self, conv):
+        return conv.queued_s - 10.0
+
+
+class _TakesTheDone(RoutingPolicy):
+    """Leaves every buyer waiting, then hands a freed agent a conversation that is not."""
+
+    def setup(self, scenario, groups, topics):
+        super().setup(scenario, groups, topics)
+        self.seen = []
+
+    def agent_for(self, conv, now):
+        self.seen.append(conv)
+        return None if len(self.seen) > 1 else self.groups[0].free[0] and next(
+            iter(self.groups[0].free[0]))
+
+    def next_for(self, agent, queues, now):
+        return self.seen[0]
+
+
+@pytest.mark.parametrize(("policy", "words"), [
+    (_FirstAgentAlways(), ("_FirstAgentAlways.agent_for gave Conversation\\(0, .* to agent 0 of "
+                           "presale_team, which cannot take it now \\(open \\d+ of 5, on duty")),
+    (_NotAnAgent(), "_NotAnAgent.agent_for returned 3, not an agent of this run's groups"),
+    (_RecheckInThePast(), "_RecheckInThePast.recheck_at returned .* before it started waiting"),
+    (_TakesTheDone(), ("_TakesTheDone.next_for returned Conversation\\(0, .* which is not "
+                       "waiting in the queues")),
+])
+def test_a_policy_answer_outside_the_protocol_stops_the_run(policy, words):
+    scenario = sim.load_scenario(REPO / "scenarios" / "normal_day.yaml")
+    with pytest.raises(PolicyError, match=words):
+        sim.simulate(scenario, routing=policy)
+
+
+def test_what_is_not_a_policy_is_refused_by_name():
+    scenario = sim.load_scenario(REPO / "scenarios" / "normal_day.yaml")
+    with pytest.raises(PolicyError, match="routing='pooled' is not a routing policy: it has no "
+                                          "setup, agent_for, next_for"):
+        sim.simulate(scenario, routing="pooled")
+
+    class Half(RoutingPolicy):
+        def next_for(self, agent, queues, now):
+            return None
+
+    with pytest.raises(NotImplementedError, match="Half does not define agent_for"):
+        sim.simulate(scenario, routing=Half())
 
 
 # --- a user's policy: VIP buyers first ----------------------------------------------------------
@@ -324,6 +397,13 @@ def test_queue_readings_agree_with_each_other():
     (lambda d: d.add_agents("presale_team", 1, until="00:00:30"), "not after now"),
     (lambda d: d.until([10, 0]), "desk: expected a clock time .*got \\[10, 0\\]"),
     (lambda d: d.until(True), "desk: expected a clock time"),
+    (lambda d: d.remove_agents("presale_team", -1),
+     "remove_agents: count must be a whole number >= 0, got -1"),
+    (lambda d: d.add_agents("presale_team", -2), "add_agents: count must be .*got -2"),
+    (lambda d: d.add_agents("presale_team", 1.5), "add_agents: count must be .*got 1.5"),
+    (lambda d: d.add_agents("presale_team", "2"), "add_agents: count must be .*got '2'"),
+    (lambda d: d.set_deflection("presale", "0.5"), "deflection must be a number in \\[0, 1\\]"),
+    (lambda d: setattr(d, "bot_enabled", "false"), "bot_enabled must be True or False"),
 ])
 def test_a_bad_desk_request_names_the_problem(call, message):
     def bad(env, desk):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import numbers
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -25,7 +26,7 @@ from sim.engine.pool import AgentPool
 from sim.engine.recorder import Recorder
 from sim.engine.records import Records
 from sim.engine.shifts import Shifts
-from sim.policies import Router, RoutingPolicy, TopicQueues
+from sim.policies import Router, RoutingPolicy, TopicQueues, checked
 from sim.scenario import Scenario, ScenarioError, rate_table
 from sim.units import format_clock, moment_seconds
 
@@ -55,7 +56,7 @@ class DeskRun:
             initial_time=horizon.start_s if start_s is None else start_s)
         self.recorder = Recorder(c.count, c.total_messages, len(scenario.groups))
         self.pool = AgentPool(scenario, self.recorder)
-        self.policy = Router() if routing is None else routing
+        self.policy = Router() if routing is None else checked(routing)
         self.policy.setup(scenario, self.pool.groups, c.topics)
         self.queues = TopicQueues(len(c.topics))
         self.blocks_first = c.count if blocks is None else blocks
@@ -192,6 +193,14 @@ class Desk:
             raise ScenarioError(f"desk: unknown topic {topic!r} (topics: {', '.join(topics)})")
         return [topics.index(topic)]
 
+    @staticmethod
+    def _count(name: str, count) -> int:
+        """`count` of a request, a whole number >= 0 (True and 2.0 are not counts)."""
+        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
+            raise ScenarioError(f"desk: {name}: count must be a whole number >= 0, got "
+                                f"{count!r}")
+        return int(count)
+
     def _group(self, name: str):
         group = self.run.pool.by_name.get(name)
         if group is None:
@@ -243,6 +252,7 @@ class Desk:
         time or a `datetime`, as `until()` takes) or the end of the run; returns their ids.
         Their hours count in the group's cost."""
         g = self._group(group)
+        count = self._count("add_agents", count)
         if until is not None:
             until = self.time(until)
         if until is not None and not until > self.env.now:
@@ -265,6 +275,7 @@ class Desk:
         finish or hand back their chats as at a shift's end); returns their ids. Scheduled
         agents come back with their next shift."""
         g = self._group(group)
+        count = self._count("remove_agents", count)
         working = sorted((a for a in g.agents if a.on_duty and not a.leaving),
                          key=lambda a: (a.open, -a.id))
         chosen = working[:count]
@@ -279,11 +290,17 @@ class Desk:
 
     @bot_enabled.setter
     def bot_enabled(self, on: bool) -> None:
+        if not isinstance(on, bool | np.bool_):
+            # bool("false") is True: only a real truth value says what is meant.
+            raise ScenarioError(f"desk: bot_enabled must be True or False, got {on!r}")
         self.run.bot.enabled = bool(on)
 
     def set_deflection(self, topic: str, probability: float) -> None:
         """The share of `topic`'s buyers the bot settles, for buyers arriving from now on."""
         (code,) = self._topic_codes(topic)
+        if isinstance(probability, bool) or not isinstance(probability, numbers.Real):
+            raise ScenarioError(f"desk: deflection must be a number in [0, 1], got "
+                                f"{probability!r}")
         if not 0.0 <= probability <= 1.0:
             raise ScenarioError(f"desk: deflection {probability!r} is not a probability")
         self.run.bot.deflection[code] = float(probability)
