@@ -24,6 +24,7 @@ from sim.engine import limits, simulate
 from sim.output.files import FileJob, parquet_bytes, write_csv, write_files
 from sim.parallel import SHARED, Executor, make_executor
 from sim.scenario import BASELINE, Scenario, resolve_variants
+from sim.scenario.arguments import names_argument, replications_argument, require_scenario
 
 SUMMARY_COLUMNS = ["variant", "metric", "mean", "ci_low", "ci_high", "replications"]
 
@@ -290,6 +291,9 @@ def run(scenario: Scenario, replications: int | Literal["auto"] | None = None,
     scenario's `targets:`, replacing one that bounds the same metric the same way; every
     target is checked before anything runs (a `ScenarioError` names the field).
     """
+    scenario = require_scenario(scenario, "run")
+    replications = replications_argument(replications, "run", auto=True)
+    variants = names_argument(variants, "variants", "run")
     judged = merge(scenario_targets(scenario, source or scenario.name),
                    [t if isinstance(t, Target) else parse_targets([t])[0]
                     for t in targets or []])

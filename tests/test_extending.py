@@ -412,3 +412,46 @@ def test_a_bad_desk_request_names_the_problem(call, message):
 
     with pytest.raises(ScenarioError, match=message):
         _run_with(bad)
+
+
+# --- the entry points refuse a wrong kind of argument, naming it -----------------------------
+
+NORMAL_DAY = REPO / "scenarios" / "normal_day.yaml"
+
+
+@pytest.mark.parametrize(("call", "words"), [
+    (lambda sc: sim.simulate(NORMAL_DAY), ("simulate: expected a Scenario, got PosixPath .*"
+                                          "sim.load_scenario")),
+    (lambda sc: sim.simulate(sc, processes=lambda env, desk: iter(())),
+     "processes takes a list of functions, got one function"),
+    (lambda sc: sim.simulate(sc, replication=-1), "replication must be a whole number >= 0"),
+    (lambda sc: sim.run(str(NORMAL_DAY)), "run: expected a Scenario, got str"),
+    (lambda sc: sim.run(sc, replications=-3), ("run: replications must be a whole number >= 1 "
+                                              "or 'auto', got -3")),
+    (lambda sc: sim.run(sc, replications=0), "replications must be a whole number >= 1"),
+    (lambda sc: sim.run(sc, replications=2.5), "replications must be .*got 2.5"),
+    (lambda sc: sim.run(sc, replications="five"), "replications must be .*got 'five'"),
+    (lambda sc: sim.run(sc, variants="pooled"), ("variants takes a list of names, got the text "
+                                                "'pooled' \\(write \\['pooled'\\]\\)")),
+    (lambda sc: sim.whatif(sc, at="10:00", replications=-2),
+     "whatif: replications must be a whole number >= 1, got -2"),
+    (lambda sc: sim.whatif(sc, at="10:00", variants="pooled"), "variants takes a list"),
+    (lambda sc: sim.whatif(sc, at="10:00", queue_below=-1),
+     "queue_below must be a whole number >= 1, got -1"),
+    (lambda sc: sim.resume(sc, sim.snapshot(sc, 10 * 3600.0), until_s="12:00"),
+     "resume: until_s is seconds"),
+])
+def test_an_entry_point_refuses_a_wrong_argument_by_name(call, words):
+    scenario = sim.load_scenario(NORMAL_DAY)
+    with pytest.raises(ScenarioError, match=words):
+        call(scenario)
+
+
+def test_resume_takes_a_state_file_as_whatif_does(tmp_path):
+    scenario = sim.load_scenario(NORMAL_DAY)
+    state = sim.snapshot(scenario, 10 * 3600.0)
+    path = tmp_path / "state.yaml"
+    path.write_text(state.dumps(), encoding="utf-8")
+    from_file = sim.resume(scenario, path, until_s=11 * 3600.0)
+    in_memory = sim.resume(scenario, state, until_s=11 * 3600.0)
+    assert np.array_equal(from_file.end_at_s, in_memory.end_at_s, equal_nan=True)

@@ -28,6 +28,11 @@ from sim.engine.records import Records
 from sim.engine.shifts import Shifts
 from sim.policies import Router, RoutingPolicy, TopicQueues, checked
 from sim.scenario import Scenario, ScenarioError, rate_table
+from sim.scenario.arguments import (
+    processes_argument,
+    require_scenario,
+    whole_number,
+)
 from sim.units import format_clock, moment_seconds
 
 #: A user's process: called with the environment and the desk, returns a SimPy generator.
@@ -335,5 +340,10 @@ def simulate(scenario: Scenario, replication: int = 0, seed: int | None = None, 
     policy object replacing the scenario's built-in rules; `processes` are functions
     `fn(env, desk)` returning SimPy generators run beside the desk (docs/extending.md).
     """
+    scenario = require_scenario(scenario, "simulate")
+    replication = whole_number(replication, "replication", 0, "simulate")
+    if seed is not None:
+        seed = whole_number(seed, "seed", 0, "simulate")
+    processes = processes_argument(processes, "simulate")
     customers = customers_for(scenario, replication, seed)
     return DeskRun(scenario, customers, routing=routing, processes=processes).run()

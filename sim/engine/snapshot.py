@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from heapq import heappush
+from pathlib import Path
 
 import numpy as np
 
@@ -30,10 +32,11 @@ from sim.engine.calendar import Step, delay_until
 from sim.engine.conversation import Conversation
 from sim.engine.desk import DeskRun, Process, customers_for
 from sim.engine.records import Records
-from sim.engine.state import FORMAT, VERSION, DeskState, StateError, resolve
+from sim.engine.state import FORMAT, VERSION, DeskState, StateError, load, resolve
 from sim.engine.state import Agent as AgentSpec
 from sim.policies import RoutingPolicy
 from sim.scenario import Scenario
+from sim.scenario.arguments import processes_argument, require_scenario
 from sim.units import format_clock, moment_seconds
 
 INF = math.inf
@@ -627,7 +630,8 @@ def _arm_arrival(run: DeskRun, first: int) -> None:
     run.flow.start_arrivals(first)
 
 
-def resume(scenario: Scenario, state: DeskState, replication: int | None = None,
+def resume(scenario: Scenario, state: DeskState | str | Path,
+           replication: int | None = None,
            seed: int | None = None, *, routing: RoutingPolicy | None = None,
            processes: Iterable[Process] = (), source: str = "<state>",
            until_s: float | None = None) -> Records:
@@ -638,10 +642,20 @@ def resume(scenario: Scenario, state: DeskState, replication: int | None = None,
     The records cover the conversations open at the state's time (in arrival order) and
     those arriving later; a snapshot resumed on its own streams gives exactly the records of
     the uninterrupted run for them. `until_s` stops the run earlier than the end of the drain.
-    `state` may be a `DeskState` in memory: nothing goes through a file.
+    `state` may be a `DeskState` in memory (nothing goes through a file) or a state file's
+    path.
     """
+    scenario = require_scenario(scenario, "resume")
+    if isinstance(state, str | Path):
+        source, state = str(state), load(state)
+    if until_s is not None and (isinstance(until_s, bool) or not isinstance(until_s,
+                                                                            numbers.Real)):
+        raise StateError(f"resume: until_s is seconds since the scenario's day-0 midnight, got "
+                         f"{until_s!r} (desk.time() and sim.units.moment_seconds read clock "
+                         "times)")
     run, rows = prepare(scenario, state, replication, seed, routing=routing,
-                        processes=processes, source=source, until_s=until_s)
+                        processes=processes_argument(processes, "resume"), source=source,
+                        until_s=until_s)
     return run.run().subset(rows)
 
 

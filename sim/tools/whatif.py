@@ -48,6 +48,12 @@ from sim.experiment import (
 )
 from sim.parallel import SHARED, make_executor
 from sim.scenario import BASELINE, Scenario, ScenarioError
+from sim.scenario.arguments import (
+    names_argument,
+    replications_argument,
+    require_scenario,
+    whole_number,
+)
 from sim.scenario.variants import variant_document
 from sim.units import format_clock, format_duration, moment_seconds, parse_duration
 
@@ -363,6 +369,10 @@ def whatif(scenario: Scenario, state: DeskState | str | Path | None = None, *,
     `sim.parallel.make_executor(workers, dask)`.
     """
     source = source or scenario.name
+    scenario = require_scenario(scenario, "whatif")
+    replications = replications_argument(replications, "whatif")
+    variants = names_argument(variants, "variants", "whatif")
+    queue_below = whole_number(queue_below, "queue_below", 1, "whatif")
     if (state is None) == (at is None):
         raise StateError(f"{source}: give a desk state or a time to take one at (`at`), "
                          "not both and not neither")
