@@ -30,8 +30,11 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from sim.agents import Agent, GroupState
-from sim.scenario import Routing, Scenario
+from sim.scenario import Routing, Scenario, ScenarioError
+from sim.scenario.checks import format_errors
 
 if TYPE_CHECKING:  # the engine's live conversation: read-only to a policy
     from sim.engine.conversation import Conversation
@@ -330,7 +333,15 @@ class Router(RoutingPolicy):
     """The built-in policy: a mode, a discipline and an assignment rule, as a scenario's
     `routing:` section names them (`settings`; by default the scenario's own at `setup`)."""
 
-    def __init__(self, settings: Routing | None = None):
+    def __init__(self, settings: Routing | dict | None = None):
+        if isinstance(settings, dict):
+            try:
+                settings = Routing.model_validate(settings)
+            except ValidationError as exc:
+                raise ScenarioError(format_errors("Router", exc, prefix="routing.")) from None
+        elif settings is not None and not isinstance(settings, Routing):
+            raise ScenarioError(f"Router: settings must be a scenario's routing (a "
+                                f"sim.scenario.Routing or its dict), got {settings!r:.60}")
         self.settings = settings
 
     @classmethod
@@ -340,6 +351,14 @@ class Router(RoutingPolicy):
     def setup(self, scenario, groups, topics) -> None:
         super().setup(scenario, groups, topics)
         settings = self.settings or scenario.routing
+        # A model_copy(update=...) of the settings skips their validation: name a rule that
+        # does not exist here rather than as a KeyError.
+        for field, known in (("mode", MODES), ("discipline", DISCIPLINES),
+                             ("assignment", ASSIGNMENTS)):
+            value = getattr(settings, field)
+            if value not in known:
+                raise ScenarioError(f"Router: routing.{field}: {value!r} is not one of "
+                                    f"{', '.join(known)}")
         groups, topics = self.groups, self.topics
         self.mode = MODES[settings.mode](settings.overflow_after)
         self.overflow_after_s = settings.overflow_after

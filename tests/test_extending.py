@@ -104,6 +104,17 @@ def test_a_router_given_other_settings_runs_those_rules():
     by_yaml = sim.simulate(scenario.model_copy(update={"routing": pooled}))
     assert np.array_equal(by_policy.agent, by_yaml.agent)
     assert not np.array_equal(by_policy.agent, sim.simulate(scenario).agent)
+    # The settings may be given as the YAML section's dict, checked as the file's would be.
+    by_dict = sim.simulate(scenario, routing=Router({**pooled.model_dump()}))
+    assert np.array_equal(by_dict.agent, by_policy.agent)
+    with pytest.raises(ScenarioError, match="Router: routing.mode: Input should be"):
+        Router({"mode": "poold"})
+    with pytest.raises(ScenarioError, match="settings must be a scenario's routing"):
+        Router("pooled")
+    # A copy updated past validation is named at the run's start, not met as a KeyError.
+    odd = Router(scenario.routing.model_copy(update={"mode": "poold"}))
+    with pytest.raises(ScenarioError, match="routing.mode: 'poold' is not one of dedicated"):
+        sim.simulate(scenario, routing=odd)
 
 
 # --- answers outside the protocol stop the run with what was wrong --------------------------
