@@ -22,6 +22,7 @@ from sim.chatlog import read_log
 from sim.scenario import rate_table
 from sim.tools.export_log import export_logs
 from sim.tools.fit import fit_log
+from sim.tools.fitting import Estimate
 
 PROFILE = [0.8, 0.4, 0.2, 0.1, 0.1, 0.2, 0.5, 1.2, 2.5, 4.5, 5.5, 5.5,
            4.0, 4.0, 5.0, 5.5, 5.5, 5.0, 4.0, 4.0, 5.5, 6.0, 5.0, 2.5]
@@ -184,6 +185,29 @@ def test_every_parameter_of_a_concurrency_5_shop_is_recovered(shop_a):
     assert fit.document["groups"]["team"]["reply_time_by_topic"]["order"]["dist"] == "gamma"
     assert fit.document["topics"]["order"]["think_time"]["dist"] == "lognormal"
     assert fit.document["topics"]["presale"]["messages"]["dist"] == "geometric"
+
+
+def test_every_interval_stays_within_what_its_parameter_can_be(shop_a):
+    # Times, rates, counts and factors are >= 0 and shares at most 1: the normal interval
+    # around a small share or a short delay would reach below 0 (the sample log's hour-3
+    # share read [-0.0014, ...]), so it is kept within the range, the estimate inside it.
+    table = shop_a[2].table
+    finite = table[np.isfinite(table["ci_low"])]
+    assert (finite["ci_low"] >= 0).all() and (finite["ci_low"] <= finite["value"]).all()
+    assert (finite["ci_high"] >= finite["value"]).all()
+    shares = finite[finite["path"].str.contains(r"\.(?:profile|mix|deflection)\.")]
+    assert len(shares) and (shares["ci_high"] <= 1).all()
+    # Where the range does not bind, it is the plain normal interval.
+    inside = finite[(finite["ci_low"] > 0) & (finite["ci_high"] < 1)]
+    z = stats.norm.ppf(0.975)
+    np.testing.assert_allclose(inside["ci_high"] - inside["value"], z * inside["se"],
+                               rtol=1e-3)
+
+
+def test_an_estimate_interval_is_cut_at_the_range():
+    assert Estimate(0.001, 0.01, 100, most=1.0).ci[0] == 0.0
+    assert Estimate(0.999, 0.01, 100, most=1.0).ci[1] == 1.0
+    assert Estimate(3.0, 5.0, 10).ci == (0.0, pytest.approx(3.0 + 1.959964 * 5.0))
 
 
 def test_a_shop_whose_replies_slow_down_with_open_chats(tmp_path):

@@ -30,17 +30,21 @@ _RNG_SEED = 15
 
 @dataclass
 class Estimate:
-    """A fitted number with its standard error and the observations behind it."""
+    """A fitted number with its standard error and the observations behind it. Every number a
+    scenario is fitted with is >= 0 (times, rates, counts, factors) and a share is at most 1:
+    `most` is that upper end, and the 95% interval is kept within [0, most]."""
 
     value: float
     se: float
     n: int
+    most: float = math.inf
 
     @property
     def ci(self) -> tuple[float, float]:
         if not math.isfinite(self.se):
             return (float("nan"), float("nan"))
-        return (self.value - Z95 * self.se, self.value + Z95 * self.se)
+        return (max(self.value - Z95 * self.se, 0.0),
+                min(self.value + Z95 * self.se, self.most))
 
 
 @dataclass
@@ -361,4 +365,4 @@ def proportion(successes: int, trials: int) -> Estimate:
     if trials == 0:
         return Estimate(float("nan"), float("nan"), 0)
     p = successes / trials
-    return Estimate(p, math.sqrt(p * (1 - p) / trials), trials)
+    return Estimate(p, math.sqrt(p * (1 - p) / trials), trials, most=1.0)
