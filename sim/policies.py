@@ -174,10 +174,7 @@ class Checked:
                 f"which cannot take it now (open {agent.open} of {agent.group.concurrency}, on "
                 f"duty {agent.on_duty and not agent.leaving}, on a call {agent.phone}): return "
                 "an agent with agent.can_take(conv.phone), or None to leave it waiting")
-        if agent.group not in self.policy.groups_for(conv.topic):
-            raise PolicyError(
-                f"{self.name}.agent_for gave {conv!r} to group {agent.group.name}, which its "
-                f"groups_for({conv.topic}) does not list (its reply lengths are not drawn)")
+        self._answers_for("agent_for", agent, conv)
         return agent
 
     def next_for(self, agent, queues, now: float):
@@ -191,11 +188,15 @@ class Checked:
             raise PolicyError(
                 f"{self.name}.next_for gave {conv!r} to agent {agent.id} of {agent.group.name}, "
                 "which cannot take it (a call needs an agent with no open chat)")
+        self._answers_for("next_for", agent, conv)
+        return conv
+
+    def _answers_for(self, method: str, agent, conv) -> None:
+        """`agent`'s group is one the policy said may answer `conv`'s topic."""
         if agent.group not in self.policy.groups_for(conv.topic):
             raise PolicyError(
-                f"{self.name}.next_for gave {conv!r} to group {agent.group.name}, which its "
+                f"{self.name}.{method} gave {conv!r} to group {agent.group.name}, which its "
                 f"groups_for({conv.topic}) does not list (its reply lengths are not drawn)")
-        return conv
 
     def recheck_at(self, conv):
         due = self.policy.recheck_at(conv)

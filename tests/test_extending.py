@@ -146,6 +146,19 @@ class _RecheckInThePast(RoutingPolicy):
         return conv.queued_s - 10.0
 
 
+class _OutsideItsGroups(RoutingPolicy):
+    """Says only the first group answers anything, then gives buyers to the second."""
+
+    def groups_for(self, topic):
+        return self.groups[:1]
+
+    def agent_for(self, conv, now):
+        return self.groups[1].least_busy(conv.phone)
+
+    def next_for(self, agent, queues, now):
+        return None
+
+
 class _TakesTheDone(RoutingPolicy):
     """Leaves every buyer waiting, then hands a freed agent a conversation that is not."""
 
@@ -167,6 +180,8 @@ class _TakesTheDone(RoutingPolicy):
                            "presale_team, which cannot take it now \\(open \\d+ of 5, on duty")),
     (_NotAnAgent(), "_NotAnAgent.agent_for returned 3, not an agent of this run's groups"),
     (_RecheckInThePast(), "_RecheckInThePast.recheck_at returned .* before it started waiting"),
+    (_OutsideItsGroups(), ("_OutsideItsGroups.agent_for gave Conversation\\(.* to group "
+                           "aftersale_team, which its groups_for\\(\\d\\) does not list")),
     (_TakesTheDone(), ("_TakesTheDone.next_for returned Conversation\\(0, .* which is not "
                        "waiting in the queues")),
 ])
