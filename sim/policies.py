@@ -155,6 +155,10 @@ class Checked:
         self.name = type(policy).__name__
 
     def __getattr__(self, name: str):
+        # Only names this wrapper lacks come here; `policy` itself is one only while the
+        # object is being rebuilt (a copy, an unpickling), where forwarding would recurse.
+        if name == "policy":
+            raise AttributeError(name)
         return getattr(self.policy, name)
 
     def setup(self, scenario, groups, topics) -> None:

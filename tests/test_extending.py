@@ -9,8 +9,10 @@ code."""
 from __future__ import annotations
 
 import ast
+import copy
 import datetime as dt
 import os
+import pickle
 import typing
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,7 +27,16 @@ from test_docs import blocks
 import sim
 from sim.agents import Agent, GroupState
 from sim.engine import DEFLECTED, DeskRun
-from sim.policies import ASSIGNMENTS, DISCIPLINES, MODES, PolicyError, Router, RoutingPolicy
+from sim.policies import (
+    ASSIGNMENTS,
+    DISCIPLINES,
+    MODES,
+    Checked,
+    PolicyError,
+    Router,
+    RoutingPolicy,
+    checked,
+)
 from sim.scenario import Routing, ScenarioError
 
 PAGE = REPO / "docs" / "extending.md"
@@ -189,6 +200,13 @@ def test_a_policy_answer_outside_the_protocol_stops_the_run(policy, words):
     scenario = sim.load_scenario(REPO / "scenarios" / "normal_day.yaml")
     with pytest.raises(PolicyError, match=words):
         sim.simulate(scenario, routing=policy)
+
+
+def test_a_checked_policy_copies_and_pickles_as_the_policy_would():
+    wrapped = checked(_FirstAgentAlways())
+    for again in (copy.copy(wrapped), copy.deepcopy(wrapped), pickle.loads(pickle.dumps(wrapped))):
+        assert isinstance(again, Checked) and isinstance(again.policy, _FirstAgentAlways)
+    assert checked(Router()).__class__ is Router  # the built-in rules run unwrapped
 
 
 def test_what_is_not_a_policy_is_refused_by_name():
