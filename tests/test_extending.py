@@ -482,6 +482,7 @@ NORMAL_DAY = REPO / "scenarios" / "normal_day.yaml"
     (lambda sc: sim.whatif(sc, at="10:00", variants="pooled"), "variants takes a list"),
     (lambda sc: sim.whatif(sc, at="10:00", queue_below=-1),
      "queue_below must be a whole number >= 1, got -1"),
+    (lambda sc: sim.whatif(str(NORMAL_DAY), at="10:00"), "whatif: expected a Scenario, got str"),
     (lambda sc: sim.resume(sc, sim.snapshot(sc, 10 * 3600.0), until_s="12:00"),
      "resume: until_s is seconds"),
 ])
@@ -489,6 +490,20 @@ def test_an_entry_point_refuses_a_wrong_argument_by_name(call, words):
     scenario = sim.load_scenario(NORMAL_DAY)
     with pytest.raises(ScenarioError, match=words):
         call(scenario)
+
+
+def test_lists_may_come_as_generators_and_are_read_once():
+    scenario = sim.load_scenario(NORMAL_DAY)
+    seen = []
+
+    def probe(env, desk):
+        seen.append(desk.now)
+        yield env.timeout(0)
+
+    sim.simulate(scenario, processes=(p for p in [probe]))
+    assert seen == [scenario.horizon.start_s]
+    results = sim.run(scenario, replications=2, variants=(v for v in ["baseline", "pooled"]))
+    assert list(results.variants) == ["baseline", "pooled"]
 
 
 def test_resume_takes_a_state_file_as_whatif_does(tmp_path):

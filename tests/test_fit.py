@@ -208,6 +208,22 @@ def test_an_estimate_interval_is_cut_at_the_range():
     assert Estimate(0.001, 0.01, 100, most=1.0).ci[0] == 0.0
     assert Estimate(0.999, 0.01, 100, most=1.0).ci[1] == 1.0
     assert Estimate(3.0, 5.0, 10).ci == (0.0, pytest.approx(3.0 + 1.959964 * 5.0))
+    # A difference of means may be below 0: its interval is the plain one, around it.
+    low, high = Estimate(-5.0, 1.0, 100, least=-math.inf).ci
+    assert low == pytest.approx(-5.0 - 1.959964) and high == pytest.approx(-5.0 + 1.959964)
+
+
+def test_a_bot_that_hands_over_at_once_keeps_its_estimate_inside_its_interval(tmp_path):
+    # With no handover delay the fitted gap is centred on 0 and comes out below it about half
+    # the time; the scenario takes 0, the table the gap with its own interval.
+    document = copy.deepcopy(SHOP_A)
+    document["bot"]["handover_delay"] = "0s"
+    for seed in (13, 14):
+        document["seed"] = seed
+        _, _, fit = fitted(document, tmp_path / str(seed))
+        row = fit.parameter("bot.handover_delay")
+        assert row.ci_low <= row.value <= row.ci_high, (seed, row)
+        assert fit.document["bot"]["handover_delay"] == float(f"{max(row.value, 0.0):.4g}")
 
 
 def test_a_shop_whose_replies_slow_down_with_open_chats(tmp_path):

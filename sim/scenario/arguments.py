@@ -51,9 +51,12 @@ def names_argument(value: object, name: str, where: str) -> list[str] | None:
     if isinstance(value, str):
         raise ScenarioError(f"{where}: {name} takes a list of names, got the text {value!r} "
                             f"(write [{value!r}])")
-    if not isinstance(value, Iterable) or not all(isinstance(v, str) for v in value):
+    if not isinstance(value, Iterable):
         raise ScenarioError(f"{where}: {name} takes a list of names, got {value!r}")
-    return list(value)
+    names = list(value)  # once: a generator is read only once
+    if not all(isinstance(v, str) for v in names):
+        raise ScenarioError(f"{where}: {name} takes a list of names, got {names!r}")
+    return names
 
 
 def processes_argument(value: object, where: str) -> list:
@@ -61,7 +64,8 @@ def processes_argument(value: object, where: str) -> list:
     if callable(value):
         raise ScenarioError(f"{where}: processes takes a list of functions, got one function "
                             f"(write processes=[{getattr(value, '__name__', 'fn')}])")
-    if not isinstance(value, Iterable) or not all(callable(p) for p in value):
+    functions = list(value) if isinstance(value, Iterable) else None  # a generator: once
+    if functions is None or not all(callable(p) for p in functions):
         raise ScenarioError(f"{where}: processes takes a list of functions fn(env, desk), got "
                             f"{value!r:.60}")
-    return list(value)
+    return functions

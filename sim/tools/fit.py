@@ -667,7 +667,9 @@ class _Builder:
                 gap = float(passed.mean() - settled.mean())
                 se = math.sqrt(passed.var() / len(passed) + settled.var() / len(settled))
                 bot["handover_delay"] = float(f"{max(gap, 0.0):.4g}")
-                self.add("bot.handover_delay", Estimate(gap, se, len(passed)),
+                # The difference itself, and its plain interval: below 0 when the bot hands
+                # over no later than it settles (the scenario takes 0 then).
+                self.add("bot.handover_delay", Estimate(gap, se, len(passed), least=-math.inf),
                          "mean time to hand over minus mean time to settle (the bot works "
                          "as long on both)")
         elif len(passed) >= MIN_OBSERVATIONS:

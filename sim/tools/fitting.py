@@ -30,20 +30,22 @@ _RNG_SEED = 15
 
 @dataclass
 class Estimate:
-    """A fitted number with its standard error and the observations behind it. Every number a
-    scenario is fitted with is >= 0 (times, rates, counts, factors) and a share is at most 1:
-    `most` is that upper end, and the 95% interval is kept within [0, most]."""
+    """A fitted number with its standard error and the observations behind it. The numbers a
+    scenario is fitted with are >= 0 (times, rates, counts, factors) and a share is at most 1:
+    the 95% interval is kept within [`least`, `most`], where the number can be (a difference
+    of two means, which can be below 0, says `least=-inf`)."""
 
     value: float
     se: float
     n: int
+    least: float = 0.0
     most: float = math.inf
 
     @property
     def ci(self) -> tuple[float, float]:
         if not math.isfinite(self.se):
             return (float("nan"), float("nan"))
-        return (max(self.value - Z95 * self.se, 0.0),
+        return (max(self.value - Z95 * self.se, self.least),
                 min(self.value + Z95 * self.se, self.most))
 
 

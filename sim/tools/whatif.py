@@ -368,8 +368,8 @@ def whatif(scenario: Scenario, state: DeskState | str | Path | None = None, *,
     replications (default: the scenario's) under common random numbers, on
     `sim.parallel.make_executor(workers, dask)`.
     """
-    source = source or scenario.name
     scenario = require_scenario(scenario, "whatif")
+    source = source or scenario.name
     replications = replications_argument(replications, "whatif")
     variants = names_argument(variants, "variants", "whatif")
     queue_below = whole_number(queue_below, "queue_below", 1, "whatif")
