@@ -198,14 +198,6 @@ class Desk:
             raise ScenarioError(f"desk: unknown topic {topic!r} (topics: {', '.join(topics)})")
         return [topics.index(topic)]
 
-    @staticmethod
-    def _count(name: str, count) -> int:
-        """`count` of a request, a whole number >= 0 (True and 2.0 are not counts)."""
-        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
-            raise ScenarioError(f"desk: {name}: count must be a whole number >= 0, got "
-                                f"{count!r}")
-        return int(count)
-
     def _group(self, name: str):
         group = self.run.pool.by_name.get(name)
         if group is None:
@@ -257,7 +249,7 @@ class Desk:
         time or a `datetime`, as `until()` takes) or the end of the run; returns their ids.
         Their hours count in the group's cost."""
         g = self._group(group)
-        count = self._count("add_agents", count)
+        count = whole_number(count, "count", 0, "desk: add_agents")
         if until is not None:
             until = self.time(until)
         if until is not None and not until > self.env.now:
@@ -280,7 +272,7 @@ class Desk:
         finish or hand back their chats as at a shift's end); returns their ids. Scheduled
         agents come back with their next shift."""
         g = self._group(group)
-        count = self._count("remove_agents", count)
+        count = whole_number(count, "count", 0, "desk: remove_agents")
         working = sorted((a for a in g.agents if a.on_duty and not a.leaving),
                          key=lambda a: (a.open, -a.id))
         chosen = working[:count]
